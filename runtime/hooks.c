@@ -1,0 +1,28 @@
+/*
+ * hooks.c - the observability hooks: exported, empty, never inlined.
+ *
+ * The calls to them from the rest of the library go through the PLT
+ * (default visibility, no -Bsymbolic), so a preloaded definition replaces
+ * these. The empty asm keeps the compiler from proving the bodies empty
+ * and dropping the calls, and gives a uprobe an instruction to attach to.
+ */
+#include "internal.h"
+
+__attribute__((noinline)) void gt_hook_fired(const void *handle, int kind, int64_t value,
+					     bool delivered)
+{
+	(void)handle, (void)kind, (void)value, (void)delivered;
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void gt_hook_received(const void *handle, int kind, int64_t value)
+{
+	(void)handle, (void)kind, (void)value;
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void gt_hook_reclaimed(const void *handle, int kind, size_t bytes)
+{
+	(void)handle, (void)kind, (void)bytes;
+	__asm__ volatile("" ::: "memory");
+}

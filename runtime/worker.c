@@ -1,0 +1,151 @@
+/*
+ * worker.c - the threads that run callback timers.
+ *
+ * Go runs each AfterFunc callback on a goroutine of its own. Here a pool
+ * of threads takes queued runs; a run that finds no idle thread starts a
+ * new one, up to MAX_THREADS, so a slow callback delays neither the timer
+ * thread nor other callbacks (until the pool is exhausted: then runs
+ * queue). Threads idle for IDLE_EXIT_NS leave, down to one.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+#define MAX_THREADS  256
+#define IDLE_EXIT_NS (10 * GT_SECOND)
+
+struct task {
+	struct task *next;
+	struct gt_timer *t;
+};
+
+static struct {
+	pthread_mutex_t mu; /* protects everything here */
+	pthread_cond_t cv;  /* idle threads wait on it */
+	struct task *head, *tail;
+	uint32_t queued;    /* tasks in the list */
+	uint32_t idle;      /* threads waiting on cv */
+	uint32_t nthreads;
+	bool cv_ready;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void run(struct gt_timer *t)
+{
+	t->fn(t->arg);
+	atomic_fetch_add_explicit(&gt__rt.callbacks_run, 1, memory_order_relaxed);
+	gt__timer_unref(t);
+}
+
+static void cv_init_locked(void)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&pool.cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pool.cv_ready = true;
+}
+
+/* Wait for a task; NULL when this thread should leave. */
+static struct task *next_task_locked(void)
+{
+	while (!pool.head) {
+		int64_t until = gt__now() + IDLE_EXIT_NS;
+		struct timespec ts = {until / 1000000000, until % 1000000000};
+		int r;
+
+		pool.idle++;
+		r = pthread_cond_timedwait(&pool.cv, &pool.mu, &ts);
+		pool.idle--;
+		if (r != 0 && !pool.head && pool.nthreads > 1)
+			return NULL;
+	}
+	struct task *k = pool.head;
+	pool.head = k->next;
+	if (!pool.head)
+		pool.tail = NULL;
+	pool.queued--;
+	return k;
+}
+
+static void *worker_thread(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&pool.mu);
+	for (;;) {
+		struct task *k = next_task_locked();
+		struct gt_timer *t;
+
+		if (!k)
+			break;
+		t = k->t;
+		pthread_mutex_unlock(&pool.mu);
+		free(k);
+		run(t);
+		pthread_mutex_lock(&pool.mu);
+	}
+	pool.nthreads--;
+	atomic_fetch_sub_explicit(&gt__rt.callback_threads, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&pool.mu);
+	return NULL;
+}
+
+static void grow_locked(void)
+{
+	pthread_t th;
+
+	if (pool.queued <= pool.idle || pool.nthreads >= MAX_THREADS)
+		return;
+	if (gt__thread_start(&th, worker_thread, NULL, "gt-callback") == 0) {
+		pool.nthreads++;
+		atomic_fetch_add_explicit(&gt__rt.callback_threads, 1, memory_order_relaxed);
+	}
+}
+
+void gt__worker_dispatch(struct gt_timer *t)
+{
+	struct task *k = malloc(sizeof(*k));
+
+	if (!k) {
+		run(t); /* out of memory: late is better than never */
+		return;
+	}
+	k->t = t;
+	k->next = NULL;
+	pthread_mutex_lock(&pool.mu);
+	if (!pool.cv_ready)
+		cv_init_locked();
+	if (pool.tail)
+		pool.tail->next = k;
+	else
+		pool.head = k;
+	pool.tail = k;
+	pool.queued++;
+	grow_locked();
+	pthread_cond_signal(&pool.cv);
+	pthread_mutex_unlock(&pool.mu);
+}
+
+void gt__worker_atfork_prepare(void)
+{
+	pthread_mutex_lock(&pool.mu);
+}
+
+void gt__worker_atfork_parent(void)
+{
+	pthread_mutex_unlock(&pool.mu);
+}
+
+/* The child has none of the threads; queued runs start a new one at the
+ * next dispatch. */
+void gt__worker_atfork_child(void)
+{
+	pool.idle = 0;
+	pool.nthreads = 0;
+	atomic_store_explicit(&gt__rt.callback_threads, 0, memory_order_relaxed);
+	if (pool.cv_ready)
+		cv_init_locked();
+	pthread_mutex_unlock(&pool.mu);
+}
