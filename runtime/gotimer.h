@@ -315,6 +315,15 @@ GT_API void gt_stats_read(gt_stats *s);
 GT_API size_t gt_object_size(const void *handle);
 
 /*
+ * gt_timer_id - a number naming the timer behind handle, unique among the
+ * timers this load of the library has created and never reused (handles,
+ * being pointers, are). Lock-free; may be called from the hooks.
+ *
+ * @return the id (>= 1), or 0 for NULL or a handle that is not a timer.
+ */
+GT_API uint64_t gt_timer_id(const void *handle);
+
+/*
  * gt_timer_has_value - whether a fired value sits unreceived in the
  * channel of t, in either mode (sync mode hides it from gt_chan_len()).
  * Used by profilers to tell a reset-without-drain from a correct reset.
@@ -330,9 +339,9 @@ GT_API bool gt_ticker_has_value(const gt_ticker *t);
  * call reveals. They are called through the dynamic linker (the library is
  * built without -Bsymbolic), so a library loaded with LD_PRELOAD that
  * defines the same symbol sees every call, and a uprobe can attach to them.
- * They run with no lock of the runtime held that the caller of a public
- * function could also hold, except where noted; an interposer must not
- * call back into libgotimer.
+ * An interposer may call gt_timer_id() and gt_object_size() from a hook,
+ * and no other function of libgotimer: a hook may run with the runtime's
+ * locks held (see each hook).
  *
  * handle is what the creating call returned: a gt_timer *, a gt_ticker *,
  * or, for gt_after(), its gt_chan *. kind is an enum gt_kind.

@@ -336,18 +336,33 @@ bool gt_ticker_has_value(const gt_ticker *tk)
 	return t ? has_value(t) : false;
 }
 
-size_t gt_object_size(const void *handle)
+/* The timer behind any handle (timer, ticker, after-channel), or NULL. A
+ * timer has its magic at offset 16; a channel's len sits there and never
+ * reaches that value. */
+static const struct gt_timer *any_timer(const void *handle)
 {
 	const struct gt_timer *t = handle;
 	const struct gt_chan *c = handle;
 
 	if (!handle)
-		return 0;
-	/* A timer has its magic at offset 16; a channel's len sits there and
-	 * never reaches that value. */
+		return NULL;
 	if (t->magic == GT_TIMER_MAGIC)
-		return gt__timer_alloc_size(t);
+		return t;
 	if (c->magic == GT_CHAN_MAGIC && (c->flags & GT_CH_TIMER))
-		return gt__timer_alloc_size(container_of(c, struct gt_timer, ch));
-	return 0;
+		return container_of(c, struct gt_timer, ch);
+	return NULL;
+}
+
+size_t gt_object_size(const void *handle)
+{
+	const struct gt_timer *t = any_timer(handle);
+
+	return t ? gt__timer_alloc_size(t) : 0;
+}
+
+uint64_t gt_timer_id(const void *handle)
+{
+	const struct gt_timer *t = any_timer(handle);
+
+	return t ? t->seq + 1 : 0;
 }
