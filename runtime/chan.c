@@ -199,8 +199,7 @@ static int await_receiver_locked(gt_chan *c, uint64_t ticket)
 {
 	while (c->recvd < ticket) {
 		if (c->closed) {
-			c->len = 0;
-			c->sent--;
+			c->sent--; /* gt_chan_close() withdrew the value */
 			if (c->sendq)
 				wake_all(&c->sendq);
 			return -EPIPE;
@@ -266,6 +265,11 @@ int gt_chan_close(gt_chan *c)
 		err = -EPIPE;
 	} else {
 		c->closed = 1;
+		/* An unbuffered channel's slot holds the value of a sender still
+		 * waiting for a receiver: that send fails with -EPIPE, so the
+		 * value must not be received after the close. */
+		if (c->cap == 0)
+			c->len = 0;
 		wake_all(&c->recvq);
 		wake_all(&c->sendq);
 	}
