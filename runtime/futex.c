@@ -8,13 +8,15 @@
  * running threads then costs a cache-line transfer instead of two system
  * calls and two context switches, which is most of what keeps a thread
  * handoff within reach of a goroutine switch. The spin is bounded in time
- * (SPIN_NS), so a long wait costs that much CPU once.
+ * (SPIN_NS), so a long wait costs that much CPU once, and it yields, so a
+ * waker that needs this CPU gets it.
  */
 #include "internal.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,19 +87,30 @@ static bool woken(struct gt__waiter *w)
 	return atomic_load_explicit(&w->state, memory_order_acquire) == GT_W_WOKEN;
 }
 
+/*
+ * Spin, then yield, for up to SPIN_NS. The first microsecond is pure
+ * spinning, for a waker running on another CPU. After that each round
+ * yields: if the waker is waiting for this very CPU (more runnable threads
+ * than CPUs, or both pinned to one), sched_yield hands it over at once,
+ * where a pure spin would burn the whole time slice it needs.
+ */
 static bool spin(struct gt__waiter *w, int64_t deadline)
 {
 	int64_t start = gt__now();
 	int64_t until = start + SPIN_NS < deadline ? start + SPIN_NS : deadline;
+	int64_t yield_after = start + 1000;
 
 	for (;;) {
-		for (int i = 0; i < 64; i++) {
+		for (int i = 0; i < 32; i++) {
 			if (woken(w))
 				return true;
 			cpu_relax();
 		}
-		if (gt__now() >= until)
+		int64_t now = gt__now();
+		if (now >= until)
 			return woken(w);
+		if (now >= yield_after)
+			sched_yield();
 	}
 }
 

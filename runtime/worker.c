@@ -2,10 +2,12 @@
  * worker.c - the threads that run callback timers.
  *
  * Go runs each AfterFunc callback on a goroutine of its own. Here a pool
- * of threads takes queued runs; a run that finds no idle thread starts a
- * new one, up to MAX_THREADS, so a slow callback delays neither the timer
- * thread nor other callbacks (until the pool is exhausted: then runs
- * queue). Threads idle for IDLE_EXIT_NS leave, down to one.
+ * of threads takes queued runs. The pool grows freely up to two threads
+ * per CPU; beyond that only when a run has waited more than SLOW_NS for a
+ * thread, which is the sign that callbacks are slow rather than many. So a
+ * slow callback delays neither the timer thread nor, for long, other
+ * callbacks, and a burst of quick callbacks does not make a thread each.
+ * Threads idle for IDLE_EXIT_NS leave, down to one.
  */
 #include "internal.h"
 
@@ -14,10 +16,12 @@
 
 #define MAX_THREADS  256
 #define IDLE_EXIT_NS (10 * GT_SECOND)
+#define SLOW_NS      (2 * GT_MILLISECOND)
 
 struct task {
 	struct task *next;
 	struct gt_timer *t;
+	int64_t queued_at;
 };
 
 static struct {
@@ -70,6 +74,8 @@ static struct task *next_task_locked(void)
 	return k;
 }
 
+static void grow_locked(void);
+
 static void *worker_thread(void *arg)
 {
 	(void)arg;
@@ -81,6 +87,8 @@ static void *worker_thread(void *arg)
 		if (!k)
 			break;
 		t = k->t;
+		if (pool.head)
+			grow_locked(); /* the runs behind this one may be waiting on slow ones */
 		pthread_mutex_unlock(&pool.mu);
 		free(k);
 		run(t);
@@ -94,9 +102,12 @@ static void *worker_thread(void *arg)
 
 static void grow_locked(void)
 {
+	uint32_t free_growth = 2 * gt__rt.nshards;
 	pthread_t th;
 
 	if (pool.queued <= pool.idle || pool.nthreads >= MAX_THREADS)
+		return;
+	if (pool.nthreads >= free_growth && gt__now() - pool.head->queued_at < SLOW_NS)
 		return;
 	if (gt__thread_start(&th, worker_thread, NULL, "gt-callback") == 0) {
 		pool.nthreads++;
@@ -114,6 +125,7 @@ void gt__worker_dispatch(struct gt_timer *t)
 	}
 	k->t = t;
 	k->next = NULL;
+	k->queued_at = gt__now();
 	pthread_mutex_lock(&pool.mu);
 	if (!pool.cv_ready)
 		cv_init_locked();
