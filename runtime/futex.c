@@ -37,13 +37,11 @@ static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val, const struct ti
 	return syscall(SYS_futex, uaddr, op, val, ts, NULL, FUTEX_BITSET_MATCH_ANY);
 }
 
-void gt__lock_acquire(struct gt__lock *l)
+void gt__lock_acquire_slow(struct gt__lock *l)
 {
-	uint32_t c = 0;
+	uint32_t c = atomic_load_explicit(&l->v, memory_order_relaxed);
+	int saved;
 
-	if (atomic_compare_exchange_strong_explicit(&l->v, &c, 1, memory_order_acquire,
-						    memory_order_relaxed))
-		return;
 	for (int i = 0; i < 100 && c != 0; i++) {
 		cpu_relax();
 		c = atomic_load_explicit(&l->v, memory_order_relaxed);
@@ -53,7 +51,7 @@ void gt__lock_acquire(struct gt__lock *l)
 			return;
 	}
 	/* Mark the lock contended; whoever releases it then wakes one sleeper. */
-	int saved = errno;
+	saved = errno;
 	if (c != 2)
 		c = atomic_exchange_explicit(&l->v, 2, memory_order_acquire);
 	while (c != 0) {
@@ -63,10 +61,24 @@ void gt__lock_acquire(struct gt__lock *l)
 	errno = saved;
 }
 
-void gt__lock_release(struct gt__lock *l)
+void gt__lock_wake(struct gt__lock *l)
 {
-	if (atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2)
-		futex(&l->v, FUTEX_WAKE_PRIVATE, 1, NULL);
+	futex(&l->v, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
+void gt__futex_wait_until(_Atomic uint32_t *word, uint32_t val, int64_t deadline)
+{
+	struct timespec ts = {deadline / 1000000000, deadline % 1000000000};
+	int saved = errno;
+
+	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. */
+	futex(word, FUTEX_WAIT_BITSET_PRIVATE, val, deadline == INT64_MAX ? NULL : &ts);
+	errno = saved;
+}
+
+void gt__futex_wake(_Atomic uint32_t *word)
+{
+	futex(word, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
 /*
@@ -96,6 +108,8 @@ static bool woken(struct gt__waiter *w)
  */
 static bool spin(struct gt__waiter *w, int64_t deadline)
 {
+	if (!gt__rt.spin)
+		return woken(w); /* one CPU: whoever will wake us needs it */
 	int64_t start = gt__now();
 	int64_t until = start + SPIN_NS < deadline ? start + SPIN_NS : deadline;
 	int64_t yield_after = start + 1000;

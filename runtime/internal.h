@@ -30,8 +30,32 @@ struct gt__lock {
 	_Atomic uint32_t v; /* 0 free, 1 held, 2 held and someone sleeps on it */
 };
 
-GT_HIDDEN void gt__lock_acquire(struct gt__lock *l);
-GT_HIDDEN void gt__lock_release(struct gt__lock *l);
+GT_HIDDEN void gt__lock_acquire_slow(struct gt__lock *l);
+GT_HIDDEN void gt__lock_wake(struct gt__lock *l);
+
+/* Uncontended, one atomic each way, inline: this is most lock use. */
+static inline void gt__lock_acquire(struct gt__lock *l)
+{
+	uint32_t c = 0;
+
+	if (__builtin_expect(atomic_compare_exchange_strong_explicit(&l->v, &c, 1,
+								     memory_order_acquire,
+								     memory_order_relaxed),
+			     1))
+		return;
+	gt__lock_acquire_slow(l);
+}
+
+static inline void gt__lock_release(struct gt__lock *l)
+{
+	if (__builtin_expect(atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2, 0))
+		gt__lock_wake(l);
+}
+
+/* Sleep while *word == val, until deadline (CLOCK_MONOTONIC ns, INT64_MAX
+ * for ever) or a gt__futex_wake(). Spurious returns happen. */
+GT_HIDDEN void gt__futex_wait_until(_Atomic uint32_t *word, uint32_t val, int64_t deadline);
+GT_HIDDEN void gt__futex_wake(_Atomic uint32_t *word);
 
 /*
  * One thread blocked in a channel operation or a select. It is linked into
@@ -133,7 +157,10 @@ enum gt__state {
 };
 
 enum {
-	GT_T_FREED = 1u << 0,    /* the caller's handle is gone (free, or after-channel release) */
+	GT_T_FREED = 1u << 0, /* the caller's handle is gone (free, or after-channel release) */
+	GT_T_SENT = 1u << 1,  /* a fire put a value in the channel since the last discard;
+				 it may have been received since (then the flag is stale,
+				 which only costs a look) */
 };
 
 #define GT_HIDX_NONE UINT32_MAX
@@ -171,13 +198,16 @@ GT_HIDDEN void gt__after_release(struct gt_timer *t);
  */
 
 struct gt__heap_entry {
-	int64_t when; /* copy of t->when, so sifting reads one array */
+	int64_t when; /* t->when, or earlier: a Reset to a later deadline only
+			 updates t->when, and the entry is fixed when it reaches
+			 the top (Go's "modified later"). Sifting reads one array. */
 	struct gt_timer *t;
 };
 
 struct gt__shard {
-	pthread_mutex_t mu;   /* protects everything below and the timers in this heap */
-	pthread_cond_t cv;    /* the timer thread sleeps on it (CLOCK_MONOTONIC) */
+	struct gt__lock mu;   /* protects everything below but wake, and the timers in
+				 this heap */
+	_Atomic uint32_t wake; /* the timer thread sleeps on it; an add bumps it */
 	struct gt__heap_entry *heap;
 	uint32_t len, cap;
 	uint32_t ndeleted;    /* DELETED entries in heap */
@@ -196,6 +226,7 @@ struct gt__shard {
 struct gt__runtime {
 	enum gt_mode mode;
 	uint32_t nshards;
+	bool spin;                     /* waiters spin: the process can use two CPUs or more */
 	struct gt__shard shards[GT_MAX_SHARDS];
 	_Atomic uint64_t seq;          /* next timer seq */
 	_Atomic uint64_t live_objects; /* timer objects allocated and not freed */
@@ -223,7 +254,6 @@ GT_HIDDEN bool gt__shard_stop_locked(struct gt__shard *s, struct gt_timer *t);
  * @return the state it was in; unless GT_IDLE, the caller drops the heap's
  * reference after unlocking. */
 GT_HIDDEN int gt__shard_remove_locked(struct gt__shard *s, struct gt_timer *t);
-GT_HIDDEN void gt__shard_cond_init(struct gt__shard *s);
 GT_HIDDEN void gt__shards_atfork_prepare(void);
 GT_HIDDEN void gt__shards_atfork_parent(void);
 GT_HIDDEN void gt__shards_atfork_child(void);
@@ -244,7 +274,6 @@ GT_HIDDEN void gt__worker_atfork_child(void);
  * of the service. @return 0 or a positive error number. */
 GT_HIDDEN int gt__thread_start(pthread_t *th, void *(*fn)(void *), void *arg, const char *name);
 
-GT_HIDDEN int64_t gt__deadline(gt_duration d);
 GT_HIDDEN void gt__sleep(gt_duration d);
 
 #include <time.h>
@@ -255,6 +284,18 @@ static inline int64_t gt__now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* now + d, saturating: a deadline past the end of time never fires. */
+static inline int64_t gt__deadline(gt_duration d)
+{
+	int64_t now = gt__now();
+
+	if (d <= 0)
+		return now;
+	if (d > INT64_MAX - now)
+		return INT64_MAX;
+	return now + d;
 }
 
 #endif /* GT_INTERNAL_H */

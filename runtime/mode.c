@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,14 +50,14 @@ static void atfork_child(void)
 static void init_once_fn(void)
 {
 	int n = get_nprocs();
+	cpu_set_t cpus;
 
 	gt__rt.mode = mode_from_env();
+	gt__rt.spin = sched_getaffinity(0, sizeof(cpus), &cpus) != 0 || CPU_COUNT(&cpus) > 1;
 	gt__rt.nshards = n < 1 ? 1 : n > GT_MAX_SHARDS ? GT_MAX_SHARDS : (uint32_t)n;
 	for (uint32_t i = 0; i < gt__rt.nshards; i++) {
 		struct gt__shard *s = &gt__rt.shards[i];
 
-		pthread_mutex_init(&s->mu, NULL);
-		gt__shard_cond_init(s);
 		s->index = i;
 		s->sleep_until = INT64_MIN;
 	}
@@ -82,18 +83,6 @@ const char *gt_mode_name(enum gt_mode mode)
 int64_t gt_now(void)
 {
 	return gt__now();
-}
-
-/* now + d, saturating: a deadline past the end of time never fires. */
-int64_t gt__deadline(gt_duration d)
-{
-	int64_t now = gt__now();
-
-	if (d <= 0)
-		return now;
-	if (d > INT64_MAX - now)
-		return INT64_MAX;
-	return now + d;
 }
 
 void gt__sleep(gt_duration d)

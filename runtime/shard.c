@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
-#include <time.h>
 
 /* Timers fired per lock hold: bounds the time a service thread waits for
  * the shard lock behind a burst of expiries. */
@@ -80,13 +79,21 @@ int gt__shard_schedule_locked(struct gt__shard *s, struct gt_timer *t, int64_t w
 		s->ndeleted--;
 		/* fall through */
 	case GT_WAITING:
-		gt__heap_fix(s, t->hidx);
+		/* A later deadline leaves the entry where it is, its when a lower
+		 * bound; the timer thread moves it when it reaches the top. A
+		 * Reset that pushes a timeout out, the common case, costs no
+		 * sifting. */
+		if (when < s->heap[t->hidx].when)
+			gt__heap_fix(s, t->hidx);
 		break;
 	}
 	t->state = GT_WAITING;
 	ensure_thread_locked(s);
-	if (when < s->sleep_until)
-		pthread_cond_signal(&s->cv);
+	if (when < s->sleep_until) {
+		s->sleep_until = INT64_MIN; /* one wake is enough until it sleeps again */
+		atomic_fetch_add_explicit(&s->wake, 1, memory_order_relaxed);
+		gt__futex_wake(&s->wake);
+	}
 	return 0;
 }
 
@@ -109,7 +116,8 @@ static void sweep_locked(struct gt__shard *s)
 			atomic_fetch_sub_explicit(&t->refs, 1, memory_order_release);
 			continue;
 		}
-		s->heap[j++] = s->heap[i];
+		s->heap[j] = s->heap[i];
+		s->heap[j++].when = t->when; /* drop the lower bounds while at it */
 	}
 	s->len = j;
 	s->ndeleted = 0;
@@ -189,8 +197,10 @@ static void fire_chan_locked(struct gt__shard *s, struct gt_timer *t, int64_t no
 	/* The hook runs before the value is visible, so a recorder never
 	 * sees it received before it was fired. */
 	gt_hook_fired(gt__timer_handle(t), t->kind, now, delivered);
-	if (delivered)
+	if (delivered) {
 		gt__chan_offer_locked(&t->ch, now);
+		t->flags |= GT_T_SENT;
+	}
 	else
 		s->dropped_sends++;
 	gt__lock_release(&t->ch.lock);
@@ -220,6 +230,10 @@ static void run_due_locked(struct gt__shard *s, struct deferred *d)
 			defer(d, t, DEFER_UNREF);
 			continue;
 		}
+		if (t->when > s->heap[0].when) {
+			gt__heap_fix(s, 0); /* reset to later: not due yet, move it down */
+			continue;
+		}
 		fire_locked(s, t, now, d);
 	}
 }
@@ -235,17 +249,18 @@ static void run_deferred(struct deferred *d)
 	d->n = 0;
 }
 
+/* Sleep until the earliest deadline, or until an add of an earlier one
+ * bumps s->wake (it reads sleep_until under the lock, so none is missed:
+ * the value of wake is taken before the lock is released). */
 static void sleep_locked(struct gt__shard *s)
 {
 	int64_t next = s->len > 0 ? s->heap[0].when : INT64_MAX;
+	uint32_t seq = atomic_load_explicit(&s->wake, memory_order_relaxed);
 
 	s->sleep_until = next;
-	if (next == INT64_MAX) {
-		pthread_cond_wait(&s->cv, &s->mu);
-	} else {
-		struct timespec ts = {next / 1000000000, next % 1000000000};
-		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-	}
+	gt__lock_release(&s->mu);
+	gt__futex_wait_until(&s->wake, seq, next);
+	gt__lock_acquire(&s->mu);
 	s->sleep_until = INT64_MIN;
 }
 
@@ -254,13 +269,13 @@ static void *shard_thread(void *arg)
 	struct gt__shard *s = arg;
 	struct deferred d = {.n = 0};
 
-	pthread_mutex_lock(&s->mu);
+	gt__lock_acquire(&s->mu);
 	for (;;) {
 		run_due_locked(s, &d);
 		if (d.n > 0) {
-			pthread_mutex_unlock(&s->mu);
+			gt__lock_release(&s->mu);
 			run_deferred(&d);
-			pthread_mutex_lock(&s->mu);
+			gt__lock_acquire(&s->mu);
 			continue;
 		}
 		sleep_locked(s);
@@ -277,13 +292,13 @@ static void *shard_thread(void *arg)
 void gt__shards_atfork_prepare(void)
 {
 	for (uint32_t i = 0; i < gt__rt.nshards; i++)
-		pthread_mutex_lock(&gt__rt.shards[i].mu);
+		gt__lock_acquire(&gt__rt.shards[i].mu);
 }
 
 void gt__shards_atfork_parent(void)
 {
 	for (uint32_t i = gt__rt.nshards; i-- > 0;)
-		pthread_mutex_unlock(&gt__rt.shards[i].mu);
+		gt__lock_release(&gt__rt.shards[i].mu);
 }
 
 void gt__shards_atfork_child(void)
@@ -293,17 +308,6 @@ void gt__shards_atfork_child(void)
 
 		s->thread_running = false;
 		s->sleep_until = INT64_MIN;
-		gt__shard_cond_init(s);
-		pthread_mutex_unlock(&s->mu);
+		atomic_store_explicit(&s->mu.v, 0, memory_order_relaxed);
 	}
-}
-
-void gt__shard_cond_init(struct gt__shard *s)
-{
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cv, &ca);
-	pthread_condattr_destroy(&ca);
 }

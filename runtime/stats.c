@@ -14,7 +14,7 @@ void gt_stats_read(gt_stats *st)
 	for (uint32_t i = 0; i < gt__rt.nshards; i++) {
 		struct gt__shard *s = &gt__rt.shards[i];
 
-		pthread_mutex_lock(&s->mu);
+		gt__lock_acquire(&s->mu);
 		st->pending += s->len - s->ndeleted;
 		st->heap_entries += s->len;
 		st->pending_bytes += s->heap_bytes;
@@ -23,7 +23,7 @@ void gt_stats_read(gt_stats *st)
 		st->stopped += s->stopped;
 		st->resets += s->resets;
 		st->dropped_sends += s->dropped_sends;
-		pthread_mutex_unlock(&s->mu);
+		gt__lock_release(&s->mu);
 	}
 	st->live_objects = atomic_load_explicit(&gt__rt.live_objects, memory_order_relaxed);
 	st->live_bytes = atomic_load_explicit(&gt__rt.live_bytes, memory_order_relaxed);

@@ -102,11 +102,11 @@ static struct gt_timer *timer_start(uint8_t kind, gt_duration d, gt_duration per
 	t->period = period;
 	t->fn = fn;
 	t->arg = arg;
-	pthread_mutex_lock(&s->mu);
+	gt__lock_acquire(&s->mu);
 	err = gt__shard_schedule_locked(s, t, gt__deadline(d));
 	if (err == 0)
 		s->created++;
-	pthread_mutex_unlock(&s->mu);
+	gt__lock_release(&s->mu);
 	if (err) {
 		timer_destroy(t); /* never seen by anyone */
 		errno = -err;
@@ -136,9 +136,9 @@ static struct gt__shard *lock_live(struct gt_timer *t)
 {
 	struct gt__shard *s = gt__shard_of(t);
 
-	pthread_mutex_lock(&s->mu);
+	gt__lock_acquire(&s->mu);
 	if (t->flags & GT_T_FREED) {
-		pthread_mutex_unlock(&s->mu);
+		gt__lock_release(&s->mu);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -146,16 +146,19 @@ static struct gt__shard *lock_live(struct gt_timer *t)
 }
 
 /* Sync mode: discard a value sent before this Stop or Reset. The caller
- * holds the shard lock, so no fire can slip a value in meanwhile. */
+ * holds the shard lock, so no fire can slip a value in meanwhile; and
+ * without GT_T_SENT no fire has put one there since the last discard, so
+ * the channel lock is taken only when a value may be waiting. */
 static bool discard_stale_locked(struct gt_timer *t)
 {
 	bool had;
 
-	if (gt__rt.mode != GT_MODE_SYNC || !has_chan(t))
+	if (gt__rt.mode != GT_MODE_SYNC || !(t->flags & GT_T_SENT))
 		return false;
 	gt__lock_acquire(&t->ch.lock);
 	had = gt__chan_drain_locked(&t->ch);
 	gt__lock_release(&t->ch.lock);
+	t->flags &= (uint8_t)~GT_T_SENT;
 	return had;
 }
 
@@ -168,7 +171,7 @@ static bool stop(struct gt_timer *t)
 		return false;
 	pending = gt__shard_stop_locked(s, t);
 	pending |= discard_stale_locked(t);
-	pthread_mutex_unlock(&s->mu);
+	gt__lock_release(&s->mu);
 	return pending;
 }
 
@@ -186,7 +189,7 @@ static bool reset(struct gt_timer *t, gt_duration d, gt_duration period)
 	if (period > 0)
 		t->period = period;
 	err = gt__shard_schedule_locked(s, t, gt__deadline(d));
-	pthread_mutex_unlock(&s->mu);
+	gt__lock_release(&s->mu);
 	if (err)
 		errno = -err;
 	return pending;
@@ -204,7 +207,7 @@ static void release_handle(struct gt_timer *t, bool keep_waiting)
 	t->flags |= GT_T_FREED;
 	if (!(keep_waiting && t->state == GT_WAITING))
 		was = gt__shard_remove_locked(s, t);
-	pthread_mutex_unlock(&s->mu);
+	gt__lock_release(&s->mu);
 	if (was != GT_IDLE)
 		gt__timer_unref(t); /* the heap's */
 	gt__timer_unref(t);

@@ -7,7 +7,9 @@
  * thread, which is the sign that callbacks are slow rather than many. So a
  * slow callback delays neither the timer thread nor, for long, other
  * callbacks, and a burst of quick callbacks does not make a thread each.
- * Threads idle for IDLE_EXIT_NS leave, down to one.
+ * When every thread is busy, a monitor thread (started the first time the
+ * pool holds back) watches the oldest waiting run and adds a thread once
+ * it has waited SLOW_NS. Threads idle for IDLE_EXIT_NS leave, down to one.
  */
 #include "internal.h"
 
@@ -32,6 +34,8 @@ static struct {
 	uint32_t idle;      /* threads waiting on cv */
 	uint32_t nthreads;
 	bool cv_ready;
+	bool monitor_running;
+	pthread_cond_t monitor_cv; /* the monitor waits on it for held-back runs */
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void run(struct gt_timer *t)
@@ -48,6 +52,7 @@ static void cv_init_locked(void)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&pool.cv, &ca);
+	pthread_cond_init(&pool.monitor_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	pool.cv_ready = true;
 }
@@ -100,19 +105,60 @@ static void *worker_thread(void *arg)
 	return NULL;
 }
 
+static bool start_worker_locked(void)
+{
+	pthread_t th;
+
+	if (gt__thread_start(&th, worker_thread, NULL, "gt-callback") != 0)
+		return false;
+	pool.nthreads++;
+	atomic_fetch_add_explicit(&gt__rt.callback_threads, 1, memory_order_relaxed);
+	return true;
+}
+
+/* Runs wait and no thread is idle to take them. */
+static bool starved_locked(void)
+{
+	return pool.head && pool.queued > pool.idle && pool.nthreads < MAX_THREADS;
+}
+
+static void *monitor_thread(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&pool.mu);
+	for (;;) {
+		int64_t due;
+		struct timespec ts;
+
+		while (!starved_locked())
+			pthread_cond_wait(&pool.monitor_cv, &pool.mu);
+		due = pool.head->queued_at + SLOW_NS;
+		if (gt__now() >= due) {
+			start_worker_locked();
+			continue;
+		}
+		ts = (struct timespec){due / 1000000000, due % 1000000000};
+		pthread_cond_timedwait(&pool.monitor_cv, &pool.mu, &ts);
+	}
+	return NULL;
+}
+
 static void grow_locked(void)
 {
 	uint32_t free_growth = 2 * gt__rt.nshards;
 	pthread_t th;
 
-	if (pool.queued <= pool.idle || pool.nthreads >= MAX_THREADS)
+	if (!starved_locked())
 		return;
-	if (pool.nthreads >= free_growth && gt__now() - pool.head->queued_at < SLOW_NS)
+	if (pool.nthreads < free_growth || gt__now() - pool.head->queued_at >= SLOW_NS) {
+		start_worker_locked();
 		return;
-	if (gt__thread_start(&th, worker_thread, NULL, "gt-callback") == 0) {
-		pool.nthreads++;
-		atomic_fetch_add_explicit(&gt__rt.callback_threads, 1, memory_order_relaxed);
 	}
+	/* Held back: let the monitor add a thread if the run waits too long. */
+	if (!pool.monitor_running &&
+	    gt__thread_start(&th, monitor_thread, NULL, "gt-cb-monitor") == 0)
+		pool.monitor_running = true;
+	pthread_cond_signal(&pool.monitor_cv);
 }
 
 void gt__worker_dispatch(struct gt_timer *t)
@@ -156,6 +202,7 @@ void gt__worker_atfork_child(void)
 {
 	pool.idle = 0;
 	pool.nthreads = 0;
+	pool.monitor_running = false;
 	atomic_store_explicit(&gt__rt.callback_threads, 0, memory_order_relaxed);
 	if (pool.cv_ready)
 		cv_init_locked();
