@@ -1,0 +1,495 @@
+/*
+ * symbolize.c - see symbolize.h.
+ *
+ * One Dwfl per object, each reporting its object at its link-time
+ * addresses: lookups subtract the load bias. Objects unloaded and loaded
+ * again elsewhere during the trace then never overlap in one Dwfl, and an
+ * address is matched to an object by the recorded segments and load times.
+ */
+#include "symbolize.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_INLINE 16
+
+enum mod_state {
+	MOD_UNOPENED,
+	MOD_OK,
+	MOD_MISSING,  /* no file found at any candidate path */
+	MOD_MISMATCH, /* found, but with another build-id */
+};
+
+struct module {
+	uint32_t id;
+	char *path;      /* as recorded ("" for the executable) */
+	char *shown;     /* what frames call it */
+	uint64_t bias;
+	uint8_t build_id[TL_MAX_BUILD_ID];
+	uint32_t build_id_len;
+	struct tl_segment segs[TL_MAX_SEGMENTS];
+	uint32_t nseg;
+	int64_t loaded, unloaded;
+	enum mod_state state;
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
+};
+
+struct cached {
+	uint64_t addr;   /* with bit 0 of key folded in: see cache_key */
+	uint64_t key;
+	uint32_t module; /* id, 0 for none */
+	int n;
+	struct tl_frame *frames;
+};
+
+struct tl_sym {
+	struct tl_sym_opts opts;
+	char *exe;
+	char *debuginfo_path;
+	Dwfl_Callbacks callbacks;
+	struct module *mods;
+	size_t nmods, capmods;
+	struct cached *cache;
+	size_t ncache, capcache;
+	struct tl_sym_problem *problems;
+	size_t nproblems, capproblems;
+};
+
+/* ---------------------------------------------------------------------------
+ * Problems
+ */
+
+static void problem(struct tl_sym *s, const char *path, const char *what)
+{
+	if (s->nproblems == s->capproblems) {
+		size_t ncap = s->capproblems ? s->capproblems * 2 : 8;
+		struct tl_sym_problem *p = realloc(s->problems, ncap * sizeof(*p));
+
+		if (!p)
+			return;
+		s->problems = p;
+		s->capproblems = ncap;
+	}
+	s->problems[s->nproblems++] = (struct tl_sym_problem){path, what};
+}
+
+size_t tl_sym_problems(struct tl_sym *s, const struct tl_sym_problem **out)
+{
+	*out = s->problems;
+	return s->nproblems;
+}
+
+/* ---------------------------------------------------------------------------
+ * Set-up
+ */
+
+/* libdw's search path for separate debug files: the system's, then each
+ * --debug-dir (searched by build-id and by debuglink). */
+static char *make_debuginfo_path(const struct tl_sym_opts *o)
+{
+	size_t len = 64;
+	char *p;
+
+	for (size_t i = 0; i < o->ndebug_dirs; i++)
+		len += strlen(o->debug_dirs[i]) + 1;
+	p = malloc(len);
+	if (!p)
+		return NULL;
+	strcpy(p, ":.debug:/usr/lib/debug");
+	for (size_t i = 0; i < o->ndebug_dirs; i++) {
+		strcat(p, ":");
+		strcat(p, o->debug_dirs[i]);
+	}
+	return p;
+}
+
+struct tl_sym *tl_sym_new(const struct tl_sym_opts *opts)
+{
+	struct tl_sym *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (opts)
+		s->opts = *opts;
+	/* Never ask a debuginfod server: the report must not touch the
+	 * network, and must not wait for it. */
+	unsetenv("DEBUGINFOD_URLS");
+	s->debuginfo_path = make_debuginfo_path(&s->opts);
+	if (!s->debuginfo_path) {
+		free(s);
+		return NULL;
+	}
+	s->callbacks.find_elf = dwfl_build_id_find_elf;
+	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->callbacks.section_address = dwfl_offline_section_address;
+	s->callbacks.debuginfo_path = &s->debuginfo_path;
+	return s;
+}
+
+void tl_sym_free(struct tl_sym *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nmods; i++) {
+		if (s->mods[i].dwfl)
+			dwfl_end(s->mods[i].dwfl);
+		free(s->mods[i].path);
+		free(s->mods[i].shown);
+	}
+	for (size_t i = 0; i < s->capcache; i++)
+		free(s->cache[i].frames);
+	free(s->cache);
+	free(s->mods);
+	free(s->problems);
+	free(s->debuginfo_path);
+	free(s->exe);
+	free(s);
+}
+
+void tl_sym_set_exe(struct tl_sym *s, const char *exe)
+{
+	free(s->exe);
+	s->exe = exe ? strdup(exe) : NULL;
+}
+
+int tl_sym_module(struct tl_sym *s, const struct tl_module *m, int64_t time)
+{
+	struct module *mod;
+
+	if (s->nmods == s->capmods) {
+		size_t ncap = s->capmods ? s->capmods * 2 : 32;
+		struct module *n = realloc(s->mods, ncap * sizeof(*n));
+
+		if (!n)
+			return TL_TRACE_E_NOMEM;
+		s->mods = n;
+		s->capmods = ncap;
+	}
+	mod = &s->mods[s->nmods];
+	memset(mod, 0, sizeof(*mod));
+	mod->id = m->id;
+	mod->path = strdup(m->path ? m->path : "");
+	if (!mod->path)
+		return TL_TRACE_E_NOMEM;
+	mod->bias = m->bias;
+	mod->build_id_len = m->build_id_len <= TL_MAX_BUILD_ID ? m->build_id_len : 0;
+	memcpy(mod->build_id, m->build_id, mod->build_id_len);
+	mod->nseg = m->nseg <= TL_MAX_SEGMENTS ? m->nseg : TL_MAX_SEGMENTS;
+	memcpy(mod->segs, m->segs, mod->nseg * sizeof(*mod->segs));
+	mod->loaded = time;
+	mod->unloaded = INT64_MAX;
+	s->nmods++;
+	return 0;
+}
+
+void tl_sym_module_unload(struct tl_sym *s, uint32_t id, int64_t time)
+{
+	for (size_t i = s->nmods; i-- > 0;) {
+		if (s->mods[i].id == id && s->mods[i].unloaded == INT64_MAX) {
+			s->mods[i].unloaded = time;
+			return;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------------
+ * Opening objects
+ */
+
+static bool build_id_matches(struct module *m, Elf *elf)
+{
+	const void *id;
+	ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
+
+	if (m->build_id_len == 0)
+		return true; /* nothing recorded to check against */
+	return n == (ssize_t)m->build_id_len && memcmp(id, m->build_id, (size_t)n) == 0;
+}
+
+/* Try one candidate file. @return 1 opened and matching, 0 not there,
+ * -1 there with another build-id. */
+static int try_open(struct tl_sym *s, struct module *m, const char *file)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	Dwfl *dwfl;
+	Dwfl_Module *dm;
+	Elf *elf;
+	GElf_Addr bias;
+
+	if (fd < 0)
+		return 0;
+	dwfl = dwfl_begin(&s->callbacks);
+	if (!dwfl) {
+		close(fd);
+		return 0;
+	}
+	dwfl_report_begin(dwfl);
+	dm = dwfl_report_elf(dwfl, m->shown, file, fd, 0, false); /* dwfl owns fd now */
+	dwfl_report_end(dwfl, NULL, NULL);
+	elf = dm ? dwfl_module_getelf(dm, &bias) : NULL;
+	if (!elf || !build_id_matches(m, elf)) {
+		dwfl_end(dwfl);
+		return elf ? -1 : 0;
+	}
+	m->dwfl = dwfl;
+	m->mod = dm;
+	return 1;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *b = strrchr(p, '/');
+
+	return b ? b + 1 : p;
+}
+
+/* Where the object may be: under the sysroot, else as recorded; then in
+ * each debug dir, by its full path and by its name. */
+static void open_module(struct tl_sym *s, struct module *m)
+{
+	const char *path = m->path[0] ? m->path : s->exe ? s->exe : "";
+	char cand[4096];
+	bool mismatch = false;
+	int r = 0;
+
+	m->state = MOD_MISSING;
+	if (!path[0] || path[0] == '[' || strncmp(path, "linux-vdso", 10) == 0)
+		return; /* the vDSO and friends have no file */
+	if (s->opts.sysroot && s->opts.sysroot[0])
+		snprintf(cand, sizeof(cand), "%s%s", s->opts.sysroot, path);
+	else
+		snprintf(cand, sizeof(cand), "%s", path);
+	r = try_open(s, m, cand);
+	mismatch |= r < 0;
+	for (size_t i = 0; r <= 0 && i < s->opts.ndebug_dirs; i++) {
+		snprintf(cand, sizeof(cand), "%s%s", s->opts.debug_dirs[i], path);
+		r = try_open(s, m, cand);
+		mismatch |= r < 0;
+		if (r <= 0) {
+			snprintf(cand, sizeof(cand), "%s/%s", s->opts.debug_dirs[i], base_name(path));
+			r = try_open(s, m, cand);
+			mismatch |= r < 0;
+		}
+	}
+	if (r > 0) {
+		m->state = MOD_OK;
+		return;
+	}
+	m->state = mismatch ? MOD_MISMATCH : MOD_MISSING;
+	problem(s, m->shown,
+		mismatch ? "found with a different build-id than the traced binary; not trusted"
+			 : "not found (use --sysroot or --debug-dir)");
+}
+
+static struct module *module_at(struct tl_sym *s, uint64_t addr, int64_t time)
+{
+	struct module *best = NULL;
+
+	for (size_t i = 0; i < s->nmods; i++) {
+		struct module *m = &s->mods[i];
+
+		for (uint32_t k = 0; k < m->nseg; k++) {
+			uint64_t lo = m->bias + m->segs[k].vaddr;
+
+			if (addr < lo || addr - lo >= m->segs[k].memsz)
+				continue;
+			if (time >= m->loaded && time < m->unloaded)
+				return m;
+			best = m; /* loaded at another time: the latest such */
+		}
+	}
+	return best;
+}
+
+/* ---------------------------------------------------------------------------
+ * Looking up
+ */
+
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+
+	return name;
+}
+
+/* The file of a DW_AT_call_file index in die's CU. */
+static const char *call_file(Dwarf_Die *cu, Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word idx;
+	Dwarf_Files *files;
+	size_t nfiles;
+
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &idx) != 0 ||
+	    dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || idx >= nfiles)
+		return NULL;
+	return dwarf_filesrc(files, idx, NULL, NULL);
+}
+
+static int call_line(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word line;
+
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &attr), &line) != 0)
+		return 0;
+	return (int)line;
+}
+
+/*
+ * Frames with inlining: the innermost function gets the line table's
+ * file:line; each inlined function's call site (DW_AT_call_file/line) is
+ * the line in the function around it.
+ */
+static int lookup_dwarf(struct module *m, Dwarf_Addr a, struct tl_frame *out, int max,
+			const char *file, int line)
+{
+	Dwarf_Addr cubias;
+	Dwarf_Die *cu = dwfl_module_addrdie(m->mod, a, &cubias), *scopes = NULL;
+	int nscopes = cu ? dwarf_getscopes(cu, a - cubias, &scopes) : 0;
+	int n = 0;
+
+	for (int i = 0; i < nscopes && n < max; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
+			continue;
+		out[n].function = die_name(&scopes[i]);
+		out[n].file = file;
+		out[n].line = line;
+		out[n].inlined = tag == DW_TAG_inlined_subroutine;
+		n++;
+		if (tag == DW_TAG_subprogram)
+			break;
+		file = call_file(cu, &scopes[i]);
+		line = call_line(&scopes[i]);
+	}
+	free(scopes);
+	return n;
+}
+
+static int lookup_in(struct module *m, uint64_t addr, bool is_return, struct tl_frame *out,
+		     int max)
+{
+	Dwarf_Addr a = addr - m->bias - (is_return ? 1 : 0);
+	const char *file = NULL, *sym;
+	Dwfl_Line *l;
+	GElf_Off off;
+	GElf_Sym es;
+	int line = 0, n;
+
+	l = dwfl_module_getsrc(m->mod, a);
+	if (l)
+		file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
+	n = lookup_dwarf(m, a, out, max, file, line);
+	if (n == 0) {
+		sym = dwfl_module_addrinfo(m->mod, a, &off, &es, NULL, NULL, NULL);
+		out[0] = (struct tl_frame){.function = sym, .file = file, .line = line};
+		n = 1;
+	}
+	if (!out[0].function)
+		out[0].function = dwfl_module_addrinfo(m->mod, a, &off, &es, NULL, NULL, NULL);
+	return n;
+}
+
+static int lookup_uncached(struct tl_sym *s, uint64_t addr, bool is_return, int64_t time,
+			   struct tl_frame *out, int max)
+{
+	struct module *m = module_at(s, addr, time);
+	int n = 0;
+
+	if (m && m->state == MOD_UNOPENED) {
+		if (!m->shown)
+			m->shown = strdup(m->path[0] ? m->path : s->exe ? s->exe : "[exe]");
+		if (m->shown)
+			open_module(s, m);
+	}
+	if (m && m->state == MOD_OK)
+		n = lookup_in(m, addr, is_return, out, max);
+	if (n == 0)
+		out[n++] = (struct tl_frame){0};
+	for (int i = 0; i < n; i++) {
+		out[i].address = addr;
+		out[i].module = m ? m->shown : NULL;
+		out[i].offset = m ? addr - m->bias : addr;
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------------------------
+ * The cache: open addressing on the address, the return flag and the
+ * module's load, so a reloaded object is looked up again.
+ */
+
+static uint64_t cache_key(uint64_t addr, bool is_return, struct module *m)
+{
+	uint64_t k = (addr << 1 | is_return) * 0x9e3779b97f4a7c15ull;
+
+	return (k ^ (m ? (uint64_t)(uintptr_t)m->path + m->loaded : 0)) | 1;
+}
+
+static bool cache_grow(struct tl_sym *s)
+{
+	size_t ncap = s->capcache ? s->capcache * 2 : 1024;
+	struct cached *n = calloc(ncap, sizeof(*n));
+
+	if (!n)
+		return false;
+	for (size_t i = 0; i < s->capcache; i++) {
+		size_t j;
+
+		if (!s->cache[i].key)
+			continue;
+		for (j = s->cache[i].key & (ncap - 1); n[j].key; j = (j + 1) & (ncap - 1))
+			;
+		n[j] = s->cache[i];
+	}
+	free(s->cache);
+	s->cache = n;
+	s->capcache = ncap;
+	return true;
+}
+
+int tl_sym_lookup(struct tl_sym *s, uint64_t addr, bool is_return, int64_t time,
+		  struct tl_frame *out, int max)
+{
+	struct tl_frame tmp[MAX_INLINE];
+	struct module *m = module_at(s, addr, time);
+	uint64_t key = cache_key(addr, is_return, m);
+	size_t i;
+	int n;
+
+	if (max <= 0)
+		return 0;
+	if ((s->ncache + 1) * 2 > s->capcache && !cache_grow(s))
+		return lookup_uncached(s, addr, is_return, time, out, max);
+	for (i = key & (s->capcache - 1); s->cache[i].key; i = (i + 1) & (s->capcache - 1)) {
+		if (s->cache[i].key == key && s->cache[i].addr == addr) {
+			n = s->cache[i].n < max ? s->cache[i].n : max;
+			memcpy(out, s->cache[i].frames, (size_t)n * sizeof(*out));
+			return n;
+		}
+	}
+	n = lookup_uncached(s, addr, is_return, time, tmp, MAX_INLINE);
+	s->cache[i].frames = malloc((size_t)n * sizeof(*tmp));
+	if (s->cache[i].frames) {
+		memcpy(s->cache[i].frames, tmp, (size_t)n * sizeof(*tmp));
+		s->cache[i].key = key;
+		s->cache[i].addr = addr;
+		s->cache[i].n = n;
+		s->ncache++;
+	}
+	n = n < max ? n : max;
+	memcpy(out, tmp, (size_t)n * sizeof(*out));
+	return n;
+}

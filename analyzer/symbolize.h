@@ -1,0 +1,79 @@
+/*
+ * symbolize.h - trace addresses to functions, source files and lines,
+ * offline, with elfutils libdw.
+ *
+ * The trace's module records say which object was loaded where and with
+ * which build-id. Each object is opened from its recorded path — under
+ * --sysroot if given, else in the --debug-dir directories — and trusted
+ * only if its build-id matches the recorded one; a mismatch is reported,
+ * and its addresses stay "module+offset". Separate debug files are found
+ * by build-id and debuglink under /usr/lib/debug and the debug dirs. The
+ * network is never used (no debuginfod).
+ *
+ * Results are cached per address: the memory grows with the distinct
+ * addresses of the trace's stacks, not with its length.
+ */
+#ifndef TL_SYMBOLIZE_H
+#define TL_SYMBOLIZE_H
+
+#include "tl_trace.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tl_sym;
+
+struct tl_sym_opts {
+	const char *sysroot;             /* prefix for recorded paths, or NULL */
+	const char *const *debug_dirs;   /* more places for binaries and debug files */
+	size_t ndebug_dirs;
+};
+
+/* @return the symbolizer, or NULL when out of memory. */
+struct tl_sym *tl_sym_new(const struct tl_sym_opts *opts);
+/* NULL is fine. */
+void tl_sym_free(struct tl_sym *s);
+
+/* The traced executable's path (from the process record): the module
+ * record with an empty path is this file. */
+void tl_sym_set_exe(struct tl_sym *s, const char *exe);
+
+/* Feed module records in trace order. @return 0 or TL_TRACE_E_NOMEM. */
+int tl_sym_module(struct tl_sym *s, const struct tl_module *m, int64_t time);
+void tl_sym_module_unload(struct tl_sym *s, uint32_t id, int64_t time);
+
+struct tl_frame {
+	const char *function; /* NULL if unknown */
+	const char *file;     /* source file, absolute when the debug info says so; NULL if unknown */
+	int line;             /* 0 if unknown */
+	const char *module;   /* the object's recorded path (the executable's for the main one) */
+	uint64_t address;     /* the address looked up */
+	uint64_t offset;      /* address within the object file: module+offset */
+	bool inlined;         /* a call inlined into the frame that follows */
+};
+
+/*
+ * tl_sym_lookup - the source frames at addr, innermost inlined call first,
+ * using the objects loaded at time. is_return: addr is a return address
+ * (every frame of a stack but the first), so the call before it is looked
+ * up.
+ *
+ * @return the number of frames written, at least 1 (an address nobody
+ *         knows gives one frame with function NULL). Strings live as long
+ *         as the symbolizer.
+ */
+int tl_sym_lookup(struct tl_sym *s, uint64_t addr, bool is_return, int64_t time,
+		  struct tl_frame *out, int max);
+
+/* Something the user should know: an object not found, or found with
+ * another build-id. Each is reported once. */
+struct tl_sym_problem {
+	const char *path;
+	const char *what;
+};
+
+/* @return the problems so far; the array lives until the next call. */
+size_t tl_sym_problems(struct tl_sym *s, const struct tl_sym_problem **out);
+
+#endif /* TL_SYMBOLIZE_H */

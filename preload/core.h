@@ -1,0 +1,76 @@
+/*
+ * core.h - what the recorder's own files share; the hooks use only
+ * tl_preload.h.
+ */
+#ifndef TL_CORE_H
+#define TL_CORE_H
+
+#include "tl_preload.h"
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* config.c */
+void tl__config_load(void);
+int tl__config_output_path(char *out, size_t size, int pid, const char *exe, long now);
+
+/* ---------------------------------------------------------------------------
+ * The ring registry (core.c). Rings are never unmapped while the process
+ * runs: a ring whose thread exited is drained, then given to a new thread.
+ * Slots fill from 0; a slot's pointer is published before the count
+ * includes it.
+ */
+#define TL_MAX_RINGS 4096
+
+struct tl__registry {
+	struct tl__ring *_Atomic rings[TL_MAX_RINGS];
+	_Atomic uint32_t nrings;
+	/* Events lost outside any ring (no ring could be had), by reason;
+	 * taken by the writer. */
+	_Atomic uint64_t lost_nomem, lost_threads;
+};
+
+extern struct tl__registry tl__reg;
+
+pid_t tl__gettid(void);
+
+/* When recording began in this process (start-up, or the fork of a
+ * child): the process record's time, before any event. */
+extern int64_t tl__start_mono;
+extern int64_t tl__start_wall;
+
+/* ---------------------------------------------------------------------------
+ * The writer thread (writer.c).
+ */
+
+/* Start the writer for this process. eager: create the trace file now
+ * (the first traced process); otherwise at the first event (a child after
+ * fork or exec, which may never make one). @return 0 or -errno. */
+int tl__writer_start(bool eager);
+/* Ask the writer to look at the rings now (a ring is half full, or a
+ * snapshot was requested). Async-signal-safe. */
+void tl__writer_poke(void);
+/* Drain every ring, end the trace and close it; waits up to timeout_ms.
+ * Called at exit and before exec. */
+void tl__writer_finish(int timeout_ms, bool before_exec);
+/* In a child after fork: forget the parent's writer (its thread is gone). */
+void tl__writer_forget(void);
+
+/* Stack capture (unwind_*.c) behind one small interface. Both drop the
+ * leading frames that lie in this library (tl__self_text), however the
+ * compiler arranged its calls, so frame 0 is the service's call site. */
+unsigned tl__unwind_libunwind(uint64_t *frames, unsigned max);
+unsigned tl__unwind_fp(uint64_t *frames, unsigned max, uintptr_t lo, uintptr_t hi);
+void tl__unwind_warm_up(void);
+
+/* This library's code, [lo, hi). */
+extern uintptr_t tl__self_text_lo, tl__self_text_hi;
+static inline bool tl__in_self(uint64_t ip)
+{
+	return ip >= tl__self_text_lo && ip < tl__self_text_hi;
+}
+
+/* Thread stacks, for the frame-pointer walker (threads.c). */
+void tl__thread_bounds_self(void);
+
+#endif /* TL_CORE_H */

@@ -1,0 +1,106 @@
+/*
+ * output.c - the trace file: created safely and kept out of the service's
+ * way.
+ *
+ * The file is created with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600: an
+ * existing file or a symlink planted at the path is never written through.
+ * Its descriptor is moved to a high number, close-on-exec, and the close
+ * and dup2 hooks refuse to let the service close or replace it (a daemon
+ * closing "every descriptor" would otherwise make our writes land in a
+ * file of its own that reused the number). Before every chunk the writer
+ * checks the descriptor still is our file.
+ */
+#include "real.h"
+#include "writer_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void exe_name(char *out, size_t size)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	const char *base;
+
+	if (n <= 0) {
+		snprintf(out, size, "unknown");
+		return;
+	}
+	buf[n] = 0;
+	base = strrchr(buf, '/');
+	snprintf(out, size, "%.200s", base ? base + 1 : buf);
+}
+
+/* A descriptor number near the top of the limit: services count up from
+ * 3, and select() users stay below 1024 when they can. */
+static int move_high(int fd)
+{
+	struct rlimit rl;
+	long want = 1000;
+	int hi;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (long)rl.rlim_cur - 64 < want)
+		want = (long)rl.rlim_cur - 64;
+	if (want <= fd)
+		return fd;
+	hi = tl__libc.fcntl(fd, F_DUPFD_CLOEXEC, (int)want);
+	if (hi < 0)
+		return fd;
+	tl__libc.close(fd);
+	return hi;
+}
+
+int tl__output_open(struct tl__output *o)
+{
+	char exe[256];
+	struct stat st;
+	int fd;
+
+	exe_name(exe, sizeof(exe));
+	if (tl__config_output_path(o->path, sizeof(o->path), (int)getpid(), exe,
+				   (long)time(NULL)) != 0) {
+		if (!tl__cfg.quiet)
+			fprintf(stderr, "timerleak: TIMERLEAK_OUTPUT is too long; not recording\n");
+		return -ENAMETOOLONG;
+	}
+	fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int err = errno;
+
+		if (!tl__cfg.quiet)
+			fprintf(stderr, "timerleak: cannot create %s: %s; not recording\n", o->path,
+				strerror(err));
+		return -err;
+	}
+	fd = move_high(fd);
+	if (fstat(fd, &st) != 0) {
+		tl__libc.close(fd);
+		return -EIO;
+	}
+	o->fd = fd;
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
+	return 0;
+}
+
+bool tl__output_intact(const struct tl__output *o)
+{
+	struct stat st;
+
+	return o->fd >= 0 && fstat(o->fd, &st) == 0 && st.st_dev == o->dev && st.st_ino == o->ino;
+}
+
+void tl__output_close(struct tl__output *o)
+{
+	if (o->fd >= 0)
+		tl__libc.close(o->fd);
+	o->fd = -1;
+}

@@ -1,0 +1,162 @@
+/*
+ * tl_preload.h - libtimerleak.so's core, as the hooks see it.
+ *
+ * The hook files (hooks_*.c) hold only interposers: each forwards to the
+ * real function and reports what happened through the calls below. The
+ * rules every hook keeps:
+ *
+ *   - The real call's result and errno reach the caller untouched.
+ *   - Nothing here allocates with malloc, uses stdio or takes a lock the
+ *     service could hold; every call below is async-signal-safe, because
+ *     timer_settime() and close() may be called from a signal handler.
+ *   - A hook entered while its thread is already inside the recorder (a
+ *     signal handler that interrupted it) still records the event, without
+ *     a stack: the unwinder is not reentrant.
+ */
+#ifndef TL_PRELOAD_H
+#define TL_PRELOAD_H
+
+#include "ring.h"
+#include "tl_trace.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#define TL_EXPORT __attribute__((visibility("default")))
+#define TL_TLS    __attribute__((tls_model("initial-exec")))
+
+#define TL_MAX_DEPTH 256
+
+/* Settings, read once from the environment (config.c). */
+struct tl__config {
+	char output[4096];      /* TIMERLEAK_OUTPUT template: %p pid, %e exe name, %t time */
+	int unwinder;           /* TIMERLEAK_UNWIND: enum tl__unwinder */
+	unsigned depth;         /* TIMERLEAK_DEPTH: frames per stack, 1..256 (32) */
+	int snapshot_signal;    /* TIMERLEAK_SNAPSHOT_SIGNAL: 0 for none (SIGUSR2) */
+	bool follow_fork;       /* TIMERLEAK_FOLLOW contains "fork" (default fork,exec) */
+	bool follow_exec;       /* TIMERLEAK_FOLLOW contains "exec" */
+	unsigned ring_kb;       /* TIMERLEAK_RING_KB: per-thread ring size (1024) */
+	unsigned flush_ms;      /* TIMERLEAK_FLUSH_MS: at most this long between chunks (200) */
+	unsigned time_shift;    /* TIMERLEAK_TIME_SHIFT: trace time resolution 2^n ns (10: ~1 us) */
+	bool quiet;             /* TIMERLEAK_QUIET=1: no messages on stderr */
+};
+
+enum tl__unwinder {
+	TL_UNWIND_LIBUNWIND = 0,
+	TL_UNWIND_FP = 1,
+	TL_UNWIND_NONE = 2,
+};
+
+extern struct tl__config tl__cfg;
+
+/* Per-thread state, in initial-exec TLS so that reaching it never calls
+ * __tls_get_addr, which may allocate (and so is not async-signal-safe). */
+struct tl__tls {
+	struct tl__ring *ring;
+	uint32_t tid;
+	int depth;              /* > 0 while inside the recorder */
+	uintptr_t stack_lo, stack_hi; /* this thread's stack, for the frame-pointer walker */
+	bool ring_failed;       /* no ring could be had: count drops without retrying */
+	uint8_t lost_reason;    /* then: TL_DROP_NOMEM or TL_DROP_TOO_MANY_THREADS */
+};
+
+extern __thread struct tl__tls tl__self TL_TLS;
+
+/* Recording is on: initialised, not inert, not finished. */
+extern _Atomic int tl__recording;
+
+/* Make sure the core is initialised (hooks may run before the
+ * constructor, from another library's constructor). */
+void tl__init(void);
+
+/* CLOCK_MONOTONIC ns, through the vDSO. */
+static inline int64_t tl__now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* One hook's passage through the recorder. */
+struct tl__pass {
+	int64_t time;     /* when the hook was entered: the event's time */
+	int saved_errno;  /* errno as the real call left it; set by the hook */
+	bool nested;      /* entered from a signal handler that interrupted the recorder */
+};
+
+/* @return false when nothing should be recorded; otherwise the caller
+ * calls tl__leave() when done. */
+static inline bool tl__enter(struct tl__pass *p)
+{
+	if (__builtin_expect(!atomic_load_explicit(&tl__recording, memory_order_relaxed), 0))
+		return false;
+	p->nested = tl__self.depth++ > 0;
+	p->time = tl__now();
+	return true;
+}
+
+/* Restore errno as the real call left it, saved in p->saved_errno. */
+void tl__leave(struct tl__pass *p);
+
+/* Capture the caller's stack, leaf first, skipping the recorder's frames
+ * and the hook's own. @return frames written (0 when nested). */
+unsigned tl__capture(struct tl__pass *p, uint64_t *frames);
+
+/* Record one event of type TL_REC_* (or TL__R_*) at p->time. Frames are
+ * copied. */
+void tl__record(struct tl__pass *p, uint8_t type, const struct tl_event *ev,
+		const uint64_t *frames, unsigned nframes);
+
+/* A fresh timer id for a kernel timer (timerfd, POSIX). Ids of libgotimer
+ * timers come from gt_timer_id() through tl__gt_id(). */
+uint64_t tl__kernel_id(void);
+uint64_t tl__gt_id(uint64_t gt_timer_id);
+
+/* Estimated kernel memory per timer (docs/detectors.md). */
+#define TL_TIMERFD_BYTES 512
+#define TL_POSIX_BYTES   384
+
+/* ---------------------------------------------------------------------------
+ * Tables of kernel timers (fdtab.c, ptab.c). All lock-free and
+ * async-signal-safe.
+ */
+
+/* A timerfd was created on fd with timer id. */
+void tl__fd_created(int fd, uint64_t id, int clockid);
+/* The timer id and clock of fd, or 0 if fd is not a tracked timerfd.
+ * The cheap filter every fd hook runs first. */
+uint64_t tl__fd_lookup(int fd, int *clockid);
+/* fd is about to be closed (or replaced by dup2). @return the id of a
+ * timer whose last descriptor this was (record free after the real call
+ * succeeds), else 0. */
+uint64_t tl__fd_forget(int fd);
+/* newfd now refers to the same timerfd as oldfd. */
+void tl__fd_dup(int oldfd, int newfd);
+/* Whether any timerfd was ever tracked: the filter before the filter. */
+bool tl__fd_any(void);
+/* The highest fd ever tracked, for close_range. */
+int tl__fd_max(void);
+
+void tl__ptimer_created(uintptr_t key, uint64_t id, int clockid);
+uint64_t tl__ptimer_lookup(uintptr_t key, int *clockid);
+uint64_t tl__ptimer_forget(uintptr_t key);
+
+/* ---------------------------------------------------------------------------
+ * Process events (core.c, writer.c).
+ */
+
+/* An object is about to be unloaded: have the writer describe every
+ * loaded object now, and wait (briefly) until it has. */
+void tl__modules_sync(struct tl__pass *p);
+/* The trace descriptor, which close/dup2 hooks must not let the service
+ * close or replace; -1 if none. */
+int tl__trace_fd(void);
+/* Move the trace descriptor out of the way of newfd (dup2 onto it). */
+void tl__trace_fd_evade(int newfd);
+/* Flush everything synchronously: before exec, which runs no destructors. */
+void tl__flush_before_exec(void);
+
+#endif /* TL_PRELOAD_H */

@@ -1,0 +1,182 @@
+/*
+ * ok_ticker.c - the correct look-alike of leak_ticker.c: the per-request
+ * ticker is stopped and freed when the request ends, and one process-wide
+ * ticker runs for the life of the service.
+ *
+ * The same listener, workers and requests. handle_request() ends with
+ * gt_ticker_stop() and gt_ticker_free() (the seed's "defer t.Stop()").
+ * A stats reporter thread owns one ticker from start-up and is still
+ * ticking when the process exits, on purpose: a single long-lived ticker
+ * is how periodic work should be done, and a detector that flags it
+ * would flag every service. The profiler must report neither site.
+ *
+ * Usage: ok_ticker [-n REQUESTS] [-w WORKERS] [-p PERIOD_MS] [-l LINGER_MS]
+ * Prints one line, e.g.:
+ *   mode=async requests=200 workers=4 tickers_created=201 tickers_stopped=200
+ *   long_lived_tickers=1 progress_reports=400 stats_ticks=63 pending_timers=1
+ */
+#include "td.h"
+
+#include <gotimer.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#define MAX_WORKERS  64
+#define STEPS	     5 /* work steps per request, STEP_NS each */
+#define STEP_NS	     (2 * GT_MILLISECOND)
+#define STATS_PERIOD (10 * GT_MILLISECOND)
+
+static struct env {
+	long requests;
+	int workers;
+	gt_duration period;
+	gt_duration linger;
+} env = {
+	.requests = 200,
+	.workers = 4,
+	.period = 5 * GT_MILLISECOND,
+	.linger = 100 * GT_MILLISECOND,
+};
+
+static _Atomic long tickers_created;
+static _Atomic long tickers_stopped;
+static _Atomic long progress_reports;
+static _Atomic long served;
+static _Atomic long stats_ticks;
+
+static void report_progress(int64_t id, int step)
+{
+	(void)id;
+	(void)step;
+	atomic_fetch_add_explicit(&progress_reports, 1, memory_order_relaxed);
+}
+
+static TD_SITE void handle_request(int64_t id)
+{
+	gt_ticker *progress;
+
+	progress = gt_ticker_new(env.period);
+	if (!progress)
+		td_die(errno, "gt_ticker_new");
+	atomic_fetch_add_explicit(&tickers_created, 1, memory_order_relaxed);
+	for (int step = 0; step < STEPS; step++) {
+		gt_sleep(STEP_NS);
+		if (gt_chan_try_recv(gt_ticker_chan(progress), NULL))
+			report_progress(id, step);
+	}
+	atomic_fetch_add_explicit(&served, 1, memory_order_relaxed);
+	gt_ticker_stop(progress);
+	gt_ticker_free(progress);
+	atomic_fetch_add_explicit(&tickers_stopped, 1, memory_order_relaxed);
+}
+
+static void *worker(void *arg)
+{
+	gt_chan *queue = arg;
+	int64_t id;
+
+	while (gt_chan_recv(queue, &id))
+		handle_request(id);
+	return NULL;
+}
+
+/* Samples the service's counters every STATS_PERIOD until the process
+ * exits; the ticker is never stopped because the service never ends. */
+static TD_SITE gt_ticker *stats_ticker_open(void)
+{
+	gt_ticker *t;
+
+	t = gt_ticker_new(STATS_PERIOD);
+	if (!t)
+		td_die(errno, "gt_ticker_new");
+	atomic_fetch_add_explicit(&tickers_created, 1, memory_order_relaxed);
+	return t;
+}
+
+static void *stats_reporter(void *arg)
+{
+	gt_ticker *t = arg;
+
+	while (gt_chan_recv(gt_ticker_chan(t), NULL))
+		atomic_fetch_add_explicit(&stats_ticks, 1, memory_order_relaxed);
+	return NULL;
+}
+
+static void listen_requests(gt_chan *queue)
+{
+	int err;
+
+	for (long i = 0; i < env.requests; i++) {
+		err = gt_chan_send(queue, i);
+		if (err)
+			td_die(-err, "gt_chan_send");
+	}
+	gt_chan_close(queue);
+}
+
+static void parse_args(int argc, char **argv)
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, "n:w:p:l:")) != -1) {
+		switch (opt) {
+		case 'n':
+			env.requests = td_number(optarg, 'n', 0, 10000000);
+			break;
+		case 'w':
+			env.workers = (int)td_number(optarg, 'w', 1, MAX_WORKERS);
+			break;
+		case 'p':
+			env.period = td_number(optarg, 'p', 1, 3600 * 1000L) * GT_MILLISECOND;
+			break;
+		case 'l':
+			env.linger = td_number(optarg, 'l', 0, 3600 * 1000L) * GT_MILLISECOND;
+			break;
+		default:
+			fprintf(stderr,
+				"usage: %s [-n REQUESTS] [-w WORKERS] [-p PERIOD_MS] "
+				"[-l LINGER_MS]\n",
+				argv[0]);
+			exit(2);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t th[MAX_WORKERS], stats_th;
+	gt_chan *queue;
+	gt_stats st;
+	int err;
+
+	parse_args(argc, argv);
+	err = pthread_create(&stats_th, NULL, stats_reporter, stats_ticker_open());
+	if (err)
+		td_die(err, "pthread_create");
+	queue = gt_chan_new(64);
+	if (!queue)
+		td_die(errno, "gt_chan_new");
+	for (int i = 0; i < env.workers; i++) {
+		err = pthread_create(&th[i], NULL, worker, queue);
+		if (err)
+			td_die(err, "pthread_create");
+	}
+	listen_requests(queue);
+	for (int i = 0; i < env.workers; i++)
+		pthread_join(th[i], NULL);
+	gt_chan_release(queue);
+	gt_sleep(env.linger);
+
+	/* The stats reporter is left blocked on its ticker: exit() ends it. */
+	gt_stats_read(&st);
+	printf("mode=%s requests=%ld workers=%d tickers_created=%ld tickers_stopped=%ld "
+	       "long_lived_tickers=1 progress_reports=%ld stats_ticks=%ld pending_timers=%llu\n",
+	       gt_mode_name(gt_mode()), atomic_load(&served), env.workers,
+	       atomic_load(&tickers_created), atomic_load(&tickers_stopped),
+	       atomic_load(&progress_reports), atomic_load(&stats_ticks),
+	       (unsigned long long)st.pending);
+	return 0;
+}

@@ -1,0 +1,479 @@
+/*
+ * runtime_hooks.c - the observability hooks, and the order of equal
+ * deadlines (gotimer.h, "Observability hooks"; docs/runtime.md, "Heaps").
+ *
+ * This binary defines gt_hook_fired, gt_hook_received and
+ * gt_hook_reclaimed itself. The runtime calls its hooks through the
+ * dynamic linker, so these definitions replace the library's empty ones,
+ * exactly as a preloaded recorder's would. They record events into a fixed
+ * array with atomics only: a hook may run with the runtime's locks held.
+ *
+ * It also defines clock_gettime(), which the runtime reads its clock with,
+ * so that a test can stop the clock and give many timers one deadline:
+ * that is the only way to test the tie-break between equal deadlines,
+ * since every timer's deadline is "now + d".
+ */
+#include "gt_test_util.h"
+#include "tl_test.h"
+
+#include <stdatomic.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+enum ev_type {
+	EV_FIRED = 1,
+	EV_RECEIVED,
+	EV_RECLAIMED,
+};
+
+struct ev {
+	_Atomic int ready; /* set last, with release: the fields below are complete */
+	int type;
+	int kind;
+	bool delivered;
+	const void *handle;
+	int64_t value;
+	size_t bytes;
+	uint64_t id;	  /* gt_timer_id(handle), asked from inside the fired hook */
+	size_t hook_size; /* gt_object_size(handle), likewise */
+};
+
+#define NEV 16384
+static struct ev evs[NEV];
+static _Atomic unsigned nev;
+static _Atomic bool recording;
+
+/* Fill the next event; publish it now unless it is a fired event, which
+ * its hook completes and publishes. @return its index, or NEV if none. */
+static unsigned record(int type, const void *handle, int kind, int64_t value, bool delivered,
+		       size_t bytes)
+{
+	unsigned i;
+
+	if (!atomic_load_explicit(&recording, memory_order_acquire))
+		return NEV;
+	i = atomic_fetch_add_explicit(&nev, 1, memory_order_relaxed);
+	if (i >= NEV)
+		return NEV;
+	evs[i].type = type;
+	evs[i].kind = kind;
+	evs[i].delivered = delivered;
+	evs[i].handle = handle;
+	evs[i].value = value;
+	evs[i].bytes = bytes;
+	if (type != EV_FIRED)
+		atomic_store_explicit(&evs[i].ready, 1, memory_order_release);
+	return i;
+}
+
+/* A hook may call gt_timer_id() and gt_object_size(), and this one does:
+ * with the shard lock held, they must neither block nor lie. */
+void gt_hook_fired(const void *handle, int kind, int64_t value, bool delivered)
+{
+	unsigned i = record(EV_FIRED, handle, kind, value, delivered, 0);
+
+	if (i < NEV) {
+		evs[i].id = gt_timer_id(handle);
+		evs[i].hook_size = gt_object_size(handle);
+		atomic_store_explicit(&evs[i].ready, 1, memory_order_release);
+	}
+}
+
+void gt_hook_received(const void *handle, int kind, int64_t value)
+{
+	record(EV_RECEIVED, handle, kind, value, false, 0);
+}
+
+void gt_hook_reclaimed(const void *handle, int kind, size_t bytes)
+{
+	record(EV_RECLAIMED, handle, kind, 0, false, bytes);
+}
+
+static void record_start(void)
+{
+	atomic_store(&nev, 0);
+	atomic_store(&recording, true);
+}
+
+/* The i-th event once complete, or NULL. */
+static const struct ev *event(unsigned i)
+{
+	unsigned n = atomic_load(&nev);
+
+	if (i >= n || i >= NEV || !atomic_load_explicit(&evs[i].ready, memory_order_acquire))
+		return NULL;
+	return &evs[i];
+}
+
+static unsigned recorded(void)
+{
+	unsigned n = atomic_load(&nev);
+
+	return n < NEV ? n : NEV;
+}
+
+/* Index of the first event of type for handle at or after from, or -1.
+ * An event still being written is skipped. */
+static int find(int type, const void *handle, unsigned from)
+{
+	for (unsigned i = from; i < recorded(); i++) {
+		const struct ev *e = event(i);
+
+		if (e && e->type == type && e->handle == handle)
+			return (int)i;
+	}
+	return -1;
+}
+
+static int count(int type, const void *handle)
+{
+	int n = 0;
+
+	for (int i = find(type, handle, 0); i >= 0; i = find(type, handle, (unsigned)i + 1))
+		n++;
+	return n;
+}
+
+/* ---------------------------------------------------------------------------
+ * A clock that can be stopped.
+ */
+
+static _Atomic int64_t frozen_at; /* 0: the clock runs */
+
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+	int64_t f = atomic_load_explicit(&frozen_at, memory_order_acquire);
+
+	if (f != 0 && id == CLOCK_MONOTONIC) {
+		ts->tv_sec = f / GT_SECOND;
+		ts->tv_nsec = f % GT_SECOND;
+		return 0;
+	}
+	return (int)syscall(SYS_clock_gettime, id, ts);
+}
+
+static void clock_freeze(void)
+{
+	struct timespec ts;
+
+	syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+	atomic_store(&frozen_at, (int64_t)ts.tv_sec * GT_SECOND + ts.tv_nsec);
+}
+
+static void clock_thaw(void)
+{
+	atomic_store(&frozen_at, 0);
+}
+
+/* ---------------------------------------------------------------------------
+ * Hooks.
+ */
+
+TEST(hooks_fired_then_received)
+{
+	gt_timer *t;
+	int64_t v = 0;
+	int f, r;
+	const struct ev *e;
+
+	record_start();
+	t = gt_timer_new(10 * MS);
+	REQUIRE(t != NULL);
+	REQUIRE(recv_within(gt_timer_chan(t), &v, LATE) == 0);
+	f = find(EV_FIRED, t, 0);
+	r = find(EV_RECEIVED, t, 0);
+	REQUIRE(f >= 0 && r >= 0);
+	/* Fired is called before the value is visible. */
+	CHECK(f < r);
+	e = event((unsigned)f);
+	CHECK_EQ(e->kind, GT_KIND_TIMER);
+	CHECK_EQ(e->value, v);
+	CHECK(e->delivered);
+	CHECK_EQ(e->id, gt_timer_id(t));
+	CHECK_EQ(e->hook_size, gt_object_size(t));
+	e = event((unsigned)r);
+	CHECK_EQ(e->kind, GT_KIND_TIMER);
+	CHECK_EQ(e->value, v);
+	CHECK_EQ(count(EV_FIRED, t), 1);
+	CHECK_EQ(count(EV_RECEIVED, t), 1);
+	gt_timer_free(t);
+}
+
+/* Every way of receiving reports, with the handle the creating call gave. */
+TEST(hooks_received_by_every_receive)
+{
+	gt_chan *a, *b, *plain = gt_chan_new(1), *set[2];
+	gt_ticker *tk;
+	unsigned before;
+	int64_t v = 0;
+	int i;
+
+	record_start();
+	a = gt_after(0);
+	b = gt_after(0);
+	tk = gt_ticker_new(5 * MS);
+	REQUIRE(a && b && tk && plain);
+	CHECK(gt_chan_recv(a, &v));
+	i = find(EV_RECEIVED, a, 0);
+	REQUIRE(i >= 0);
+	CHECK_EQ(event((unsigned)i)->kind, GT_KIND_AFTER);
+	CHECK_EQ(event((unsigned)i)->value, v);
+	CHECK(WAIT_UNTIL(gt_chan_try_recv(b, &v), LATE));
+	CHECK(find(EV_RECEIVED, b, 0) >= 0);
+	set[0] = NULL;
+	set[1] = gt_ticker_chan(tk);
+	CHECK_EQ(gt_select(set, 2, &v, NULL, LATE), 1);
+	i = find(EV_RECEIVED, tk, 0);
+	REQUIRE(i >= 0);
+	CHECK_EQ(event((unsigned)i)->kind, GT_KIND_TICKER);
+	CHECK_EQ(event((unsigned)i)->value, v);
+	/* A plain channel is not a timer: no event. */
+	before = atomic_load(&nev);
+	gt_chan_send(plain, 1);
+	gt_chan_recv(plain, NULL);
+	CHECK_EQ(find(EV_RECEIVED, plain, before), -1);
+	gt_chan_release(plain);
+	gt_chan_release(a);
+	gt_chan_release(b);
+	gt_ticker_free(tk);
+}
+
+TEST(hooks_dropped_tick_not_delivered)
+{
+	gt_ticker *tk;
+	int64_t v = 0;
+	int i;
+
+	record_start();
+	tk = gt_ticker_new(5 * MS);
+	REQUIRE(tk != NULL);
+	/* Nobody receives: the first tick is delivered, the next ones are
+	 * dropped, and the tick received is the first. */
+	CHECK(WAIT_UNTIL(count(EV_FIRED, tk) >= 3, LATE));
+	CHECK(gt_chan_try_recv(gt_ticker_chan(tk), &v));
+	gt_ticker_stop(tk);
+	i = find(EV_FIRED, tk, 0);
+	REQUIRE(i >= 0);
+	CHECK(event((unsigned)i)->delivered);
+	CHECK_EQ(event((unsigned)i)->value, v);
+	for (int k = 0; k < 2; k++) {
+		i = find(EV_FIRED, tk, (unsigned)i + 1);
+		REQUIRE(i >= 0);
+		CHECK(!event((unsigned)i)->delivered);
+		CHECK(event((unsigned)i)->value > v);
+	}
+	gt_ticker_free(tk);
+}
+
+static void noop(void *arg)
+{
+	(void)arg;
+}
+
+TEST(hooks_afterfunc_fired)
+{
+	gt_timer *f;
+	int i;
+
+	record_start();
+	f = gt_after_func(5 * MS, noop, NULL);
+	REQUIRE(f != NULL);
+	CHECK(WAIT_UNTIL(find(EV_FIRED, f, 0) >= 0, LATE));
+	i = find(EV_FIRED, f, 0);
+	REQUIRE(i >= 0);
+	CHECK_EQ(event((unsigned)i)->kind, GT_KIND_AFTERFUNC);
+	CHECK_EQ(event((unsigned)i)->value, 0);
+	CHECK_EQ(event((unsigned)i)->id, gt_timer_id(f));
+	CHECK_EQ(event((unsigned)i)->hook_size, gt_object_size(f));
+	gt_timer_free(f);
+	CHECK(WAIT_UNTIL(count(EV_RECLAIMED, f) == 1, LATE));
+	CHECK_EQ(count(EV_RECEIVED, f), 0);
+}
+
+/* Reclaimed once per object, with its kind and gt_object_size(). */
+TEST(hooks_reclaimed_once_with_size)
+{
+	gt_timer *t = gt_timer_new(GT_HOUR);
+	gt_ticker *tk = gt_ticker_new(GT_HOUR);
+	gt_timer *f = gt_after_func(GT_HOUR, noop, NULL);
+	size_t st, sk, sf;
+	int i;
+
+	REQUIRE(t && tk && f);
+	st = gt_object_size(t);
+	sk = gt_object_size(tk);
+	sf = gt_object_size(f);
+	record_start();
+	CHECK_EQ(count(EV_RECLAIMED, t), 0);
+	gt_timer_free(t);
+	gt_ticker_free(tk);
+	gt_timer_free(f);
+	CHECK(WAIT_UNTIL(count(EV_RECLAIMED, t) == 1, LATE));
+	CHECK(WAIT_UNTIL(count(EV_RECLAIMED, tk) == 1, LATE));
+	CHECK(WAIT_UNTIL(count(EV_RECLAIMED, f) == 1, LATE));
+	if ((i = find(EV_RECLAIMED, t, 0)) >= 0) {
+		CHECK_EQ(event((unsigned)i)->kind, GT_KIND_TIMER);
+		CHECK_EQ(event((unsigned)i)->bytes, st);
+	}
+	if ((i = find(EV_RECLAIMED, tk, 0)) >= 0) {
+		CHECK_EQ(event((unsigned)i)->kind, GT_KIND_TICKER);
+		CHECK_EQ(event((unsigned)i)->bytes, sk);
+	}
+	if ((i = find(EV_RECLAIMED, f, 0)) >= 0) {
+		CHECK_EQ(event((unsigned)i)->kind, GT_KIND_AFTERFUNC);
+		CHECK_EQ(event((unsigned)i)->bytes, sf);
+	}
+}
+
+/* The end of an after-timer's life: at the release in sync mode, at its
+ * fire in async mode. */
+TEST(hooks_after_reclaimed_per_mode)
+{
+	int64_t t0 = gt_now();
+	int reclaimed;
+	bool early;
+	gt_chan *a;
+
+	record_start();
+	a = gt_after(40 * MS);
+	REQUIRE(a != NULL);
+	gt_chan_release(a);
+	reclaimed = count(EV_RECLAIMED, a);
+	early = still_before(t0, 40 * MS); /* released before it could fire */
+	if (sync_mode()) {
+		CHECK_EQ(reclaimed, 1);
+		gt_sleep(60 * MS); /* past its deadline: it must not fire */
+		if (early)
+			CHECK_EQ(count(EV_FIRED, a), 0);
+	} else {
+		if (early)
+			CHECK_EQ(reclaimed, 0);
+		CHECK(WAIT_UNTIL(count(EV_RECLAIMED, a) == 1, LATE));
+		CHECK(gt_now() - t0 >= 40 * MS);
+		CHECK_EQ(count(EV_FIRED, a), 1);
+		CHECK(find(EV_FIRED, a, 0) < find(EV_RECLAIMED, a, 0));
+	}
+}
+
+/* ---------------------------------------------------------------------------
+ * Equal deadlines.
+ */
+
+enum { NTIE = 192 };
+
+/* Which of our handles fired, in the order they fired. @return how many. */
+static int fire_order(const void *const *handles, int n, int *order)
+{
+	int k = 0;
+
+	for (unsigned i = 0; i < recorded(); i++) {
+		const struct ev *e = event(i);
+
+		if (!e || e->type != EV_FIRED)
+			continue;
+		for (int j = 0; j < n; j++) {
+			if (handles[j] == e->handle && k < n)
+				order[k++] = j;
+		}
+	}
+	return k;
+}
+
+static int count_fired(const void *const *handles, int n)
+{
+	int order[NTIE];
+
+	return fire_order(handles, n, order);
+}
+
+/* Create one timer of kind i % 3 with deadline now + d. */
+static const void *tie_timer(int i, gt_duration d, void **keep)
+{
+	switch (i % 3) {
+	case 0:
+		return *keep = gt_timer_new(d);
+	case 1:
+		return *keep = gt_after(d);
+	default:
+		return *keep = gt_after_func(d, noop, NULL);
+	}
+}
+
+static void tie_free(int i, void *keep)
+{
+	if (i % 3 == 1)
+		gt_chan_release(keep);
+	else
+		gt_timer_free(keep);
+}
+
+static void check_fire_order(const void *const *h)
+{
+	int order[NTIE], n;
+
+	CHECK(WAIT_UNTIL(count_fired(h, NTIE) == NTIE, 5 * LATE));
+	n = fire_order(h, NTIE, order);
+	CHECK_EQ(n, NTIE);
+	for (int i = 0; i < n; i++) {
+		if (order[i] != i) {
+			TL_FAIL_("fire %d was of timer %d, not of timer %d", i, order[i], i);
+			break;
+		}
+	}
+}
+
+/*
+ * Timers with the same deadline fire in creation order. The clock stands
+ * still while they are created, so every deadline is exactly equal, and
+ * the thread is pinned so they share one heap and one timer thread.
+ */
+TEST(equal_deadlines_fire_in_creation_order)
+{
+	const void *h[NTIE];
+	void *keep[NTIE];
+	cpu_set_t saved;
+	int64_t t0;
+
+	REQUIRE(pin_here(&saved) == 0);
+	record_start();
+	clock_freeze();
+	t0 = gt_now();
+	for (int i = 0; i < NTIE; i++)
+		h[i] = tie_timer(i, 30 * MS, &keep[i]);
+	CHECK_EQ(gt_now(), t0); /* the clock really stood still */
+	clock_thaw();
+	unpin(&saved);
+	for (int i = 0; i < NTIE; i++)
+		REQUIRE(h[i] != NULL);
+	check_fire_order(h);
+	for (int i = 0; i < NTIE; i++)
+		tie_free(i, keep[i]);
+}
+
+/* The tie-break is the creation order, not the order of the Resets that
+ * set the equal deadlines (docs/runtime.md: ordered by "(when, creation
+ * sequence)"). */
+TEST(equal_deadlines_after_reset_fire_in_creation_order)
+{
+	const void *h[NTIE];
+	gt_timer *t[NTIE];
+	cpu_set_t saved;
+
+	REQUIRE(pin_here(&saved) == 0);
+	for (int i = 0; i < NTIE; i++) {
+		h[i] = t[i] = gt_timer_new(GT_HOUR);
+		REQUIRE(t[i] != NULL);
+	}
+	record_start();
+	clock_freeze();
+	for (int i = NTIE; i-- > 0;)
+		CHECK(gt_timer_reset(t[i], 30 * MS));
+	clock_thaw();
+	unpin(&saved);
+	check_fire_order(h);
+	for (int i = 0; i < NTIE; i++)
+		gt_timer_free(t[i]);
+}
+
+TEST_MAIN()

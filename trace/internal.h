@@ -1,0 +1,173 @@
+/*
+ * internal.h - what the trace library's source files share: byte-level
+ * encoding (varints, zigzag, little-endian fields, FNV-1a), the chunk header
+ * and a growable buffer. Not installed; nothing outside trace/ includes it.
+ *
+ * Every decoder here is bounded: it reads through a cursor that knows where
+ * its bytes end, and fails rather than read past that end.
+ */
+#ifndef TL_TRACE_INTERNAL_H
+#define TL_TRACE_INTERNAL_H
+
+#include "tl_trace.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TL__CHUNK_HEADER 32
+#define TL__COMPRESSION_ZSTD 1
+#define TL__VARINT_MAX 10 /* bytes of a 64-bit LEB128 value */
+#define TL__ZSTD_LEVEL_DEFAULT 3
+#define TL__RESERVE_DEFAULT 4096
+
+extern const uint8_t tl__file_magic[8];
+extern const uint8_t tl__chunk_magic[4];
+
+/* ---------------------------------------------------------------------------
+ * Fixed-width little-endian fields. Byte by byte, so that neither the host's
+ * byte order nor the alignment of p matters.
+ */
+static inline void tl__put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void tl__put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void tl__put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint16_t tl__get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t tl__get_le32(const uint8_t *p)
+{
+	uint32_t v = 0;
+
+	for (int i = 3; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static inline uint64_t tl__get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* ---------------------------------------------------------------------------
+ * Zigzag: small magnitudes of either sign become small unsigned numbers.
+ * Computed on uint64_t, where shifts and overflow are defined for every
+ * input, INT64_MIN included.
+ */
+static inline uint64_t tl__zigzag(int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+
+	return (u << 1) ^ (0 - (u >> 63));
+}
+
+static inline int64_t tl__unzigzag(uint64_t u)
+{
+	/* The conversion of a value above INT64_MAX to int64_t is
+	 * implementation-defined in C11; gcc and clang define it as
+	 * two's complement, which is what the format means. */
+	return (int64_t)((u >> 1) ^ (0 - (u & 1)));
+}
+
+/* tl__varint_put - write v as LEB128 at p (room for TL__VARINT_MAX bytes).
+ * @return the bytes written, 1..10. */
+size_t tl__varint_put(uint8_t *p, uint64_t v);
+
+/* @return the bytes tl__varint_put() would write for v. */
+size_t tl__varint_len(uint64_t v);
+
+/* ---------------------------------------------------------------------------
+ * Decoding cursor: [p, end). Every getter advances p only on success.
+ */
+struct tl__cur {
+	uint8_t *p;
+	uint8_t *end;
+};
+
+static inline size_t tl__cur_left(const struct tl__cur *c)
+{
+	return (size_t)(c->end - c->p);
+}
+
+/* tl__get_varint - decode one LEB128 value.
+ * @return 0, or TL_TRACE_E_BAD_RECORD when the bytes end inside the value,
+ *         it runs past 10 bytes, or its 10th byte carries bits past 64. */
+int tl__get_varint(struct tl__cur *c, uint64_t *v);
+
+/* The same, refusing values above UINT32_MAX (fields the format allows 64
+ * bits but the record model keeps in 32). */
+int tl__get_varint32(struct tl__cur *c, uint32_t *v);
+
+static inline int tl__get_svarint(struct tl__cur *c, int64_t *v)
+{
+	uint64_t u;
+	int err = tl__get_varint(c, &u);
+
+	if (err == 0)
+		*v = tl__unzigzag(u);
+	return err;
+}
+
+/* tl__get_span - a varint length, then that many bytes, which must be
+ * there and number at most max. *p points at them, in place.
+ * @return 0, TL_TRACE_E_BAD_RECORD, or TL_TRACE_E_TOO_BIG (above max). */
+int tl__get_span(struct tl__cur *c, uint32_t max, uint8_t **p, uint32_t *len);
+
+/* FNV-1a, 32 bits, of n bytes: the chunk header's check. */
+uint32_t tl__fnv1a32(const void *p, size_t n);
+
+/* ---------------------------------------------------------------------------
+ * Chunk header (docs/trace-format.md, "Chunk header").
+ */
+struct tl__chunk_header {
+	uint32_t compressed_size;
+	uint32_t raw_size;
+	uint32_t seq;
+	int64_t base_time;
+	uint32_t compression;
+};
+
+/* Encode h into 32 bytes, magic and check included. */
+void tl__chunk_header_put(uint8_t *out, const struct tl__chunk_header *h);
+
+/* tl__chunk_header_get - decode and check 32 bytes.
+ * @return 0; TL_TRACE_E_BAD_CHUNK when the magic or check does not match,
+ *         the compression is unknown, raw_size is above TL_TRACE_MAX_CHUNK,
+ *         or compressed_size is 0 or above zstd's bound for raw_size. */
+int tl__chunk_header_get(const uint8_t *in, struct tl__chunk_header *h);
+
+/* ---------------------------------------------------------------------------
+ * Growable byte buffer, for the writer's chunk and output.
+ */
+struct tl__buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+/* tl__buf_reserve - make room for more bytes past len.
+ * @return 0 or TL_TRACE_E_NOMEM (the buffer is unchanged). */
+int tl__buf_reserve(struct tl__buf *b, size_t more);
+
+void tl__buf_free(struct tl__buf *b);
+
+#endif /* TL_TRACE_INTERNAL_H */

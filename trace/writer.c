@@ -1,0 +1,687 @@
+/*
+ * writer.c - encoding records into the current chunk (docs/trace-format.md,
+ * "Records"). writer_io.c turns chunks into file bytes.
+ *
+ * Each record is encoded straight into the chunk buffer. Encoding helpers
+ * record the first error in w->enc_err and then do nothing, so an encoder
+ * reads as the record's layout; append() checks the error once, and undoes
+ * the record (bytes and decoding state) when it failed or when the chunk
+ * would pass TL_TRACE_MAX_CHUNK, in which case it flushes and encodes the
+ * record again at the start of a fresh chunk.
+ */
+#include "writer_int.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------------------
+ * Encoding helpers
+ */
+
+/* @return room for n bytes at the end of the chunk, or NULL (error noted). */
+static uint8_t *room(struct tl_trace_writer *w, size_t n)
+{
+	int err;
+
+	if (w->enc_err)
+		return NULL;
+	err = tl__buf_reserve(&w->chunk, n);
+	if (err) {
+		w->enc_err = err;
+		return NULL;
+	}
+	return w->chunk.p + w->chunk.len;
+}
+
+static void put_u8(struct tl_trace_writer *w, uint8_t b)
+{
+	uint8_t *p = room(w, 1);
+
+	if (p) {
+		*p = b;
+		w->chunk.len++;
+	}
+}
+
+static void put_varint(struct tl_trace_writer *w, uint64_t v)
+{
+	uint8_t *p = room(w, TL__VARINT_MAX);
+
+	if (p)
+		w->chunk.len += tl__varint_put(p, v);
+}
+
+static void put_svarint(struct tl_trace_writer *w, int64_t v)
+{
+	put_varint(w, tl__zigzag(v));
+}
+
+static void put_bytes(struct tl_trace_writer *w, const void *s, size_t n, size_t max)
+{
+	uint8_t *p;
+
+	if (n > max) {
+		if (!w->enc_err)
+			w->enc_err = TL_TRACE_E_TOO_BIG;
+		return;
+	}
+	p = room(w, TL__VARINT_MAX + n);
+	if (p) {
+		size_t k = tl__varint_put(p, n);
+
+		if (n)
+			memcpy(p + k, s, n);
+		w->chunk.len += k + n;
+	}
+}
+
+static void put_str(struct tl_trace_writer *w, const char *s)
+{
+	if (!s)
+		s = "";
+	put_bytes(w, s, strlen(s), TL_TRACE_MAX_STRING);
+}
+
+/*
+ * A time as a dt field. The reader computes a record's time as base_time
+ * plus the sum of the chunk's dt fields, each shifted left by time_shift.
+ * The writer keeps that same sum (cur_time) and writes, for a record at time
+ * t, q = round((t - cur_time) / 2^shift), rounding to nearest with halves
+ * up: floor((t - cur_time) / 2^shift), plus 1 when bit shift-1 of the
+ * difference is set. It then adds exactly q << shift to cur_time. So every
+ * record reads back within (-2^(shift-1), +2^(shift-1)] ns of its true time
+ * (up to half a unit late, less than half a unit early), rounding errors
+ * never add up along a chunk, and times that were in order stay in order.
+ * The first timed record of a chunk sets base_time to its exact time.
+ *
+ * Arithmetic is on uint64_t (wrapping, as the reader's), so any int64_t time
+ * round-trips exactly at shift 0; >> on a negative int64_t is arithmetic
+ * with gcc and clang, which the rounding relies on.
+ */
+static void put_dt(struct tl_trace_writer *w, int64_t t)
+{
+	int64_t d, q;
+
+	if (!w->has_base) {
+		w->has_base = true;
+		w->base_time = t;
+		w->cur_time = (uint64_t)t;
+	}
+	d = (int64_t)((uint64_t)t - w->cur_time);
+	q = w->shift ? (d >> w->shift) + ((d >> (w->shift - 1)) & 1) : d;
+	w->cur_time += (uint64_t)q << w->shift;
+	put_svarint(w, q);
+}
+
+/* ---------------------------------------------------------------------------
+ * Appending a record
+ */
+
+/* What a record changes, to undo it. */
+struct mark {
+	size_t len;
+	bool has_base;
+	int64_t base_time;
+	uint64_t cur_time, cur_id;
+	uint32_t cur_tid;
+};
+
+static void mark_save(const struct tl_trace_writer *w, struct mark *m)
+{
+	*m = (struct mark){w->chunk.len, w->has_base, w->base_time,
+			   w->cur_time, w->cur_id, w->cur_tid};
+}
+
+static void mark_restore(struct tl_trace_writer *w, const struct mark *m)
+{
+	w->chunk.len = m->len;
+	w->has_base = m->has_base;
+	w->base_time = m->base_time;
+	w->cur_time = m->cur_time;
+	w->cur_id = m->cur_id;
+	w->cur_tid = m->cur_tid;
+}
+
+typedef void encode_fn(struct tl_trace_writer *w, const void *arg);
+
+/* Encode one record into the current chunk (see the top of the file).
+ * @return 0 or an error; the record is then not in the chunk. */
+static int append(struct tl_trace_writer *w, encode_fn *encode, const void *arg)
+{
+	struct mark m;
+	int err;
+
+	if (w->state != TL__W_OPEN)
+		return w->state == TL__W_FAILED ? w->failed : TL_TRACE_E_INVAL;
+	for (int tries = 0;; tries++) {
+		mark_save(w, &m);
+		w->enc_err = 0;
+		encode(w, arg);
+		if (!w->enc_err && w->chunk.len <= TL_TRACE_MAX_CHUNK)
+			return 0;
+		err = w->enc_err;
+		if (!err && (w->chunk.len - m.len > TL_TRACE_MAX_CHUNK || tries > 0))
+			err = TL_TRACE_E_TOO_BIG; /* the record alone is too big */
+		mark_restore(w, &m);
+		w->enc_err = 0;
+		if (err)
+			return err;
+		err = tl__writer_write_chunk(w, false);
+		if (err)
+			return err;
+	}
+}
+
+/* An event that could not be appended is still an event: it is counted,
+ * and counted lost, so that the totals the caller writes stay true. */
+static int append_event(struct tl_trace_writer *w, encode_fn *encode, const void *arg)
+{
+	int err = append(w, encode, arg);
+
+	w->st.events++;
+	if (err)
+		w->st.lost_events++;
+	else
+		w->chunk_events++;
+	return err;
+}
+
+/* ---------------------------------------------------------------------------
+ * Metadata records
+ */
+
+static void encode_process(struct tl_trace_writer *w, const void *arg)
+{
+	const struct tl_process *p = arg;
+
+	put_u8(w, TL_REC_PROCESS);
+	put_varint(w, p->pid);
+	put_varint(w, p->ppid);
+	put_varint(w, p->wall_ns);
+	put_varint(w, p->mono_ns);
+	put_str(w, p->exe);
+	put_varint(w, p->argc);
+	for (uint32_t i = 0; i < p->argc; i++)
+		put_str(w, p->argv[i]);
+	put_str(w, p->hostname);
+	put_str(w, p->unwinder);
+	put_varint(w, p->depth);
+	put_varint(w, p->flags);
+}
+
+int tl_trace_writer_process(struct tl_trace_writer *w, const struct tl_process *p)
+{
+	if (!w || !p || (p->argc && !p->argv))
+		return TL_TRACE_E_INVAL;
+	return append(w, encode_process, p);
+}
+
+struct thread_arg {
+	uint32_t tid;
+	const char *name;
+};
+
+static void encode_thread(struct tl_trace_writer *w, const void *arg)
+{
+	const struct thread_arg *a = arg;
+
+	put_u8(w, TL_REC_THREAD);
+	put_varint(w, a->tid);
+	put_str(w, a->name);
+}
+
+int tl_trace_writer_thread(struct tl_trace_writer *w, uint32_t tid, const char *name)
+{
+	struct thread_arg a = {tid, name};
+
+	if (!w)
+		return TL_TRACE_E_INVAL;
+	return append(w, encode_thread, &a);
+}
+
+struct module_arg {
+	int64_t time;
+	const struct tl_module *m;
+};
+
+static void encode_module(struct tl_trace_writer *w, const void *arg)
+{
+	const struct module_arg *a = arg;
+	const struct tl_module *m = a->m;
+
+	put_u8(w, TL_REC_MODULE);
+	put_dt(w, a->time);
+	put_varint(w, m->id);
+	put_varint(w, m->bias);
+	put_bytes(w, m->build_id, m->build_id_len, TL_MAX_BUILD_ID);
+	put_str(w, m->path);
+	put_varint(w, m->nseg);
+	for (uint32_t i = 0; i < m->nseg; i++) {
+		put_varint(w, m->segs[i].vaddr);
+		put_varint(w, m->segs[i].memsz);
+		put_varint(w, m->segs[i].offset);
+		put_varint(w, m->segs[i].flags);
+	}
+}
+
+int tl_trace_writer_module(struct tl_trace_writer *w, int64_t time, const struct tl_module *m)
+{
+	struct module_arg a = {time, m};
+
+	if (!w || !m || (m->nseg && !m->segs) || (m->build_id_len && !m->build_id))
+		return TL_TRACE_E_INVAL;
+	if (m->nseg > TL_MAX_SEGMENTS || m->build_id_len > TL_MAX_BUILD_ID)
+		return TL_TRACE_E_TOO_BIG;
+	return append(w, encode_module, &a);
+}
+
+struct unload_arg {
+	int64_t time;
+	uint32_t id;
+};
+
+static void encode_module_unload(struct tl_trace_writer *w, const void *arg)
+{
+	const struct unload_arg *a = arg;
+
+	put_u8(w, TL_REC_MODULE_UNLOAD);
+	put_dt(w, a->time);
+	put_varint(w, a->id);
+}
+
+int tl_trace_writer_module_unload(struct tl_trace_writer *w, int64_t time, uint32_t id)
+{
+	struct unload_arg a = {time, id};
+
+	if (!w)
+		return TL_TRACE_E_INVAL;
+	return append(w, encode_module_unload, &a);
+}
+
+struct runtime_arg {
+	int64_t time;
+	int mode;
+	const char *name, *version;
+};
+
+static void encode_runtime(struct tl_trace_writer *w, const void *arg)
+{
+	const struct runtime_arg *a = arg;
+
+	put_u8(w, TL_REC_RUNTIME);
+	put_dt(w, a->time);
+	put_varint(w, (uint64_t)a->mode);
+	put_str(w, a->name);
+	put_str(w, a->version);
+}
+
+int tl_trace_writer_runtime(struct tl_trace_writer *w, int64_t time, int mode, const char *name,
+			    const char *version)
+{
+	struct runtime_arg a = {time, mode, name, version};
+
+	if (!w || mode < 0)
+		return TL_TRACE_E_INVAL;
+	return append(w, encode_runtime, &a);
+}
+
+struct stack_arg {
+	uint32_t id, n;
+	const uint64_t *frames;
+};
+
+/* Frames after the first are deltas from the previous one: the frames of
+ * one stack are usually within a few MiB of each other. */
+static void encode_stack(struct tl_trace_writer *w, const void *arg)
+{
+	const struct stack_arg *a = arg;
+
+	put_u8(w, TL_REC_STACK);
+	put_varint(w, a->id);
+	put_varint(w, a->n);
+	if (a->n == 0)
+		return;
+	put_varint(w, a->frames[0]);
+	for (uint32_t i = 1; i < a->n; i++)
+		put_svarint(w, (int64_t)(a->frames[i] - a->frames[i - 1]));
+}
+
+int tl_trace_writer_stack(struct tl_trace_writer *w, uint32_t id, const uint64_t *frames,
+			  uint32_t n)
+{
+	struct stack_arg a = {id, n, frames};
+
+	if (!w || id == 0 || (n && !frames))
+		return TL_TRACE_E_INVAL;
+	if (n > TL_TRACE_MAX_FRAMES)
+		return TL_TRACE_E_TOO_BIG;
+	return append(w, encode_stack, &a);
+}
+
+/* ---------------------------------------------------------------------------
+ * Events
+ */
+
+struct event_arg {
+	int type;
+	int64_t time;
+	uint32_t tid;
+	const struct tl_event *e;
+};
+
+static void encode_event_fields(struct tl_trace_writer *w, int type, const struct tl_event *e)
+{
+	switch (type) {
+	case TL_REC_CREATE:
+		put_varint(w, e->kind);
+		put_varint(w, e->stack);
+		put_svarint(w, e->duration);
+		put_varint(w, (uint64_t)e->period);
+		put_varint(w, e->size);
+		put_varint(w, e->aux);
+		break;
+	case TL_REC_ARM:
+		put_svarint(w, e->duration);
+		put_varint(w, (uint64_t)e->period);
+		put_varint(w, e->flags);
+		break;
+	case TL_REC_RESET:
+		put_varint(w, e->stack);
+		put_svarint(w, e->duration);
+		put_varint(w, (uint64_t)e->period);
+		put_varint(w, e->flags);
+		break;
+	case TL_REC_STOP:
+	case TL_REC_FIRE:
+		put_varint(w, e->flags);
+		break;
+	default: /* drain, release, free: nothing more */
+		break;
+	}
+}
+
+static void encode_event(struct tl_trace_writer *w, const void *arg)
+{
+	const struct event_arg *a = arg;
+
+	if (a->tid != w->cur_tid) {
+		put_u8(w, TL_REC_THREAD_SWITCH);
+		put_varint(w, a->tid);
+		w->cur_tid = a->tid;
+	}
+	put_u8(w, (uint8_t)a->type);
+	put_dt(w, a->time);
+	put_svarint(w, (int64_t)(a->e->id - w->cur_id));
+	w->cur_id = a->e->id;
+	encode_event_fields(w, a->type, a->e);
+}
+
+int tl_trace_writer_event(struct tl_trace_writer *w, int type, int64_t time, uint32_t tid,
+			  const struct tl_event *e)
+{
+	struct event_arg a = {type, time, tid, e};
+
+	if (!w || !e || !tl_rec_is_event(type) || w->state == TL__W_ENDED)
+		return TL_TRACE_E_INVAL;
+	return append_event(w, encode_event, &a);
+}
+
+/* ---------------------------------------------------------------------------
+ * Accounting records
+ */
+
+static void encode_dropped(struct tl_trace_writer *w, const void *arg)
+{
+	const struct tl__drop *d = arg;
+
+	put_u8(w, TL_REC_DROPPED);
+	put_dt(w, d->time);
+	put_varint(w, d->tid);
+	put_varint(w, d->count);
+	put_varint(w, (uint64_t)d->reason);
+}
+
+/* Merge the pending drops into one per reason, of no particular thread. */
+static void drops_collapse(struct tl_trace_writer *w)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < w->ndrops; i++) {
+		struct tl__drop d = w->drops[i];
+		unsigned j;
+
+		for (j = 0; j < n && w->drops[j].reason != d.reason; j++)
+			;
+		if (j == n) {
+			d.tid = 0;
+			w->drops[n++] = d;
+		} else {
+			w->drops[j].count += d.count;
+			if (d.time > w->drops[j].time)
+				w->drops[j].time = d.time;
+		}
+	}
+	w->ndrops = n;
+}
+
+static void drops_add(struct tl_trace_writer *w, const struct tl__drop *d)
+{
+	for (unsigned i = 0; i < w->ndrops; i++) {
+		struct tl__drop *p = &w->drops[i];
+
+		if (p->tid == d->tid && p->reason == d->reason) {
+			p->count += d->count;
+			p->time = d->time;
+			return;
+		}
+	}
+	if (w->ndrops == TL__MAX_DROPS)
+		drops_collapse(w); /* at most 4 reasons: leaves room */
+	w->drops[w->ndrops++] = *d;
+}
+
+int tl_trace_writer_dropped(struct tl_trace_writer *w, int64_t time, uint32_t tid,
+			    uint64_t count, int reason)
+{
+	struct tl__drop d = {time, tid, reason, count};
+	int err = 0;
+
+	if (!w || w->state == TL__W_ENDED || reason < TL_DROP_RING_FULL || reason > TL_DROP_NOMEM)
+		return TL_TRACE_E_INVAL;
+	if (w->state == TL__W_OPEN)
+		err = append(w, encode_dropped, &d);
+	/* Until its chunk is in the file, the loss is also kept here: if the
+	 * chunk is lost, the final chunk still reports it. */
+	drops_add(w, &d);
+	return w->state == TL__W_FAILED ? 0 : err;
+}
+
+struct snapshot_arg {
+	int64_t time;
+	uint64_t seq;
+};
+
+static void encode_snapshot(struct tl_trace_writer *w, const void *arg)
+{
+	const struct snapshot_arg *a = arg;
+
+	put_u8(w, TL_REC_SNAPSHOT);
+	put_dt(w, a->time);
+	put_varint(w, a->seq);
+}
+
+int tl_trace_writer_snapshot(struct tl_trace_writer *w, int64_t time, uint64_t seq)
+{
+	struct snapshot_arg a = {time, seq};
+
+	if (!w)
+		return TL_TRACE_E_INVAL;
+	return append(w, encode_snapshot, &a);
+}
+
+struct end_arg {
+	int64_t time;
+	uint64_t events, dropped;
+};
+
+static void encode_end(struct tl_trace_writer *w, const void *arg)
+{
+	const struct end_arg *a = arg;
+
+	put_u8(w, TL_REC_END);
+	put_dt(w, a->time);
+	put_varint(w, a->events);
+	put_varint(w, a->dropped);
+}
+
+/* The final chunk, written whatever the state: the drops not in the file,
+ * then the end record. Small, so that it fits the reserved space. */
+static int write_final(struct tl_trace_writer *w, const struct end_arg *a)
+{
+	tl__writer_chunk_reset(w);
+	w->enc_err = 0;
+	for (unsigned i = 0; i < w->ndrops; i++)
+		encode_dropped(w, &w->drops[i]);
+	encode_end(w, a);
+	if (w->enc_err)
+		return w->enc_err;
+	return tl__writer_write_chunk(w, true);
+}
+
+int tl_trace_writer_end(struct tl_trace_writer *w, int64_t time, uint64_t events,
+			uint64_t dropped)
+{
+	struct end_arg a = {time, events, dropped};
+	uint64_t lost_before;
+	int err;
+
+	if (!w || w->state == TL__W_ENDED)
+		return TL_TRACE_E_INVAL;
+	if (w->state == TL__W_OPEN) {
+		struct mark m;
+
+		lost_before = w->st.lost_events;
+		mark_save(w, &m);
+		err = append(w, encode_end, &a);
+		if (!err)
+			err = tl__writer_write_chunk(w, true);
+		if (w->state == TL__W_OPEN && err) {
+			/* Out of memory, or zstd failed: nothing was written
+			 * and the end record is taken out again, so the
+			 * caller may simply call again. */
+			if (w->chunk.len > m.len)
+				mark_restore(w, &m);
+			return err;
+		}
+		if (w->state == TL__W_FAILED) {
+			/* The end's own chunk was lost: report its events,
+			 * which the caller could not know of. */
+			struct tl__drop d = {time, 0, TL_DROP_WRITE_FAILED,
+					     w->st.lost_events - lost_before};
+
+			if (d.count)
+				drops_add(w, &d);
+			a.dropped += d.count;
+		}
+	}
+	err = w->state == TL__W_FAILED ? write_final(w, &a) : 0;
+	w->state = TL__W_ENDED;
+	tl__writer_release(w);
+	return err;
+}
+
+/* ---------------------------------------------------------------------------
+ * The writer object
+ */
+
+int tl_trace_writer_flush(struct tl_trace_writer *w)
+{
+	if (!w || w->state == TL__W_ENDED)
+		return TL_TRACE_E_INVAL;
+	if (w->state == TL__W_FAILED)
+		return w->failed;
+	return tl__writer_write_chunk(w, false);
+}
+
+static int writer_init(struct tl_trace_writer *w, int fd, const struct tl_trace_writer_opts *o)
+{
+	int level = o->zstd_level ? o->zstd_level : TL__ZSTD_LEVEL_DEFAULT;
+	off_t start;
+
+	if (fd < 0 || o->time_shift > TL_TRACE_MAX_SHIFT || level < ZSTD_minCLevel() ||
+	    level > ZSTD_maxCLevel())
+		return TL_TRACE_E_INVAL;
+	w->fd = fd;
+	w->shift = o->time_shift;
+	w->reserve = o->reserve_bytes ? o->reserve_bytes : TL__RESERVE_DEFAULT;
+	/* With O_APPEND every write goes to the end, whatever the offset
+	 * says: the trace starts there. */
+	start = lseek(fd, 0, (fcntl(fd, F_GETFL) & O_APPEND) ? SEEK_END : SEEK_CUR);
+	w->seekable = start >= 0;
+	w->start = start >= 0 ? start : 0;
+	w->cctx = ZSTD_createCCtx();
+	if (!w->cctx)
+		return TL_TRACE_E_NOMEM;
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1)))
+		return TL_TRACE_E_COMPRESS;
+	return tl__writer_write_header(w);
+}
+
+struct tl_trace_writer *tl_trace_writer_new(int fd, const struct tl_trace_writer_opts *opts,
+					    int *err)
+{
+	struct tl_trace_writer_opts o = opts ? *opts : (struct tl_trace_writer_opts){0};
+	struct tl_trace_writer *w = calloc(1, sizeof(*w));
+	int e;
+
+	if (!w) {
+		if (err)
+			*err = TL_TRACE_E_NOMEM;
+		return NULL;
+	}
+	e = writer_init(w, fd, &o);
+	if (e) {
+		tl_trace_writer_free(w);
+		if (err)
+			*err = e;
+		return NULL;
+	}
+	if (err)
+		*err = 0;
+	return w;
+}
+
+int tl_trace_writer_set_fd(struct tl_trace_writer *w, int fd)
+{
+	if (!w || fd < 0)
+		return TL_TRACE_E_INVAL;
+	w->fd = fd;
+	return 0;
+}
+
+size_t tl_trace_writer_pending(const struct tl_trace_writer *w)
+{
+	return w ? w->chunk.len : 0;
+}
+
+void tl_trace_writer_stats(const struct tl_trace_writer *w, struct tl_trace_writer_stats *s)
+{
+	if (w && s)
+		*s = w->st;
+	else if (s)
+		memset(s, 0, sizeof(*s));
+}
+
+void tl_trace_writer_free(struct tl_trace_writer *w)
+{
+	if (!w)
+		return;
+	ZSTD_freeCCtx(w->cctx);
+	tl__buf_free(&w->chunk);
+	tl__buf_free(&w->out);
+	free(w);
+}

@@ -1,0 +1,102 @@
+/*
+ * writer_int.h - the writer's state, shared by writer.c (records) and
+ * writer_io.c (chunks, the file, the full disk). Not installed.
+ */
+#ifndef TL_TRACE_WRITER_INT_H
+#define TL_TRACE_WRITER_INT_H
+
+#include "internal.h"
+
+#include <zstd.h>
+
+/*
+ * Writer states and what each operation does in them:
+ *
+ *           record          flush: ok / write fails      end
+ *   OPEN    buffered        OPEN / FAILED                end record, flush; if that write
+ *                                                        fails, final chunk; -> ENDED
+ *   FAILED  discarded, an   FAILED, same error           final chunk into the reserved
+ *           event counted                                space -> ENDED
+ *           lost (dropped
+ *           records kept)
+ *   ENDED   E_INVAL         E_INVAL                      E_INVAL
+ *
+ * OPEN: the normal state; the file ends at its last whole chunk, with
+ * reserve bytes allocated past it.
+ * FAILED: a chunk could not be written; the file was cut back to its last
+ * whole chunk and only the final chunk will still be written.
+ * ENDED: the end record is written, or could not be; the writer only
+ * answers stats.
+ */
+enum tl__wstate {
+	TL__W_OPEN,
+	TL__W_FAILED,
+	TL__W_ENDED,
+};
+
+/* A dropped record that is not (yet) in the file: kept for the final chunk
+ * in case its chunk is lost, so that no loss goes unreported. */
+struct tl__drop {
+	int64_t time;
+	uint32_t tid;
+	int reason;
+	uint64_t count;
+};
+
+/* Enough for one entry per thread of a handful of threads; past it the
+ * entries are merged per reason (tid 0), which at most 4 reasons keeps
+ * small. The bound keeps the final chunk far below the reservation. */
+#define TL__MAX_DROPS 8
+
+/* Everything is owned by the one thread that uses the writer. */
+struct tl_trace_writer {
+	int fd;
+	enum tl__wstate state;
+	int failed;            /* the error that moved the writer to FAILED */
+	unsigned shift;        /* time_shift */
+	uint32_t reserve;      /* bytes kept allocated past the end of the file */
+	bool seekable;         /* fd is a file: it can be cut back and reserved in */
+	int64_t start;         /* file offset of the file header */
+	ZSTD_CCtx *cctx;       /* reused for every chunk: creating one costs ~1 MiB */
+
+	/* The current chunk, and the decoding state a reader will have at its
+	 * end (docs/trace-format.md, "Chunk payload"). */
+	struct tl__buf chunk;
+	bool has_base;         /* a timed record set base_time */
+	int64_t base_time;
+	uint64_t cur_time;     /* base_time + the dt written so far, shifted */
+	uint64_t cur_id;
+	uint32_t cur_tid;
+	uint64_t chunk_events;
+	int enc_err;           /* the first error while encoding the current record */
+
+	struct tl__buf out;    /* chunk header and compressed payload */
+	uint32_t seq;          /* of the next chunk */
+
+	struct tl__drop drops[TL__MAX_DROPS]; /* dropped records not yet in the file */
+	unsigned ndrops;
+
+	struct tl_trace_writer_stats st;
+};
+
+/* Forget the current chunk and start the next one's decoding state. */
+void tl__writer_chunk_reset(struct tl_trace_writer *w);
+
+/*
+ * tl__writer_write_chunk - compress and write the current chunk, then (unless
+ * final) reserve w->reserve bytes past it. On success the chunk is counted
+ * and reset, and the pending drops are known to be in the file.
+ * @return 0; TL_TRACE_E_NOMEM or _COMPRESS (the chunk stays); _DISK_FULL or
+ *         _IO: the file is cut back, the chunk's events are lost and the
+ *         writer is FAILED.
+ */
+int tl__writer_write_chunk(struct tl_trace_writer *w, bool final);
+
+/* tl__writer_write_header - write the file header and reserve past it.
+ * @return 0, TL_TRACE_E_IO or _DISK_FULL (the file is cut back to start). */
+int tl__writer_write_header(struct tl_trace_writer *w);
+
+/* Give back the space reserved past the end of the file (after the end). */
+void tl__writer_release(struct tl_trace_writer *w);
+
+#endif /* TL_TRACE_WRITER_INT_H */
