@@ -284,7 +284,7 @@ struct gt_stats {
 	uint64_t pending;        /* timers and tickers that will fire unless stopped */
 	uint64_t heap_entries;   /* heap slots in use, counting stopped timers not yet swept */
 	uint64_t live_objects;   /* timer objects allocated and not yet freed */
-	uint64_t live_bytes;     /* bytes of those objects (struct and channel) */
+	uint64_t live_bytes;     /* bytes of those objects, as gt_object_size() counts them */
 	uint64_t pending_bytes;  /* bytes held by the runtime's heaps: objects in a heap,
 				    active or stopped-but-not-swept */
 	uint64_t created;        /* timers, after-timers, callback timers, tickers */
@@ -371,10 +371,11 @@ GT_API void gt_hook_fired(const void *handle, int kind, int64_t value, bool deli
 GT_API void gt_hook_received(const void *handle, int kind, int64_t value);
 
 /*
- * gt_hook_reclaimed - the runtime freed a timer object: its memory is
- * gone. For gt_after() timers this is the only sign of the end of their
- * life. Called on whichever thread dropped the last reference, with no
- * runtime lock held.
+ * gt_hook_reclaimed - the runtime is about to free a timer object (called
+ * just before free(), so the address cannot be reused and seen created
+ * again first). For gt_after() timers this is the only sign of the end of
+ * their life. Called on whichever thread dropped the last reference, with
+ * no runtime lock held.
  */
 GT_API void gt_hook_reclaimed(const void *handle, int kind, size_t bytes);
 

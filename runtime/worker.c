@@ -35,6 +35,7 @@ static struct {
 	uint32_t nthreads;
 	bool cv_ready;
 	bool monitor_running;
+	int64_t last_grow;  /* when the monitor last added a thread */
 	pthread_cond_t monitor_cv; /* the monitor waits on it for held-back runs */
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -132,9 +133,16 @@ static void *monitor_thread(void *arg)
 
 		while (!starved_locked())
 			pthread_cond_wait(&pool.monitor_cv, &pool.mu);
-		due = pool.head->queued_at + SLOW_NS;
+		/* Give each added thread SLOW_NS to take a run before adding
+		 * another: it needs this mutex to do so. */
+		due = pool.head->queued_at > pool.last_grow ? pool.head->queued_at
+							   : pool.last_grow;
+		due += SLOW_NS;
 		if (gt__now() >= due) {
-			start_worker_locked();
+			if (start_worker_locked())
+				pool.last_grow = gt__now();
+			else
+				pool.last_grow = gt__now() + IDLE_EXIT_NS; /* cannot: back off */
 			continue;
 		}
 		ts = (struct timespec){due / 1000000000, due % 1000000000};
