@@ -49,8 +49,8 @@ static uint64_t id_of(struct tl__real_gotimer *g, const void *handle)
 
 /* Report a creation; frames were captured before the real call. */
 static void created(struct tl__pass *p, struct tl__real_gotimer *g, const void *handle,
-		    int kind, gt_duration d, gt_duration period, const uint64_t *frames,
-		    unsigned n)
+		    int kind, gt_duration d, gt_duration period, uint64_t aux,
+		    const uint64_t *frames, unsigned n)
 {
 	struct tl_event ev = {0};
 
@@ -62,6 +62,7 @@ static void created(struct tl__pass *p, struct tl__real_gotimer *g, const void *
 	ev.duration = d;
 	ev.period = period;
 	ev.size = g->object_size(handle);
+	ev.aux = aux;
 	tl__record(p, TL_REC_CREATE, &ev, frames, n);
 }
 
@@ -74,7 +75,7 @@ static void simple(struct tl__pass *p, uint8_t type, uint64_t id, uint32_t flags
 }
 
 /* The body shared by the four creating calls. */
-#define CREATE(kind, call, d, period)                                                              \
+#define CREATE(kind, call, d, period, aux)                                                            \
 	struct tl__real_gotimer *g = real();                                                       \
 	uint64_t frames[TL_MAX_DEPTH];                                                             \
 	struct tl__pass p;                                                                         \
@@ -87,28 +88,32 @@ static void simple(struct tl__pass *p, uint8_t type, uint64_t id, uint32_t flags
 	void *h = g->call;                                                                         \
 	p.saved_errno = errno;                                                                     \
 	if (h)                                                                                     \
-		created(&p, g, h, kind, d, period, frames, n);                                     \
+		created(&p, g, h, kind, d, period, aux, frames, n);                                \
 	tl__leave(&p);                                                                             \
 	return h
 
 HOOK gt_timer *gt_timer_new(gt_duration d)
 {
-	CREATE(TL_KIND_TIMER, timer_new(d), d, 0);
+	CREATE(TL_KIND_TIMER, timer_new(d), d, 0, 0);
 }
 
 HOOK gt_chan *gt_after(gt_duration d)
 {
-	CREATE(TL_KIND_AFTER, after(d), d, 0);
+	CREATE(TL_KIND_AFTER, after(d), d, 0, 0);
 }
 
 HOOK gt_ticker *gt_ticker_new(gt_duration period)
 {
-	CREATE(TL_KIND_TICKER, ticker_new(period), period, period);
+	CREATE(TL_KIND_TICKER, ticker_new(period), period, period, 0);
 }
 
+/* What the callback's argument pins, measured before the call: the
+ * callback may run, and free it, before gt_after_func() returns. */
 HOOK gt_timer *gt_after_func(gt_duration d, void (*fn)(void *), void *arg)
 {
-	CREATE(TL_KIND_AFTERFUNC, after_func(d, fn, arg), d, 0);
+	uint64_t arg_bytes = tl__heap_block_size(arg);
+
+	CREATE(TL_KIND_AFTERFUNC, after_func(d, fn, arg), d, 0, arg_bytes);
 }
 
 HOOK bool gt_timer_stop(gt_timer *t)

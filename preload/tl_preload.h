@@ -115,6 +115,11 @@ void tl__record(struct tl__pass *p, uint8_t type, const struct tl_event *ev,
 uint64_t tl__kernel_id(void);
 uint64_t tl__gt_id(uint64_t gt_timer_id);
 
+/* The bytes of the glibc malloc block ptr points to, or 0 if it does not
+ * point to one (heapsize.c). For a callback timer's argument. */
+uint64_t tl__heap_block_size(const void *ptr);
+void tl__heapsize_init(void);
+
 /* Estimated kernel memory per timer (docs/detectors.md). */
 #define TL_TIMERFD_BYTES 512
 #define TL_POSIX_BYTES   384
