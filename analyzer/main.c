@@ -1,15 +1,20 @@
 /*
  * main.c - timerleak-report, the offline analyzer: options, opening the
- * trace, messages and exit codes. What it prints lives in one file per
- * output (events.c for --events).
+ * trace, the one streaming pass, messages and exit codes. What it prints
+ * lives in one file per output (report_text.c, report_json.c, events.c).
  *
  * Exit codes: 0 when the trace was read (a truncated or damaged trace is
- * still read up to what survives, with a warning on stderr); 1 when the
- * output could not be written; 2 for a usage error or an unusable input (a
- * missing file, not a trace, an empty file, a newer major version, a
- * trace without a single readable record).
+ * still read up to what survives, with a warning on stderr) and, with
+ * --fail-on, no finding of that severity or worse was made; 1 when such a
+ * finding was made, or the output could not be written; 2 for a usage
+ * error or an unusable input (a missing file, not a trace, an empty file,
+ * a newer major version, a trace without a single readable record).
  */
+#include "analysis.h"
+#include "detect.h"
 #include "events.h"
+#include "report.h"
+#include "symbolize.h"
 #include "tl_trace.h"
 
 #include <errno.h>
@@ -21,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef TL_VERSION
@@ -29,26 +35,57 @@
 
 #define EXIT_UNUSABLE 2
 
+#define MAX_DEBUG_DIRS 16
+
 static struct env {
 	bool events;      /* --events: print every record */
+	bool json;        /* --json: the report as JSON */
+	int fail_on;      /* --fail-on: exit 1 on a finding this severe, -1 never */
+	const char *sysroot;
+	const char *debug_dirs[MAX_DEBUG_DIRS];
+	size_t ndebug_dirs;
+	struct tl_detect_opts detect;
+	int progress;     /* -1 never, 1 always, 0 on a terminal for large traces */
 	const char *path; /* the trace */
-} env;
+} env = {.fail_on = -1};
 
 static const char usage[] =
-	"Usage: timerleak-report --events FILE\n"
+	"Usage: timerleak-report [options] TRACE\n"
 	"\n"
-	"Read a timerleak trace (.tlk) and report on it.\n"
+	"Read a timerleak trace (.tlk), rebuild every timer's life, and report the\n"
+	"leak patterns it shows, most severe first.\n"
 	"\n"
-	"  --events     print every record of the trace, one per line, then a summary\n"
-	"  --help       print this help and exit\n"
-	"  --version    print the version and exit\n"
+	"  --json               the report as JSON (docs/report-json.md)\n"
+	"  --fail-on=SEVERITY   exit 1 if a finding is at least this severe:\n"
+	"                       leak, or warning (leaks and warnings)\n"
+	"  --events             print every record of the trace instead, one per line\n"
+	"  --sysroot=DIR        look for the traced binaries under DIR\n"
+	"  --debug-dir=DIR      also look for binaries and debug files in DIR\n"
+	"                       (by name, path and build-id; may be repeated)\n"
+	"  --min-count=N        timers left at the end that make a leak (default 3)\n"
+	"  --progress, --no-progress\n"
+	"                       show (or not) progress on stderr; by default only on\n"
+	"                       a terminal and for traces over 16 MiB\n"
+	"  --help               print this help and exit\n"
+	"  --version            print the version and exit\n"
 	"\n"
 	"Exit status: 0 when the trace was read (a truncated or damaged trace is read\n"
-	"up to what survives, with a warning); 1 when the output could not be written;\n"
-	"2 for a usage error or a file that cannot be used as a trace.\n";
+	"up to what survives, with a warning) and no --fail-on finding was made; 1 for\n"
+	"such a finding, or when the output could not be written; 2 for a usage error\n"
+	"or a file that cannot be used as a trace.\n";
+
+enum { OPT_SYSROOT = 256, OPT_DEBUG_DIR, OPT_MIN_COUNT, OPT_FAIL_ON, OPT_PROGRESS,
+       OPT_NO_PROGRESS };
 
 static const struct option long_options[] = {
 	{"events", no_argument, NULL, 'e'},
+	{"json", no_argument, NULL, 'j'},
+	{"fail-on", required_argument, NULL, OPT_FAIL_ON},
+	{"sysroot", required_argument, NULL, OPT_SYSROOT},
+	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+	{"min-count", required_argument, NULL, OPT_MIN_COUNT},
+	{"progress", no_argument, NULL, OPT_PROGRESS},
+	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -61,16 +98,60 @@ static int usage_error(const char *what, const char *arg)
 	return EXIT_UNUSABLE;
 }
 
+/* One option with an argument. @return -1 to go on, or an exit code. */
+static int parse_value(int c, const char *arg)
+{
+	char *end;
+	unsigned long n;
+
+	switch (c) {
+	case OPT_FAIL_ON:
+		if (strcmp(arg, "leak") == 0)
+			env.fail_on = TL_SEV_LEAK;
+		else if (strcmp(arg, "warning") == 0)
+			env.fail_on = TL_SEV_WARNING;
+		else
+			return usage_error("--fail-on takes leak or warning, not ", arg);
+		return -1;
+	case OPT_SYSROOT:
+		env.sysroot = arg;
+		return -1;
+	case OPT_DEBUG_DIR:
+		if (env.ndebug_dirs == MAX_DEBUG_DIRS)
+			return usage_error("too many --debug-dir options", NULL);
+		env.debug_dirs[env.ndebug_dirs++] = arg;
+		return -1;
+	case OPT_MIN_COUNT:
+		n = strtoul(arg, &end, 10);
+		if (*end || n < 1 || n > 1000000)
+			return usage_error("--min-count takes a number from 1 to 1000000, not ", arg);
+		env.detect.min_count = n;
+		return -1;
+	default:
+		return -1;
+	}
+}
+
 /* @return -1 to go on, or the exit code (help, version, usage error). */
 static int parse_args(int argc, char **argv)
 {
-	int c;
+	int c, r;
 
+	tl_detect_defaults(&env.detect);
 	opterr = 0; /* getopt's messages name argv[0], a path; ours name the tool */
 	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			env.events = true;
+			break;
+		case 'j':
+			env.json = true;
+			break;
+		case OPT_PROGRESS:
+			env.progress = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			env.progress = -1;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -79,8 +160,15 @@ static int parse_args(int argc, char **argv)
 			printf("timerleak-report %s (trace format %d.%d)\n", TL_VERSION,
 			       TL_TRACE_MAJOR, TL_TRACE_MINOR);
 			return 0;
-		default:
+		case '?':
+			if (optopt)
+				return usage_error("option needs an argument or takes none: ",
+						   argv[optind - 1]);
 			return usage_error("unknown option ", argv[optind - 1]);
+		default:
+			if ((r = parse_value(c, optarg)) >= 0)
+				return r;
+			break;
 		}
 	}
 	if (optind == argc)
@@ -88,8 +176,6 @@ static int parse_args(int argc, char **argv)
 	if (optind != argc - 1)
 		return usage_error("more than one trace file given", NULL);
 	env.path = argv[optind];
-	if (!env.events)
-		return usage_error("only --events is implemented so far", NULL);
 	return -1;
 }
 
@@ -186,6 +272,144 @@ static int run_events(struct tl_trace_reader *r)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------------
+ * The report: one pass feeding the symbolizer and the analysis.
+ */
+
+struct progress {
+	bool on;
+	uint64_t total;
+	int64_t next; /* when to draw again */
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void progress_init(struct progress *p)
+{
+	struct stat st;
+
+	p->total = stat(env.path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	p->on = env.progress > 0 ||
+		(env.progress == 0 && isatty(STDERR_FILENO) && p->total > (16u << 20));
+	p->next = now_ns() + 200000000;
+}
+
+static void progress_draw(struct progress *p, struct tl_trace_reader *r, bool last)
+{
+	struct tl_trace_reader_stats st;
+	int64_t t;
+
+	if (!p->on || (!last && (t = now_ns()) < p->next))
+		return;
+	p->next = now_ns() + 200000000;
+	tl_trace_reader_stats(r, &st);
+	if (last)
+		fprintf(stderr, "\r%60s\r", "");
+	else
+		fprintf(stderr, "\rtimerleak-report: reading %s: %3.0f%%", env.path,
+			p->total ? 100.0 * (double)st.file_bytes / (double)p->total : 0.0);
+}
+
+static int feed(struct tl_trace_reader *r, struct tl_analysis *a, struct tl_sym *sym)
+{
+	struct progress prog;
+	struct tl_record rec;
+	uint64_t n = 0;
+	int got, err;
+
+	progress_init(&prog);
+	while ((got = tl_trace_reader_next(r, &rec)) > 0) {
+		if (rec.type == TL_REC_MODULE)
+			err = tl_sym_module(sym, &rec.module, rec.time);
+		else if (rec.type == TL_REC_MODULE_UNLOAD)
+			tl_sym_module_unload(sym, rec.module_unload.id, rec.time), err = 0;
+		else
+			err = 0;
+		if (rec.type == TL_REC_PROCESS)
+			tl_sym_set_exe(sym, rec.process.exe);
+		if (err || (err = tl_an_feed(a, &rec)) != 0)
+			return err;
+		if ((++n & 0xffff) == 0)
+			progress_draw(&prog, r, false);
+	}
+	progress_draw(&prog, r, true);
+	return got;
+}
+
+static void report_problems(struct tl_sym *sym)
+{
+	const struct tl_sym_problem *p;
+	size_t n = tl_sym_problems(sym, &p);
+
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "timerleak-report: note: %s: %s\n", p[i].path, p[i].what);
+}
+
+static int write_report(struct tl_report *rep)
+{
+	int ret = 0;
+
+	if ((env.json ? tl_report_json(rep, stdout) : tl_report_text(rep, stdout)) != 0) {
+		fprintf(stderr, "timerleak-report: cannot write the output: %s\n", strerror(errno));
+		return 1;
+	}
+	for (size_t i = 0; env.fail_on >= 0 && i < rep->nfindings; i++)
+		if (rep->findings[i].severity >= env.fail_on)
+			ret = 1;
+	return ret;
+}
+
+static int run_report(struct tl_trace_reader *r)
+{
+	struct tl_sym_opts so = {env.sysroot, env.debug_dirs, env.ndebug_dirs};
+	struct tl_trace_reader_stats st;
+	struct tl_sym *sym = tl_sym_new(&so);
+	struct tl_analysis *a = tl_an_new();
+	struct tl_finding *findings = NULL;
+	struct tl_report rep = {0};
+	ssize_t nf;
+	int err, ret = EXIT_UNUSABLE;
+
+	if (!sym || !a) {
+		fprintf(stderr, "timerleak-report: out of memory\n");
+		goto cleanup;
+	}
+	err = feed(r, a, sym);
+	tl_trace_reader_stats(r, &st);
+	if (err < 0) {
+		fprintf(stderr, "timerleak-report: %s: reading stopped at byte %" PRIu64 ": %s\n",
+			env.path, st.file_bytes, tl_trace_strerror(err));
+		goto cleanup;
+	}
+	report_damage(env.path, &st);
+	if (st.records == 0) {
+		fprintf(stderr, "timerleak-report: %s: no readable record in the trace\n", env.path);
+		goto cleanup;
+	}
+	tl_an_finish(a, &st);
+	rep = (struct tl_report){env.path, a, NULL, 0, sym, &st, 6};
+	nf = tl_detect(a, &env.detect, tl_report_leaf_name, &rep, &findings);
+	if (nf < 0) {
+		fprintf(stderr, "timerleak-report: out of memory\n");
+		goto cleanup;
+	}
+	rep.findings = findings;
+	rep.nfindings = (size_t)nf;
+	ret = write_report(&rep);
+	report_problems(sym);
+cleanup:
+	free(findings);
+	tl_an_free(a);
+	tl_sym_free(sym);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct tl_trace_reader *r = NULL;
@@ -200,7 +424,7 @@ int main(int argc, char **argv)
 		ret = EXIT_UNUSABLE;
 		goto cleanup;
 	}
-	ret = run_events(r);
+	ret = env.events ? run_events(r) : run_report(r);
 cleanup:
 	tl_trace_reader_close(r);
 	return ret;

@@ -205,22 +205,22 @@ HOOK void gt_ticker_reset(gt_ticker *t, gt_duration period)
 	tl__leave(&p);
 }
 
-/* The caller gives up a handle: the id must be read before the real call,
- * after which the handle may be gone. */
+/* The caller gives up a handle. Recorded before the real call: the handle
+ * may be gone after it, and the runtime may free the timer inside it
+ * (its reclaim hook then records the free), which must follow the
+ * release in the trace. */
 #define RELEASE(call, handle)                                                                      \
 	struct tl__real_gotimer *g = real();                                                       \
 	struct tl__pass p;                                                                         \
-	uint64_t id;                                                                               \
 	if (!g)                                                                                    \
 		return;                                                                            \
 	if (!tl__enter(&p)) {                                                                      \
 		g->call;                                                                           \
 		return;                                                                            \
 	}                                                                                          \
-	id = id_of(g, handle);                                                                     \
+	simple(&p, TL_REC_RELEASE, id_of(g, handle), 0);                                           \
 	g->call;                                                                                   \
 	p.saved_errno = errno;                                                                     \
-	simple(&p, TL_REC_RELEASE, id, 0);                                                         \
 	tl__leave(&p)
 
 HOOK void gt_timer_free(gt_timer *t)

@@ -1,0 +1,681 @@
+/*
+ * analysis.c - see analysis.h. Records in, site aggregates out.
+ *
+ * Per timer, only what its site's counters need later: its site, kind,
+ * bytes, and whether it is pending, periodic, released. Each event updates
+ * the timer and the site's counters at once; a free folds the timer away.
+ */
+#include "analysis.h"
+#include "idmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	T_PENDING = 1u << 0,     /* waiting to fire (in the runtime or the kernel) */
+	T_PERIODIC = 1u << 1,    /* a ticker, or a kernel timer armed with an interval */
+	T_RELEASED = 1u << 2,    /* the caller gave up its handle */
+	T_PROVISIONAL = 1u << 3, /* seen before its create: site unknown so far */
+};
+
+struct an_timer {
+	uint64_t id;
+	uint64_t bytes;
+	int64_t created;
+	int64_t deadline; /* a kernel one-shot's expiry: pending until then */
+	uint32_t site;
+	uint8_t kind;
+	uint8_t flags;
+};
+
+struct tl_an_private {
+	struct tl_idmap ids;
+	struct an_timer *timers;
+	uint32_t *free_slots;
+	size_t ntimers, captimers, nfree;
+	struct tl_idmap sites_by_key; /* (stack << 8 | kind) + 1 -> site */
+	uint64_t max_id[2];           /* highest id created, by parity (runtime, kernel) */
+	int64_t at;                   /* tl_an_at: when to report live timers */
+	tl_an_live_cb at_cb;
+	void *at_ctx;
+	bool at_done;
+};
+
+static bool is_runtime_kind(uint32_t kind)
+{
+	return kind == TL_KIND_TIMER || kind == TL_KIND_AFTER || kind == TL_KIND_AFTERFUNC ||
+	       kind == TL_KIND_TICKER || (kind >= TL_KIND_GO_TIMER && kind <= TL_KIND_GO_SLEEP);
+}
+
+struct tl_analysis *tl_an_new(void)
+{
+	struct tl_analysis *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->priv = calloc(1, sizeof(*a->priv));
+	if (!a->priv) {
+		free(a);
+		return NULL;
+	}
+	a->priv->at = INT64_MAX;
+	a->first_time = INT64_MAX;
+	return a;
+}
+
+void tl_an_free(struct tl_analysis *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->capstacks; i++)
+		free(a->stacks[i].frames);
+	free(a->stacks);
+	free(a->sites);
+	free(a->resets);
+	free(a->snapshots);
+	free(a->proc.exe);
+	free(a->proc.hostname);
+	free(a->proc.unwinder);
+	free(a->proc.cmdline);
+	free(a->runtime);
+	tl_idmap_free(&a->priv->ids);
+	tl_idmap_free(&a->priv->sites_by_key);
+	free(a->priv->timers);
+	free(a->priv->free_slots);
+	free(a->priv);
+	free(a);
+}
+
+double tl_an_secs(const struct tl_analysis *a, int64_t t)
+{
+	return (double)(t - a->proc.start) / 1e9;
+}
+
+double tl_an_duration(const struct tl_analysis *a)
+{
+	return a->have_process && a->end_time > a->proc.start ? tl_an_secs(a, a->end_time) : 0;
+}
+
+const struct tl_an_stack *tl_an_stack(const struct tl_analysis *a, uint32_t id)
+{
+	return id < a->capstacks && a->stacks[id].frames ? &a->stacks[id] : NULL;
+}
+
+void tl_an_at(struct tl_analysis *a, int64_t at, tl_an_live_cb cb, void *ctx)
+{
+	a->priv->at = at;
+	a->priv->at_cb = cb;
+	a->priv->at_ctx = ctx;
+}
+
+/* ---------------------------------------------------------------------------
+ * Sites and their series
+ */
+
+static int64_t series_step0 = 1000000; /* 1 ms */
+
+static void series_put(struct tl_an_series *s, int64_t t, uint32_t before, uint32_t after)
+{
+	int64_t b;
+
+	if (t < s->t0)
+		t = s->t0;
+	while ((b = (t - s->t0) / s->step) >= TL_AN_SERIES) {
+		/* Halve the resolution: each pair of buckets becomes one. */
+		for (uint32_t i = 0; i < TL_AN_SERIES / 2; i++) {
+			uint32_t x = s->max[2 * i], y = s->max[2 * i + 1];
+
+			s->max[i] = x > y ? x : y;
+		}
+		s->n = (s->n + 1) / 2;
+		memset(s->max + TL_AN_SERIES / 2, 0, sizeof(s->max) / 2);
+		s->step *= 2;
+	}
+	/* Buckets since the last change held the value before this one. */
+	while (s->n <= (uint32_t)b)
+		s->max[s->n++] = before;
+	if (after > s->max[b])
+		s->max[b] = after;
+}
+
+static uint32_t site_of(struct tl_analysis *a, uint32_t stack, uint32_t kind)
+{
+	uint64_t key = ((uint64_t)stack << 8 | kind) + 1;
+	uint32_t i = tl_idmap_get(&a->priv->sites_by_key, key);
+	struct tl_an_site *s;
+
+	if (i != UINT32_MAX)
+		return i;
+	if (a->nsites == a->capsites) {
+		size_t ncap = a->capsites ? a->capsites * 2 : 64;
+		struct tl_an_site *n = realloc(a->sites, ncap * sizeof(*n));
+
+		if (!n)
+			return UINT32_MAX;
+		a->sites = n;
+		a->capsites = ncap;
+	}
+	if (tl_idmap_put(&a->priv->sites_by_key, key, (uint32_t)a->nsites) != 0)
+		return UINT32_MAX;
+	s = &a->sites[a->nsites];
+	memset(s, 0, sizeof(*s));
+	s->stack = stack;
+	s->kind = kind;
+	s->series.t0 = a->proc.start;
+	s->series.step = series_step0;
+	return (uint32_t)a->nsites++;
+}
+
+/* Live count of site s changes by delta at time t. */
+static void site_live(struct tl_an_site *s, int64_t t, int delta, uint64_t bytes)
+{
+	uint64_t before = s->live;
+
+	if (t > s->last_change) {
+		if (s->last_change)
+			s->timer_seconds += (double)s->live * (double)(t - s->last_change) / 1e9;
+		s->last_change = t;
+	}
+	if (delta > 0) {
+		s->live++;
+		s->live_bytes += bytes;
+	} else {
+		s->live -= s->live > 0;
+		s->live_bytes -= bytes < s->live_bytes ? bytes : s->live_bytes;
+	}
+	if (s->live > s->peak_live) {
+		s->peak_live = s->live;
+		s->peak_live_time = t;
+	}
+	if (s->live_bytes > s->peak_bytes) {
+		s->peak_bytes = s->live_bytes;
+		s->peak_bytes_time = t;
+	}
+	series_put(&s->series, t, (uint32_t)before, (uint32_t)s->live);
+}
+
+static void set_pending(struct tl_an_site *s, struct an_timer *t, bool on, int64_t time)
+{
+	if (on == !!(t->flags & T_PENDING))
+		return;
+	if (on) {
+		t->flags |= T_PENDING;
+		s->pending++;
+		s->pending_bytes += t->bytes;
+		if (s->pending > s->peak_pending) {
+			s->peak_pending = s->pending;
+			s->peak_pending_time = time;
+		}
+		if (s->pending_bytes > s->peak_pending_bytes)
+			s->peak_pending_bytes = s->pending_bytes;
+	} else {
+		t->flags &= (uint8_t)~T_PENDING;
+		s->pending -= s->pending > 0;
+		s->pending_bytes -= t->bytes < s->pending_bytes ? t->bytes : s->pending_bytes;
+	}
+}
+
+/* ---------------------------------------------------------------------------
+ * Timers
+ */
+
+static struct an_timer *timer_get(struct tl_analysis *a, uint64_t id)
+{
+	uint32_t i = tl_idmap_get(&a->priv->ids, id);
+
+	return i == UINT32_MAX ? NULL : &a->priv->timers[i];
+}
+
+static struct an_timer *timer_new(struct tl_analysis *a, uint64_t id)
+{
+	struct tl_an_private *p = a->priv;
+	uint32_t i;
+
+	if (p->nfree) {
+		i = p->free_slots[--p->nfree];
+	} else {
+		if (p->ntimers == p->captimers) {
+			size_t ncap = p->captimers ? p->captimers * 2 : 1024;
+			struct an_timer *n = realloc(p->timers, ncap * sizeof(*n));
+			uint32_t *f = realloc(p->free_slots, ncap * sizeof(*f));
+
+			if (n)
+				p->timers = n;
+			if (f)
+				p->free_slots = f;
+			if (!n || !f)
+				return NULL;
+			p->captimers = ncap;
+		}
+		i = (uint32_t)p->ntimers++;
+	}
+	if (tl_idmap_put(&p->ids, id, i) != 0) {
+		p->free_slots[p->nfree++] = i;
+		return NULL;
+	}
+	memset(&p->timers[i], 0, sizeof(p->timers[i]));
+	p->timers[i].id = id;
+	return &p->timers[i];
+}
+
+static void timer_drop(struct tl_analysis *a, struct an_timer *t)
+{
+	struct tl_an_private *p = a->priv;
+
+	tl_idmap_del(&p->ids, t->id);
+	p->free_slots[p->nfree++] = (uint32_t)(t - p->timers);
+}
+
+/* A timer first seen by an event other than its create. */
+static struct an_timer *provisional(struct tl_analysis *a, uint64_t id, int64_t time)
+{
+	struct an_timer *t;
+	uint32_t site;
+
+	if (id <= a->priv->max_id[id & 1]) {
+		a->orphans++; /* late, after its free; or its create was lost */
+		return NULL;
+	}
+	site = site_of(a, 0, 0);
+	if (site == UINT32_MAX || !(t = timer_new(a, id)))
+		return NULL;
+	t->site = site;
+	t->flags = T_PROVISIONAL;
+	t->created = time;
+	site_live(&a->sites[site], time, +1, 0);
+	return t;
+}
+
+static bool is_periodic_kind(uint32_t kind)
+{
+	return kind == TL_KIND_TICKER || kind == TL_KIND_GO_TICKER;
+}
+
+static bool carries_arg(uint32_t kind)
+{
+	return kind == TL_KIND_AFTERFUNC || kind == TL_KIND_GO_AFTERFUNC;
+}
+
+static void note_duration(struct tl_an_site *s, int64_t d)
+{
+	if (d <= 0)
+		return;
+	s->sum_duration += (double)d;
+	s->n_duration++;
+}
+
+/* A provisional timer's create arrived: take it out of the unknown site. */
+static void adopt(struct tl_analysis *a, struct an_timer *t, int64_t time)
+{
+	struct tl_an_site *u = &a->sites[t->site];
+
+	set_pending(u, t, false, time);
+	site_live(u, time, -1, t->bytes);
+	t->flags &= (uint8_t)~T_PROVISIONAL;
+}
+
+static int on_create(struct tl_analysis *a, const struct tl_record *r)
+{
+	const struct tl_event *e = &r->ev;
+	uint32_t si = site_of(a, e->stack, e->kind);
+	struct an_timer *t = timer_get(a, e->id);
+	struct tl_an_site *s;
+
+	if (si == UINT32_MAX)
+		return TL_TRACE_E_NOMEM;
+	if (t && !(t->flags & T_PROVISIONAL)) {
+		a->orphans++; /* a second create of one id */
+		return 0;
+	}
+	if (t)
+		adopt(a, t, r->time);
+	else if (!(t = timer_new(a, e->id)))
+		return TL_TRACE_E_NOMEM;
+	s = &a->sites[si];
+	t->site = si;
+	t->kind = (uint8_t)e->kind;
+	t->bytes = e->size + (carries_arg(e->kind) ? e->aux : 0);
+	t->created = r->time;
+	if (carries_arg(e->kind) && e->aux > s->arg_bytes_max)
+		s->arg_bytes_max = e->aux;
+	if (!s->created++)
+		s->first_created = r->time;
+	s->last_created = r->time;
+	note_duration(s, e->duration);
+	site_live(s, r->time, +1, t->bytes);
+	if (is_runtime_kind(e->kind)) {
+		if (is_periodic_kind(e->kind))
+			t->flags |= T_PERIODIC;
+		set_pending(s, t, true, r->time);
+	}
+	if (e->kind <= TL_KIND_MAX)
+		a->created_by_kind[e->kind]++;
+	if (e->id > a->priv->max_id[e->id & 1])
+		a->priv->max_id[e->id & 1] = e->id;
+	return 0;
+}
+
+/* A kernel one-shot armed earlier has expired by now: no longer pending. */
+static void expire(struct tl_an_site *s, struct an_timer *t, int64_t time)
+{
+	if (t->deadline && !(t->flags & T_PERIODIC) && time >= t->deadline) {
+		set_pending(s, t, false, time);
+		t->deadline = 0;
+	}
+}
+
+static void on_arm(struct tl_an_site *s, struct an_timer *t, const struct tl_record *r)
+{
+	bool periodic = r->ev.period > 0;
+
+	if (periodic && !(t->flags & T_PERIODIC))
+		s->armed_periodic++;
+	t->flags = periodic ? t->flags | T_PERIODIC : t->flags & (uint8_t)~T_PERIODIC;
+	t->deadline = periodic ? INT64_MAX : r->time + (r->ev.duration > 0 ? r->ev.duration : 0);
+	note_duration(s, r->ev.duration);
+	set_pending(s, t, true, r->time);
+}
+
+static void on_stop(struct tl_an_site *s, struct an_timer *t, const struct tl_record *r)
+{
+	uint32_t f = r->ev.flags;
+
+	if ((f & TL_STOP_WAS_ACTIVE) || ((f & TL_STOP_UNKNOWN) && (t->flags & T_PENDING)))
+		s->stopped++;
+	set_pending(s, t, false, r->time);
+	t->deadline = 0;
+	if (!is_periodic_kind(t->kind))
+		t->flags &= (uint8_t)~T_PERIODIC;
+}
+
+static int on_reset(struct tl_analysis *a, struct an_timer *t, const struct tl_record *r)
+{
+	struct tl_an_site *s = &a->sites[t->site];
+	struct tl_an_reset_site *rs = NULL;
+
+	s->resets++;
+	note_duration(s, r->ev.duration);
+	if (r->ev.period > 0)
+		t->flags |= T_PERIODIC;
+	set_pending(s, t, true, r->time);
+	if (!(r->ev.flags & TL_RESET_PENDING))
+		return 0;
+	s->resets_pending++;
+	for (size_t i = 0; i < a->nresets && !rs; i++)
+		if (a->resets[i].stack == r->ev.stack && a->resets[i].site == t->site)
+			rs = &a->resets[i];
+	if (!rs) {
+		if (a->nresets == a->capresets) {
+			size_t ncap = a->capresets ? a->capresets * 2 : 16;
+			struct tl_an_reset_site *n = realloc(a->resets, ncap * sizeof(*n));
+
+			if (!n)
+				return TL_TRACE_E_NOMEM;
+			a->resets = n;
+			a->capresets = ncap;
+		}
+		rs = &a->resets[a->nresets++];
+		*rs = (struct tl_an_reset_site){r->ev.stack, t->site, 0, 0, r->time, r->time};
+	}
+	rs->pending++;
+	rs->last = r->time;
+	return 0;
+}
+
+static void on_fire(struct tl_an_site *s, struct an_timer *t, const struct tl_record *r)
+{
+	s->fired++;
+	if (!(r->ev.flags & TL_FIRE_DELIVERED))
+		s->dropped_ticks++;
+	if (t->flags & T_RELEASED)
+		s->fired_released++;
+	if (!(t->flags & T_PERIODIC))
+		set_pending(s, t, false, r->time);
+}
+
+static void on_release(struct tl_an_site *s, struct an_timer *t)
+{
+	if (t->flags & T_RELEASED)
+		return;
+	t->flags |= T_RELEASED;
+	s->released++;
+	if ((t->flags & T_PENDING) && !(t->flags & T_PERIODIC))
+		s->abandoned++;
+}
+
+static void on_free(struct tl_analysis *a, struct tl_an_site *s, struct an_timer *t,
+		    int64_t time)
+{
+	s->freed++;
+	set_pending(s, t, false, time);
+	site_live(s, time, -1, t->bytes);
+	timer_drop(a, t);
+}
+
+static int on_event(struct tl_analysis *a, const struct tl_record *r)
+{
+	struct an_timer *t;
+	struct tl_an_site *s;
+
+	if (r->type == TL_REC_CREATE)
+		return on_create(a, r);
+	t = timer_get(a, r->ev.id);
+	if (!t && !(t = provisional(a, r->ev.id, r->time)))
+		return 0;
+	s = &a->sites[t->site];
+	expire(s, t, r->time);
+	switch (r->type) {
+	case TL_REC_ARM:
+		on_arm(s, t, r);
+		break;
+	case TL_REC_STOP:
+		on_stop(s, t, r);
+		break;
+	case TL_REC_RESET:
+		return on_reset(a, t, r);
+	case TL_REC_FIRE:
+		on_fire(s, t, r);
+		break;
+	case TL_REC_RELEASE:
+		on_release(s, t);
+		break;
+	case TL_REC_FREE:
+		on_free(a, s, t, r->time);
+		break;
+	default: /* drain: nothing to count beyond the event */
+		break;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Metadata
+ */
+
+static char *join_argv(const struct tl_process *p)
+{
+	size_t len = 1;
+	char *s;
+
+	for (uint32_t i = 0; i < p->argc; i++)
+		len += strlen(p->argv[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = 0;
+	for (uint32_t i = 0; i < p->argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, p->argv[i]);
+	}
+	return s;
+}
+
+static char *dup_or_empty(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static int on_process(struct tl_analysis *a, const struct tl_record *r)
+{
+	const struct tl_process *p = &r->process;
+
+	if (a->have_process)
+		return 0; /* a trace has one; a second is a writer's bug, ignored */
+	a->have_process = true;
+	a->proc.pid = p->pid;
+	a->proc.ppid = p->ppid;
+	a->proc.wall_ns = p->wall_ns;
+	a->proc.start = (int64_t)p->mono_ns;
+	a->proc.depth = p->depth;
+	a->proc.flags = p->flags;
+	a->proc.exe = dup_or_empty(p->exe);
+	a->proc.hostname = dup_or_empty(p->hostname);
+	a->proc.unwinder = dup_or_empty(p->unwinder);
+	a->proc.cmdline = join_argv(p);
+	for (size_t i = 0; i < a->nsites; i++)
+		a->sites[i].series.t0 = a->proc.start;
+	return a->proc.exe && a->proc.hostname && a->proc.unwinder && a->proc.cmdline
+		       ? 0
+		       : TL_TRACE_E_NOMEM;
+}
+
+static int on_stack(struct tl_analysis *a, const struct tl_record *r)
+{
+	uint32_t id = r->stack.id;
+	uint64_t *f;
+
+	if (id >= a->capstacks) {
+		size_t ncap = a->capstacks ? a->capstacks : 256;
+		struct tl_an_stack *n;
+
+		while (ncap <= id)
+			ncap *= 2;
+		n = realloc(a->stacks, ncap * sizeof(*n));
+		if (!n)
+			return TL_TRACE_E_NOMEM;
+		memset(n + a->capstacks, 0, (ncap - a->capstacks) * sizeof(*n));
+		a->stacks = n;
+		a->capstacks = ncap;
+	}
+	f = malloc((r->stack.n ? r->stack.n : 1) * sizeof(*f));
+	if (!f)
+		return TL_TRACE_E_NOMEM;
+	memcpy(f, r->stack.frames, r->stack.n * sizeof(*f));
+	free(a->stacks[id].frames);
+	a->stacks[id] = (struct tl_an_stack){r->stack.n, f};
+	return 0;
+}
+
+static int on_meta(struct tl_analysis *a, const struct tl_record *r)
+{
+	switch (r->type) {
+	case TL_REC_PROCESS:
+		return on_process(a, r);
+	case TL_REC_STACK:
+		return on_stack(a, r);
+	case TL_REC_RUNTIME:
+		a->mode = r->runtime.mode;
+		free(a->runtime);
+		a->runtime = strdup(r->runtime.name ? r->runtime.name : "");
+		return a->runtime ? 0 : TL_TRACE_E_NOMEM;
+	case TL_REC_DROPPED:
+		a->dropped += r->dropped.count;
+		if (r->dropped.reason > 0 && r->dropped.reason < 5)
+			a->dropped_by_reason[r->dropped.reason] += r->dropped.count;
+		return 0;
+	case TL_REC_SNAPSHOT: {
+		int64_t *n = realloc(a->snapshots, (a->nsnapshots + 1) * sizeof(*n));
+
+		if (!n)
+			return TL_TRACE_E_NOMEM;
+		a->snapshots = n;
+		a->snapshots[a->nsnapshots++] = r->time;
+		return 0;
+	}
+	case TL_REC_END:
+		a->end_time = r->time;
+		a->clean_end = true;
+		return 0;
+	default:
+		return 0; /* modules and threads are the symbolizer's and the reports' */
+	}
+}
+
+/* ---------------------------------------------------------------------------
+ * The stream
+ */
+
+static void report_live(struct tl_analysis *a)
+{
+	struct tl_an_private *p = a->priv;
+
+	p->at_done = true;
+	if (!p->at_cb)
+		return;
+	for (size_t i = 0; i < p->ntimers; i++) {
+		struct an_timer *t = &p->timers[i];
+
+		if (t->id && tl_idmap_get(&p->ids, t->id) == i)
+			p->at_cb(p->at_ctx, t->site, t->bytes, t->created);
+	}
+}
+
+int tl_an_feed(struct tl_analysis *a, const struct tl_record *r)
+{
+	if (!tl_rec_is_event(r->type))
+		return on_meta(a, r);
+	if (!a->priv->at_done && r->time >= a->priv->at)
+		report_live(a);
+	a->events++;
+	a->events_by_type[r->type & 0x1f]++;
+	if (r->time < a->first_time)
+		a->first_time = r->time;
+	if (r->time > a->last_time)
+		a->last_time = r->time;
+	return on_event(a, r);
+}
+
+static void finish_timer(struct tl_analysis *a, struct an_timer *t)
+{
+	struct tl_an_site *s = &a->sites[t->site];
+	bool pending = t->flags & T_PENDING, released = t->flags & T_RELEASED;
+
+	if (pending && t->deadline && !(t->flags & T_PERIODIC) && t->deadline <= a->end_time)
+		pending = false; /* a kernel one-shot that expired silently */
+	s->end_live++;
+	s->end_pending += pending;
+	s->end_periodic += pending && (t->flags & T_PERIODIC);
+	s->end_unreleased += !released;
+	s->end_released_pending += released && pending;
+	s->end_inactive_unreleased += !released && !pending;
+	a->preexisting += !!(t->flags & T_PROVISIONAL);
+}
+
+void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
+{
+	struct tl_an_private *p = a->priv;
+
+	(void)st;
+	if (!a->clean_end || a->end_time < a->last_time)
+		a->end_time = a->last_time;
+	if (!a->have_process)
+		a->proc.start = a->first_time == INT64_MAX ? 0 : a->first_time;
+	if (!p->at_done)
+		report_live(a);
+	for (size_t i = 0; i < p->ntimers; i++) {
+		struct an_timer *t = &p->timers[i];
+
+		if (t->id && tl_idmap_get(&p->ids, t->id) == i)
+			finish_timer(a, t);
+	}
+	for (size_t i = 0; i < a->nsites; i++) {
+		struct tl_an_site *s = &a->sites[i];
+
+		/* Close the integral and carry the series up to the end. */
+		if (s->last_change && a->end_time > s->last_change)
+			s->timer_seconds += (double)s->live * (double)(a->end_time - s->last_change) / 1e9;
+		s->last_change = a->end_time;
+		series_put(&s->series, a->end_time, (uint32_t)s->live, (uint32_t)s->live);
+	}
+}

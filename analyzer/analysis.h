@@ -1,0 +1,149 @@
+/*
+ * analysis.h - a trace's timers rebuilt in one streaming pass.
+ *
+ * tl_an_feed() takes the records of a trace in file order and keeps:
+ *   - every live timer (created, not yet freed), keyed by its trace id;
+ *   - per creation site (creation stack and kind), what its timers did:
+ *     counts, live and pending timers now and at their peak, bytes,
+ *     timer-seconds, and a coarse series of live timers over time;
+ *   - per reset site, the resets made while a fired value waited;
+ *   - the process, the runtime mode, drops, snapshots, the trace's end.
+ *
+ * Memory is bounded by live timers, sites and unique stacks, never by the
+ * trace's length: a freed timer is folded into its site and forgotten.
+ *
+ * Events may come slightly out of order (docs/trace-format.md): an event of
+ * an id not yet created, above every id created so far, opens a timer that
+ * its create fills in later; an event of an older unknown id is late (its
+ * timer already freed) or its create was lost, and is counted, not used.
+ */
+#ifndef TL_ANALYSIS_H
+#define TL_ANALYSIS_H
+
+#include "tl_trace.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TL_AN_SERIES 128 /* points per site's live-timer series */
+
+/* Live timers of one site over time: TL_AN_SERIES buckets of step ns from
+ * t0; each holds the most timers live at once in it. When time runs past
+ * the last bucket, pairs merge and the step doubles. */
+struct tl_an_series {
+	int64_t t0, step;
+	uint32_t n;
+	uint32_t max[TL_AN_SERIES];
+};
+
+/* A creation site: one creation stack, one kind. */
+struct tl_an_site {
+	uint32_t stack; /* creation stack id, 0 when unknown */
+	uint32_t kind;  /* enum tl_kind, 0 when unknown */
+
+	uint64_t created, freed, released, fired, dropped_ticks;
+	uint64_t stopped;          /* stops that found the timer active */
+	uint64_t resets, resets_pending; /* resets; those with a value waiting */
+	uint64_t abandoned;        /* released while still pending (before firing) */
+	uint64_t fired_released;   /* fires of timers whose handle was already released */
+	uint64_t armed_periodic;   /* kernel timers armed with an interval */
+
+	uint64_t live, peak_live;  /* timers created and not freed */
+	int64_t peak_live_time;
+	uint64_t pending, peak_pending; /* of those, waiting to fire (in the runtime or kernel) */
+	int64_t peak_pending_time;
+	uint64_t live_bytes, peak_bytes; /* bytes held by live timers (and callback arguments) */
+	int64_t peak_bytes_time;
+	uint64_t pending_bytes, peak_pending_bytes;
+
+	double timer_seconds;      /* integral of live timers over time */
+	int64_t last_change;       /* time of the last change of live */
+	int64_t first_created, last_created;
+	double sum_duration;       /* of creates and resets with a duration, in ns */
+	uint64_t n_duration;
+	uint64_t arg_bytes_max;    /* largest callback argument */
+
+	/* At the end (tl_an_finish): */
+	uint64_t end_live, end_pending, end_periodic, end_unreleased, end_released_pending;
+	uint64_t end_inactive_unreleased; /* handle held, timer done: never freed */
+
+	struct tl_an_series series;
+};
+
+/* Resets made while a fired value waited unreceived, by reset site. */
+struct tl_an_reset_site {
+	uint32_t stack;  /* the reset's stack */
+	uint32_t site;   /* index of the timer's creation site */
+	uint64_t resets, pending;
+	int64_t first, last;
+};
+
+struct tl_an_process {
+	uint32_t pid, ppid;
+	char *exe, *hostname, *unwinder, *cmdline;
+	uint64_t wall_ns;
+	int64_t start;   /* mono_ns of the process record */
+	uint32_t depth, flags;
+};
+
+struct tl_an_stack {
+	uint32_t n;
+	uint64_t *frames;
+};
+
+struct tl_analysis {
+	struct tl_an_process proc;
+	bool have_process;
+	int mode;             /* TL_MODE_ASYNC/SYNC, 0 when no runtime record */
+	char *runtime;        /* "libgotimer", or NULL */
+	int64_t first_time, last_time, end_time;
+	bool clean_end;
+	uint64_t events, events_by_type[0x20];
+	uint64_t created_by_kind[TL_KIND_MAX + 1];
+	uint64_t dropped, dropped_by_reason[5];
+	uint64_t orphans;     /* events of ids never created (late, or their create lost) */
+	uint64_t preexisting; /* timers first seen by a later event: created before the trace */
+
+	struct tl_an_site *sites;
+	size_t nsites, capsites;
+	struct tl_an_reset_site *resets;
+	size_t nresets, capresets;
+	struct tl_an_stack *stacks; /* by stack id */
+	size_t capstacks;
+	int64_t *snapshots;
+	size_t nsnapshots;
+
+	struct tl_an_private *priv;
+};
+
+/* @return a fresh analysis, or NULL when out of memory. */
+struct tl_analysis *tl_an_new(void);
+/* NULL is fine. */
+void tl_an_free(struct tl_analysis *a);
+
+/* Feed one record. @return 0, or TL_TRACE_E_NOMEM (the analysis is then
+ * incomplete but consistent). */
+int tl_an_feed(struct tl_analysis *a, const struct tl_record *r);
+
+/* The end of the stream: fold live timers into their sites' end counts
+ * and close the integrals at the trace's last time. */
+void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st);
+
+/* Seconds from the start of the process to t. */
+double tl_an_secs(const struct tl_analysis *a, int64_t t);
+/* The traced span in seconds. */
+double tl_an_duration(const struct tl_analysis *a);
+
+/* A stack by id, or NULL if never defined. */
+const struct tl_an_stack *tl_an_stack(const struct tl_analysis *a, uint32_t id);
+
+/*
+ * Callers that need the live timers at a moment (pprof's inuse at T)
+ * register before feeding: at the first record at or after at, cb gets
+ * each live timer's site index and bytes. at == INT64_MAX: at the end.
+ */
+typedef void (*tl_an_live_cb)(void *ctx, uint32_t site, uint64_t bytes, int64_t created);
+void tl_an_at(struct tl_analysis *a, int64_t at, tl_an_live_cb cb, void *ctx);
+
+#endif /* TL_ANALYSIS_H */

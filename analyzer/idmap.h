@@ -1,0 +1,29 @@
+/*
+ * idmap.h - trace timer id -> index, open addressing.
+ *
+ * Linear probing with backward-shift deletion: timers come and go at
+ * millions per second and tombstones would slow every lookup down over a
+ * long trace. Sized to stay under half full.
+ */
+#ifndef TL_IDMAP_H
+#define TL_IDMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tl_idmap {
+	uint64_t *keys; /* 0: empty (ids are never 0) */
+	uint32_t *vals;
+	size_t cap, count;
+};
+
+/* @return the value of id, or UINT32_MAX. */
+uint32_t tl_idmap_get(const struct tl_idmap *m, uint64_t id);
+/* @return 0, or -1 when out of memory. id must not be present. */
+int tl_idmap_put(struct tl_idmap *m, uint64_t id, uint32_t val);
+/* @return whether id was there. */
+bool tl_idmap_del(struct tl_idmap *m, uint64_t id);
+void tl_idmap_free(struct tl_idmap *m);
+
+#endif /* TL_IDMAP_H */

@@ -1,0 +1,42 @@
+/*
+ * report.h - what the report writers share: the analysis, its findings,
+ * the symbolizer, and how a stack or a series becomes text.
+ */
+#ifndef TL_REPORT_H
+#define TL_REPORT_H
+
+#include "analysis.h"
+#include "detect.h"
+#include "symbolize.h"
+
+#include <stdio.h>
+
+struct tl_report {
+	const char *path;                     /* the trace file */
+	const struct tl_analysis *a;
+	const struct tl_finding *findings;
+	size_t nfindings;
+	struct tl_sym *sym;
+	const struct tl_trace_reader_stats *st;
+	unsigned max_frames;                  /* source frames shown per stack */
+};
+
+/* The source frames of stack id, inlined calls expanded, leaf first, at
+ * most max. @return how many (0: unknown stack). */
+int tl_report_frames(const struct tl_report *r, uint32_t stack, struct tl_frame *out, int max);
+
+/* The function of a stack's first frame, for fix lines (tl_leaf_namer). */
+const char *tl_report_leaf_name(void *report, uint32_t stack);
+
+/* A sparkline of a site's live timers over the trace, width cells. */
+void tl_report_sparkline(const struct tl_an_series *s, char *out, size_t size, int width);
+
+/* A path as people want to read it: relative to the working directory
+ * when under it. */
+const char *tl_report_short_path(const char *path);
+
+/* The writers. @return 0, or -1 if out could not be written. */
+int tl_report_text(const struct tl_report *r, FILE *out);
+int tl_report_json(const struct tl_report *r, FILE *out);
+
+#endif /* TL_REPORT_H */

@@ -1,0 +1,219 @@
+/*
+ * report_json.c - the report for machines (--json), schema
+ * "timerleak-report/1", documented in docs/report-json.md. Fields are
+ * added within a schema version, never renamed or removed.
+ */
+#include "report.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#define FRAMES_MAX 64
+
+static void jstr(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static void jkey(FILE *out, const char *key, bool *first)
+{
+	if (!*first)
+		fputc(',', out);
+	*first = false;
+	jstr(out, key);
+	fputc(':', out);
+}
+
+static void jint(FILE *out, const char *key, uint64_t v, bool *first)
+{
+	jkey(out, key, first);
+	fprintf(out, "%" PRIu64, v);
+}
+
+static void jnum(FILE *out, const char *key, double v, bool *first)
+{
+	jkey(out, key, first);
+	fprintf(out, "%.6g", v);
+}
+
+static void jtext(FILE *out, const char *key, const char *v, bool *first)
+{
+	jkey(out, key, first);
+	if (v)
+		jstr(out, v);
+	else
+		fputs("null", out);
+}
+
+static void frames(const struct tl_report *r, uint32_t stack, FILE *out)
+{
+	struct tl_frame f[FRAMES_MAX];
+	int n = tl_report_frames(r, stack, f, FRAMES_MAX);
+
+	fputc('[', out);
+	for (int i = 0; i < n; i++) {
+		bool first = true;
+		char addr[32];
+
+		fputs(i ? ",{" : "{", out);
+		jtext(out, "function", f[i].function, &first);
+		jtext(out, "file", f[i].file, &first);
+		jint(out, "line", (uint64_t)f[i].line, &first);
+		jtext(out, "module", f[i].module, &first);
+		snprintf(addr, sizeof(addr), "0x%" PRIx64, f[i].address);
+		jtext(out, "address", addr, &first);
+		jkey(out, "inlined", &first);
+		fputs(f[i].inlined ? "true" : "false", out);
+		fputc('}', out);
+	}
+	fputc(']', out);
+}
+
+static void process(const struct tl_report *r, FILE *out, bool *first)
+{
+	const struct tl_analysis *a = r->a;
+	bool f = true;
+
+	jkey(out, "process", first);
+	fputc('{', out);
+	if (a->have_process) {
+		jint(out, "pid", a->proc.pid, &f);
+		jtext(out, "exe", a->proc.exe, &f);
+		jtext(out, "command", a->proc.cmdline, &f);
+		jtext(out, "hostname", a->proc.hostname, &f);
+		jint(out, "start_unix_ns", a->proc.wall_ns, &f);
+		jtext(out, "unwinder", a->proc.unwinder, &f);
+	}
+	jnum(out, "duration_s", tl_an_duration(a), &f);
+	jtext(out, "runtime", a->runtime, &f);
+	jtext(out, "mode", a->mode == TL_MODE_SYNC ? "sync" : a->mode == TL_MODE_ASYNC ? "async" : NULL,
+	      &f);
+	fputc('}', out);
+}
+
+static void trace(const struct tl_report *r, FILE *out, bool *first)
+{
+	const struct tl_analysis *a = r->a;
+	bool f = true, g = true;
+
+	jkey(out, "trace", first);
+	fputc('{', out);
+	jtext(out, "path", r->path, &f);
+	jkey(out, "complete", &f);
+	fputs(a->clean_end ? "true" : "false", out);
+	jint(out, "bad_chunks", r->st->bad_chunks, &f);
+	jint(out, "events", a->events, &f);
+	jint(out, "dropped", a->dropped, &f);
+	jint(out, "dropped_ring_full", a->dropped_by_reason[TL_DROP_RING_FULL], &f);
+	jint(out, "dropped_write_failed", a->dropped_by_reason[TL_DROP_WRITE_FAILED], &f);
+	jint(out, "timers_before_trace", a->preexisting, &f);
+	jint(out, "orphan_events", a->orphans, &f);
+	jkey(out, "created_by_kind", &f);
+	fputc('{', out);
+	for (int k = 1; k <= TL_KIND_MAX; k++)
+		if (a->created_by_kind[k])
+			jint(out, tl_kind_name(k), a->created_by_kind[k], &g);
+	fputs("}}", out);
+}
+
+static void stats(const struct tl_report *r, const struct tl_an_site *s, FILE *out)
+{
+	const struct tl_analysis *a = r->a;
+	double sp = (double)(s->last_created - s->first_created) / 1e9;
+	bool f = true;
+
+	fputc('{', out);
+	jint(out, "created", s->created, &f);
+	jint(out, "freed", s->freed, &f);
+	jint(out, "released", s->released, &f);
+	jint(out, "fired", s->fired, &f);
+	jint(out, "stopped", s->stopped, &f);
+	jint(out, "resets", s->resets, &f);
+	jint(out, "resets_pending", s->resets_pending, &f);
+	jint(out, "abandoned", s->abandoned, &f);
+	jint(out, "dropped_ticks", s->dropped_ticks, &f);
+	jint(out, "live_end", s->end_live, &f);
+	jint(out, "pending_end", s->end_pending, &f);
+	jint(out, "periodic_end", s->end_periodic, &f);
+	jint(out, "bytes_end", s->live_bytes, &f);
+	jint(out, "peak_live", s->peak_live, &f);
+	jnum(out, "peak_live_time_s", tl_an_secs(a, s->peak_live_time), &f);
+	jint(out, "peak_bytes", s->peak_bytes, &f);
+	jint(out, "peak_pending", s->peak_pending, &f);
+	jint(out, "peak_pending_bytes", s->peak_pending_bytes, &f);
+	jint(out, "arg_bytes_max", s->arg_bytes_max, &f);
+	jnum(out, "timer_seconds", s->timer_seconds, &f);
+	jnum(out, "rate_per_s", sp > 0 ? (double)s->created / sp : 0, &f);
+	jnum(out, "mean_duration_s", s->n_duration ? s->sum_duration / (double)s->n_duration / 1e9 : 0,
+	     &f);
+	jnum(out, "first_created_s", tl_an_secs(a, s->first_created), &f);
+	jnum(out, "last_created_s", tl_an_secs(a, s->last_created), &f);
+	fputc('}', out);
+}
+
+static void finding(const struct tl_report *r, const struct tl_finding *fd, FILE *out)
+{
+	const struct tl_an_site *s = &r->a->sites[fd->site];
+	bool f = true;
+
+	fputc('{', out);
+	jtext(out, "pattern", fd->pattern, &f);
+	jtext(out, "title", fd->title, &f);
+	jtext(out, "severity", tl_severity_name(fd->severity), &f);
+	jkey(out, "uncertain", &f);
+	fputs(fd->uncertain ? "true" : "false", out);
+	jtext(out, "kind", tl_kind_name((int)s->kind), &f);
+	jint(out, "count", fd->count, &f);
+	jtext(out, "what", fd->what, &f);
+	jtext(out, "detail", fd->detail, &f);
+	jtext(out, "fix", fd->fix, &f);
+	jkey(out, "site", &f);
+	frames(r, s->stack, out);
+	jkey(out, "call_site", &f);
+	if (fd->call_stack)
+		frames(r, fd->call_stack, out);
+	else
+		fputs("null", out);
+	jkey(out, "stats", &f);
+	stats(r, s, out);
+	fputc('}', out);
+}
+
+int tl_report_json(const struct tl_report *r, FILE *out)
+{
+	size_t sev[3] = {0, 0, 0};
+	bool first = true, f = true;
+
+	for (size_t i = 0; i < r->nfindings; i++)
+		sev[r->findings[i].severity]++;
+	fputc('{', out);
+	jtext(out, "schema", "timerleak-report/1", &first);
+	process(r, out, &first);
+	trace(r, out, &first);
+	jkey(out, "summary", &first);
+	fputc('{', out);
+	jint(out, "leak", sev[TL_SEV_LEAK], &f);
+	jint(out, "warning", sev[TL_SEV_WARNING], &f);
+	jint(out, "note", sev[TL_SEV_NOTE], &f);
+	fputc('}', out);
+	jkey(out, "findings", &first);
+	fputc('[', out);
+	for (size_t i = 0; i < r->nfindings; i++) {
+		if (i)
+			fputc(',', out);
+		finding(r, &r->findings[i], out);
+	}
+	fputs("]}\n", out);
+	return fflush(out) == 0 && !ferror(out) ? 0 : -1;
+}

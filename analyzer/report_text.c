@@ -1,0 +1,141 @@
+/*
+ * report_text.c - the report for people: a summary of the trace, then the
+ * findings, most severe first, each with its creation site, its numbers,
+ * how it grew, and a fix.
+ */
+#include "report.h"
+#include "units.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#define FRAMES_SHOWN 6
+
+static const char *kind_list(const struct tl_analysis *a, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (int k = 1; k <= TL_KIND_MAX; k++) {
+		char n[32];
+
+		if (!a->created_by_kind[k])
+			continue;
+		o += (size_t)snprintf(buf + o, o < size ? size - o : 0, "%s%s %s", o ? ", " : "",
+				      tl_fmt_count(n, sizeof(n), a->created_by_kind[k]),
+				      tl_kind_name(k));
+		if (o >= size)
+			break;
+	}
+	return buf[0] ? buf : "none";
+}
+
+static void summary(const struct tl_report *r, FILE *out)
+{
+	const struct tl_analysis *a = r->a;
+	char b1[32], b2[32], kinds[256];
+	size_t sev[3] = {0, 0, 0};
+	uint64_t created = 0;
+
+	for (size_t i = 0; i < r->nfindings; i++)
+		sev[r->findings[i].severity]++;
+	for (int k = 0; k <= TL_KIND_MAX; k++)
+		created += a->created_by_kind[k];
+	fprintf(out, "timerleak report: %s", tl_report_short_path(r->path));
+	if (a->have_process)
+		fprintf(out, " — %s (pid %u) on %s", tl_report_short_path(a->proc.exe), a->proc.pid,
+			a->proc.hostname);
+	fprintf(out, "\n");
+	if (a->have_process && a->proc.cmdline && a->proc.cmdline[0])
+		fprintf(out, "  command   %s\n", a->proc.cmdline);
+	fprintf(out, "  traced    %s, %s events", tl_fmt_ns(b1, sizeof(b1), tl_an_duration(a) * 1e9),
+		tl_fmt_count(b2, sizeof(b2), a->events));
+	if (a->runtime)
+		fprintf(out, ", %s in %s mode", a->runtime,
+			a->mode == TL_MODE_SYNC ? "sync (Go >= 1.23)" : "async (Go <= 1.22)");
+	if (a->have_process)
+		fprintf(out, ", stacks by %s", a->proc.unwinder);
+	fprintf(out, "\n  timers    %s created: %s\n", tl_fmt_count(b1, sizeof(b1), created),
+		kind_list(a, kinds, sizeof(kinds)));
+	if (a->dropped)
+		fprintf(out,
+			"  lost      %s events dropped (%s ring full, %s unwritable); findings "
+			"marked (uncertain) may be off\n",
+			tl_fmt_count(b1, sizeof(b1), a->dropped),
+			tl_fmt_count(b2, sizeof(b2), a->dropped_by_reason[TL_DROP_RING_FULL]),
+			tl_fmt_count(kinds, sizeof(kinds), a->dropped_by_reason[TL_DROP_WRITE_FAILED]));
+	if (!a->clean_end || r->st->bad_chunks)
+		fprintf(out, "  trace     %s%s\n",
+			a->clean_end ? "" : "truncated: analysed up to its last whole chunk",
+			r->st->bad_chunks ? " (damaged chunks skipped)" : "");
+	if (a->preexisting || a->orphans)
+		fprintf(out, "  unknown   %" PRIu64 " timers created before the trace, %" PRIu64
+			     " events of timers never seen created\n",
+			a->preexisting, a->orphans);
+	fprintf(out, "  findings  %zu leak%s, %zu warning%s, %zu note%s\n", sev[TL_SEV_LEAK],
+		sev[TL_SEV_LEAK] == 1 ? "" : "s", sev[TL_SEV_WARNING],
+		sev[TL_SEV_WARNING] == 1 ? "" : "s", sev[TL_SEV_NOTE], sev[TL_SEV_NOTE] == 1 ? "" : "s");
+}
+
+static void stack(const struct tl_report *r, uint32_t id, const char *label, FILE *out)
+{
+	struct tl_frame f[FRAMES_SHOWN];
+	int n = tl_report_frames(r, id, f, FRAMES_SHOWN);
+
+	fprintf(out, "    %s\n", label);
+	if (n == 0)
+		fprintf(out, "      (stack unknown)\n");
+	for (int i = 0; i < n; i++) {
+		fprintf(out, "      %-22s ", f[i].function ? f[i].function : "??");
+		if (f[i].file)
+			fprintf(out, "%s:%d", tl_report_short_path(f[i].file), f[i].line);
+		else
+			fprintf(out, "%s+0x%" PRIx64, f[i].module ? tl_report_short_path(f[i].module)
+								 : "?", f[i].offset);
+		fprintf(out, "%s\n", f[i].inlined ? " (inlined)" : "");
+	}
+}
+
+static void numbers(const struct tl_report *r, const struct tl_an_site *s, FILE *out)
+{
+	const struct tl_analysis *a = r->a;
+	char b1[32], b2[32], b3[32];
+	double sp = (double)(s->last_created - s->first_created) / 1e9;
+
+	fprintf(out, "    created %s", tl_fmt_count(b1, sizeof(b1), s->created));
+	if (sp > 0)
+		fprintf(out, " at %.0f/s", (double)s->created / sp);
+	fprintf(out, ", peak %s live at %.2f s (%s), %.1f timer-seconds, first %.2f s, last %.2f s\n",
+		tl_fmt_count(b2, sizeof(b2), s->peak_live), tl_an_secs(a, s->peak_live_time),
+		tl_fmt_bytes(b3, sizeof(b3), s->peak_bytes), s->timer_seconds,
+		tl_an_secs(a, s->first_created), tl_an_secs(a, s->last_created));
+}
+
+static void finding(const struct tl_report *r, size_t i, FILE *out)
+{
+	const struct tl_finding *f = &r->findings[i];
+	const struct tl_an_site *s = &r->a->sites[f->site];
+	static const char *sev[] = {"note", "WARNING", "LEAK"};
+	char spark[256], n[32];
+
+	fprintf(out, "\n[%zu] %s  %s: %s %s%s\n", i + 1, sev[f->severity], f->title,
+		tl_fmt_count(n, sizeof(n), f->count), f->what, f->uncertain ? " (uncertain)" : "");
+	if (f->call_stack)
+		stack(r, f->call_stack, "at", out);
+	stack(r, s->stack, f->call_stack ? "timer created at" : "created at", out);
+	fprintf(out, "    %s\n", f->detail);
+	numbers(r, s, out);
+	tl_report_sparkline(&s->series, spark, sizeof(spark), 60);
+	fprintf(out, "    live |%s| %.2f s\n", spark, tl_an_duration(r->a));
+	fprintf(out, "    fix: %s\n", f->fix);
+}
+
+int tl_report_text(const struct tl_report *r, FILE *out)
+{
+	summary(r, out);
+	if (r->nfindings == 0)
+		fprintf(out, "\nNo timer leaks found.\n");
+	for (size_t i = 0; i < r->nfindings; i++)
+		finding(r, i, out);
+	return fflush(out) == 0 && !ferror(out) ? 0 : -1;
+}
