@@ -36,6 +36,8 @@ struct tl_an_private {
 	struct tl_idmap sites_by_key; /* (stack << 8 | kind) + 1 -> site */
 	uint64_t max_id[2];           /* highest id created, by parity (runtime, kernel) */
 	int64_t at;                   /* tl_an_at: when to report live timers */
+	uint64_t at_snapshot;         /* or at this snapshot (0: by time) */
+	int64_t at_time;              /* when they were reported */
 	tl_an_live_cb at_cb;
 	void *at_ctx;
 	bool at_done;
@@ -73,6 +75,7 @@ void tl_an_free(struct tl_analysis *a)
 	free(a->sites);
 	free(a->resets);
 	free(a->snapshots);
+	free(a->instants);
 	free(a->proc.exe);
 	free(a->proc.hostname);
 	free(a->proc.unwinder);
@@ -106,6 +109,22 @@ void tl_an_at(struct tl_analysis *a, int64_t at, tl_an_live_cb cb, void *ctx)
 	a->priv->at = at;
 	a->priv->at_cb = cb;
 	a->priv->at_ctx = ctx;
+}
+
+void tl_an_at_snapshot(struct tl_analysis *a, uint64_t n, tl_an_live_cb cb, void *ctx)
+{
+	tl_an_at(a, INT64_MAX, cb, ctx);
+	a->priv->at_snapshot = n;
+}
+
+bool tl_an_at_missed(const struct tl_analysis *a)
+{
+	return a->priv->at_snapshot && a->nsnapshots < a->priv->at_snapshot;
+}
+
+int64_t tl_an_at_time(const struct tl_analysis *a)
+{
+	return a->priv->at_time;
 }
 
 /* ---------------------------------------------------------------------------
@@ -338,6 +357,7 @@ static int on_create(struct tl_analysis *a, const struct tl_record *r)
 	t->created = r->time;
 	if (carries_arg(e->kind) && e->aux > s->arg_bytes_max)
 		s->arg_bytes_max = e->aux;
+	s->alloc_bytes += t->bytes;
 	if (!s->created++)
 		s->first_created = r->time;
 	s->last_created = r->time;
@@ -388,6 +408,21 @@ static void on_stop(struct tl_an_site *s, struct an_timer *t, const struct tl_re
 		t->flags &= (uint8_t)~T_PERIODIC;
 }
 
+static int instant(struct tl_analysis *a, int64_t time, uint32_t site, uint32_t stack)
+{
+	if (a->ninstants == TL_AN_INSTANTS) {
+		a->instants_skipped++;
+		return 0;
+	}
+	if (!a->instants) {
+		a->instants = malloc(TL_AN_INSTANTS * sizeof(*a->instants));
+		if (!a->instants)
+			return TL_TRACE_E_NOMEM;
+	}
+	a->instants[a->ninstants++] = (struct tl_an_instant){time, site, stack};
+	return 0;
+}
+
 static int on_reset(struct tl_analysis *a, struct an_timer *t, const struct tl_record *r)
 {
 	struct tl_an_site *s = &a->sites[t->site];
@@ -419,7 +454,7 @@ static int on_reset(struct tl_analysis *a, struct an_timer *t, const struct tl_r
 	}
 	rs->pending++;
 	rs->last = r->time;
-	return 0;
+	return instant(a, r->time, t->site, r->ev.stack);
 }
 
 static void on_fire(struct tl_an_site *s, struct an_timer *t, const struct tl_record *r)
@@ -491,6 +526,8 @@ static int on_event(struct tl_analysis *a, const struct tl_record *r)
 /* ---------------------------------------------------------------------------
  * Metadata
  */
+
+static void report_live(struct tl_analysis *a, int64_t time);
 
 static char *join_argv(const struct tl_process *p)
 {
@@ -591,6 +628,8 @@ static int on_meta(struct tl_analysis *a, const struct tl_record *r)
 			return TL_TRACE_E_NOMEM;
 		a->snapshots = n;
 		a->snapshots[a->nsnapshots++] = r->time;
+		if (!a->priv->at_done && a->priv->at_snapshot == a->nsnapshots)
+			report_live(a, r->time);
 		return 0;
 	}
 	case TL_REC_END:
@@ -606,11 +645,12 @@ static int on_meta(struct tl_analysis *a, const struct tl_record *r)
  * The stream
  */
 
-static void report_live(struct tl_analysis *a)
+static void report_live(struct tl_analysis *a, int64_t time)
 {
 	struct tl_an_private *p = a->priv;
 
 	p->at_done = true;
+	p->at_time = time;
 	if (!p->at_cb)
 		return;
 	for (size_t i = 0; i < p->ntimers; i++) {
@@ -625,8 +665,9 @@ int tl_an_feed(struct tl_analysis *a, const struct tl_record *r)
 {
 	if (!tl_rec_is_event(r->type))
 		return on_meta(a, r);
-	if (!a->priv->at_done && r->time >= a->priv->at)
-		report_live(a);
+	if (!a->priv->at_done && a->priv->at != INT64_MAX &&
+	    r->time - a->proc.start >= a->priv->at)
+		report_live(a, a->proc.start + a->priv->at);
 	a->events++;
 	a->events_by_type[r->type & 0x1f]++;
 	if (r->time < a->first_time)
@@ -661,8 +702,8 @@ void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
 		a->end_time = a->last_time;
 	if (!a->have_process)
 		a->proc.start = a->first_time == INT64_MAX ? 0 : a->first_time;
-	if (!p->at_done)
-		report_live(a);
+	if (!p->at_done && !p->at_snapshot)
+		report_live(a, a->end_time);
 	for (size_t i = 0; i < p->ntimers; i++) {
 		struct an_timer *t = &p->timers[i];
 

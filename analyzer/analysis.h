@@ -43,6 +43,7 @@ struct tl_an_site {
 	uint32_t kind;  /* enum tl_kind, 0 when unknown */
 
 	uint64_t created, freed, released, fired, dropped_ticks;
+	uint64_t alloc_bytes;      /* bytes of every timer created (pprof's alloc_space) */
 	uint64_t stopped;          /* stops that found the timer active */
 	uint64_t resets, resets_pending; /* resets; those with a value waiting */
 	uint64_t abandoned;        /* released while still pending (before firing) */
@@ -79,6 +80,16 @@ struct tl_an_reset_site {
 	int64_t first, last;
 };
 
+/* Moments worth a mark on a timeline: a reset while a value waited. Kept
+ * up to TL_AN_INSTANTS; later ones are only counted. */
+#define TL_AN_INSTANTS 10000
+
+struct tl_an_instant {
+	int64_t time;
+	uint32_t site;  /* the timer's creation site */
+	uint32_t stack; /* the call's stack */
+};
+
 struct tl_an_process {
 	uint32_t pid, ppid;
 	char *exe, *hostname, *unwinder, *cmdline;
@@ -113,6 +124,9 @@ struct tl_analysis {
 	size_t capstacks;
 	int64_t *snapshots;
 	size_t nsnapshots;
+	struct tl_an_instant *instants;
+	size_t ninstants;
+	uint64_t instants_skipped;
 
 	struct tl_an_private *priv;
 };
@@ -140,10 +154,19 @@ const struct tl_an_stack *tl_an_stack(const struct tl_analysis *a, uint32_t id);
 
 /*
  * Callers that need the live timers at a moment (pprof's inuse at T)
- * register before feeding: at the first record at or after at, cb gets
- * each live timer's site index and bytes. at == INT64_MAX: at the end.
+ * register before feeding: at the first event at or after at (ns from the
+ * process's start), cb gets each live timer's site index, bytes and
+ * creation time. at == INT64_MAX: at the end.
  */
 typedef void (*tl_an_live_cb)(void *ctx, uint32_t site, uint64_t bytes, int64_t created);
 void tl_an_at(struct tl_analysis *a, int64_t at, tl_an_live_cb cb, void *ctx);
+/* The same at the n-th snapshot record (from 1). If the trace has fewer,
+ * cb is not called; tl_an_at_missed() then says so. */
+void tl_an_at_snapshot(struct tl_analysis *a, uint64_t n, tl_an_live_cb cb, void *ctx);
+/* Whether the moment registered was never reached (a snapshot the trace
+ * does not have). */
+bool tl_an_at_missed(const struct tl_analysis *a);
+/* The time the live timers were reported at, once they were. */
+int64_t tl_an_at_time(const struct tl_analysis *a);
 
 #endif /* TL_ANALYSIS_H */

@@ -13,8 +13,10 @@
 #include "analysis.h"
 #include "detect.h"
 #include "events.h"
+#include "pprof_out.h"
 #include "report.h"
 #include "symbolize.h"
+#include "timeline.h"
 #include "tl_trace.h"
 
 #include <errno.h>
@@ -46,8 +48,12 @@ static struct env {
 	size_t ndebug_dirs;
 	struct tl_detect_opts detect;
 	int progress;     /* -1 never, 1 always, 0 on a terminal for large traces */
+	const char *pprof;    /* --pprof: write a profile here */
+	const char *timeline; /* --timeline: write Chrome trace JSON here */
+	int64_t at_ns;        /* --at: seconds from the start, as ns (INT64_MAX: the end) */
+	uint64_t at_snapshot; /* --at snapshot:N */
 	const char *path; /* the trace */
-} env = {.fail_on = -1};
+} env = {.fail_on = -1, .at_ns = INT64_MAX};
 
 static const char usage[] =
 	"Usage: timerleak-report [options] TRACE\n"
@@ -58,6 +64,13 @@ static const char usage[] =
 	"  --json               the report as JSON (docs/report-json.md)\n"
 	"  --fail-on=SEVERITY   exit 1 if a finding is at least this severe:\n"
 	"                       leak, or warning (leaks and warnings)\n"
+	"  --pprof=FILE         also write a gzip'ed profile that go tool pprof reads\n"
+	"                       like a Go heap profile (-inuse_space, -alloc_space, ...)\n"
+	"  --at=WHEN            the moment --pprof's inuse values are taken: seconds\n"
+	"                       from the start, snapshot:N (the N-th snapshot signal),\n"
+	"                       or end (the default)\n"
+	"  --timeline=FILE      also write live timers over time as Chrome trace JSON,\n"
+	"                       for ui.perfetto.dev or chrome://tracing\n"
 	"  --events             print every record of the trace instead, one per line\n"
 	"  --sysroot=DIR        look for the traced binaries under DIR\n"
 	"  --debug-dir=DIR      also look for binaries and debug files in DIR\n"
@@ -75,7 +88,7 @@ static const char usage[] =
 	"or a file that cannot be used as a trace.\n";
 
 enum { OPT_SYSROOT = 256, OPT_DEBUG_DIR, OPT_MIN_COUNT, OPT_FAIL_ON, OPT_PROGRESS,
-       OPT_NO_PROGRESS };
+       OPT_NO_PROGRESS, OPT_PPROF, OPT_AT, OPT_TIMELINE };
 
 static const struct option long_options[] = {
 	{"events", no_argument, NULL, 'e'},
@@ -85,6 +98,9 @@ static const struct option long_options[] = {
 	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
 	{"min-count", required_argument, NULL, OPT_MIN_COUNT},
 	{"progress", no_argument, NULL, OPT_PROGRESS},
+	{"pprof", required_argument, NULL, OPT_PPROF},
+	{"at", required_argument, NULL, OPT_AT},
+	{"timeline", required_argument, NULL, OPT_TIMELINE},
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -96,6 +112,27 @@ static int usage_error(const char *what, const char *arg)
 	fprintf(stderr, "timerleak-report: %s%s\nTry 'timerleak-report --help' for more information.\n",
 		what, arg ? arg : "");
 	return EXIT_UNUSABLE;
+}
+
+/* --at: "end", "snapshot:N" or seconds. @return -1 to go on, or an exit code. */
+static int parse_at(const char *arg)
+{
+	char *end;
+	double secs;
+
+	if (strcmp(arg, "end") == 0)
+		return -1;
+	if (strncmp(arg, "snapshot:", 9) == 0) {
+		env.at_snapshot = strtoull(arg + 9, &end, 10);
+		if (*end || env.at_snapshot < 1)
+			return usage_error("--at snapshot:N needs N >= 1, not ", arg);
+		return -1;
+	}
+	secs = strtod(arg, &end);
+	if (*end || !(secs >= 0) || secs > 1e9)
+		return usage_error("--at takes seconds, snapshot:N or end, not ", arg);
+	env.at_ns = (int64_t)(secs * 1e9);
+	return -1;
 }
 
 /* One option with an argument. @return -1 to go on, or an exit code. */
@@ -121,6 +158,14 @@ static int parse_value(int c, const char *arg)
 			return usage_error("too many --debug-dir options", NULL);
 		env.debug_dirs[env.ndebug_dirs++] = arg;
 		return -1;
+	case OPT_PPROF:
+		env.pprof = arg;
+		return -1;
+	case OPT_TIMELINE:
+		env.timeline = arg;
+		return -1;
+	case OPT_AT:
+		return parse_at(arg);
 	case OPT_MIN_COUNT:
 		n = strtoul(arg, &end, 10);
 		if (*end || n < 1 || n > 1000000)
@@ -372,14 +417,19 @@ static int run_report(struct tl_trace_reader *r)
 	struct tl_sym *sym = tl_sym_new(&so);
 	struct tl_analysis *a = tl_an_new();
 	struct tl_finding *findings = NULL;
+	struct tl_pprof_out *po = env.pprof ? tl_pprof_out_new() : NULL;
 	struct tl_report rep = {0};
 	ssize_t nf;
 	int err, ret = EXIT_UNUSABLE;
 
-	if (!sym || !a) {
+	if (!sym || !a || (env.pprof && !po)) {
 		fprintf(stderr, "timerleak-report: out of memory\n");
 		goto cleanup;
 	}
+	if (po && env.at_snapshot)
+		tl_an_at_snapshot(a, env.at_snapshot, tl_pprof_out_live, po);
+	else if (po)
+		tl_an_at(a, env.at_ns, tl_pprof_out_live, po);
 	err = feed(r, a, sym);
 	tl_trace_reader_stats(r, &st);
 	if (err < 0) {
@@ -393,6 +443,12 @@ static int run_report(struct tl_trace_reader *r)
 		goto cleanup;
 	}
 	tl_an_finish(a, &st);
+	if (po && tl_an_at_missed(a)) {
+		fprintf(stderr, "timerleak-report: %s: --at snapshot:%" PRIu64 ": the trace has %zu "
+				"snapshot%s\n",
+			env.path, env.at_snapshot, a->nsnapshots, a->nsnapshots == 1 ? "" : "s");
+		goto cleanup;
+	}
 	rep = (struct tl_report){env.path, a, NULL, 0, sym, &st, 6};
 	nf = tl_detect(a, &env.detect, tl_report_leaf_name, &rep, &findings);
 	if (nf < 0) {
@@ -402,8 +458,18 @@ static int run_report(struct tl_trace_reader *r)
 	rep.findings = findings;
 	rep.nfindings = (size_t)nf;
 	ret = write_report(&rep);
+	if (po && (err = tl_pprof_out_write(po, &rep, env.pprof)) != 0) {
+		fprintf(stderr, "timerleak-report: cannot write %s: %s\n", env.pprof, strerror(-err));
+		ret = EXIT_UNUSABLE;
+	}
+	if (env.timeline && (err = tl_timeline_write(&rep, env.timeline)) != 0) {
+		fprintf(stderr, "timerleak-report: cannot write %s: %s\n", env.timeline,
+			strerror(-err));
+		ret = EXIT_UNUSABLE;
+	}
 	report_problems(sym);
 cleanup:
+	tl_pprof_out_free(po);
 	free(findings);
 	tl_an_free(a);
 	tl_sym_free(sym);

@@ -15,7 +15,7 @@ int tl_report_frames(const struct tl_report *r, uint32_t stack, struct tl_frame 
 	if (!st)
 		return 0;
 	for (uint32_t i = 0; i < st->n && n < max; i++)
-		n += tl_sym_lookup(r->sym, st->frames[i], i > 0, r->a->end_time, out + n, max - n);
+		n += tl_sym_lookup(r->sym, st->frames[i], true, r->a->end_time, out + n, max - n);
 	return n;
 }
 

@@ -493,3 +493,33 @@ int tl_sym_lookup(struct tl_sym *s, uint64_t addr, bool is_return, int64_t time,
 	memcpy(out, tmp, (size_t)n * sizeof(*out));
 	return n;
 }
+
+bool tl_sym_object_of(struct tl_sym *s, uint64_t addr, int64_t time, struct tl_sym_object *out)
+{
+	struct module *m = module_at(s, addr, time);
+	uint64_t lo = UINT64_MAX, hi = 0, off = 0;
+
+	if (!m || m->nseg == 0)
+		return false;
+	for (uint32_t k = 0; k < m->nseg; k++) {
+		uint64_t a = m->bias + m->segs[k].vaddr;
+
+		if (a < lo) {
+			lo = a;
+			off = m->segs[k].offset;
+		}
+		if (a + m->segs[k].memsz > hi)
+			hi = a + m->segs[k].memsz;
+	}
+	if (!m->shown)
+		m->shown = strdup(m->path[0] ? m->path : s->exe ? s->exe : "[exe]");
+	out->id = m->id;
+	out->start = lo;
+	out->limit = hi;
+	out->offset = off;
+	out->path = m->shown ? m->shown : m->path;
+	for (uint32_t i = 0; i < m->build_id_len; i++)
+		snprintf(out->build_id + 2 * i, 3, "%02x", m->build_id[i]);
+	out->build_id[2 * m->build_id_len] = 0;
+	return true;
+}

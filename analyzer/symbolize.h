@@ -56,8 +56,7 @@ struct tl_frame {
 /*
  * tl_sym_lookup - the source frames at addr, innermost inlined call first,
  * using the objects loaded at time. is_return: addr is a return address
- * (every frame of a stack but the first), so the call before it is looked
- * up.
+ * (every frame of a recorded stack), so the call before it is looked up.
  *
  * @return the number of frames written, at least 1 (an address nobody
  *         knows gives one frame with function NULL). Strings live as long
@@ -65,6 +64,19 @@ struct tl_frame {
  */
 int tl_sym_lookup(struct tl_sym *s, uint64_t addr, bool is_return, int64_t time,
 		  struct tl_frame *out, int max);
+
+/* The object an address was in at time, as a profile's mapping: its
+ * address range (all PT_LOAD segments), the file offset of its first,
+ * its path and build-id in hex. */
+struct tl_sym_object {
+	uint32_t id;
+	uint64_t start, limit, offset;
+	const char *path;
+	char build_id[2 * TL_MAX_BUILD_ID + 1];
+};
+
+/* @return whether addr is in a known object. */
+bool tl_sym_object_of(struct tl_sym *s, uint64_t addr, int64_t time, struct tl_sym_object *out);
 
 /* Something the user should know: an object not found, or found with
  * another build-id. Each is reported once. */

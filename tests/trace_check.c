@@ -107,7 +107,7 @@ static void print_site(struct tl_sym *sym, const struct site *s)
 	printf("site %s %" PRIu64, tl_kind_name((int)s->kind), s->count);
 	for (uint64_t i = 0; i < nframes_of[id] && i < 8; i++) {
 		struct tl_frame f[8];
-		int n = tl_sym_lookup(sym, frames_of[id][i], i > 0, INT64_MAX, f, 8);
+		int n = tl_sym_lookup(sym, frames_of[id][i], true, INT64_MAX, f, 8);
 
 		for (int k = 0; k < n; k++) {
 			const char *file = f[k].file ? strrchr(f[k].file, '/') : NULL;

@@ -1,0 +1,207 @@
+/*
+ * pprof_out.c - the analysis as a Go-heap-style profile (--pprof).
+ *
+ * One sample per creation site, with Go's heap profile sample types in Go's
+ * order: alloc_objects/count and alloc_space/bytes for every timer the site
+ * created over the trace, inuse_objects/count and inuse_space/bytes for
+ * those live at the chosen moment (--at). Stacks are the creation stacks,
+ * leaf first, symbolized here with inlined calls as lines of one location,
+ * and every mapping is marked symbolized so pprof never tries again.
+ * Labels: timer_kind, pattern (the most severe finding at the site), and
+ * age, the mean age of the site's live timers at that moment.
+ *
+ * Every timer is recorded, none sampled: the period is 1.
+ */
+#include "pprof_out.h"
+#include "tl_pprof.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FRAMES_MAX 256
+#define INLINE_MAX 16
+
+struct inuse {
+	uint64_t count, bytes;
+	int64_t created_sum_ms; /* of live timers, for their mean age */
+};
+
+struct tl_pprof_out {
+	struct inuse *sites;
+	size_t cap;
+	bool oom;
+};
+
+struct tl_pprof_out *tl_pprof_out_new(void)
+{
+	return calloc(1, sizeof(struct tl_pprof_out));
+}
+
+void tl_pprof_out_free(struct tl_pprof_out *o)
+{
+	if (!o)
+		return;
+	free(o->sites);
+	free(o);
+}
+
+void tl_pprof_out_live(void *ctx, uint32_t site, uint64_t bytes, int64_t created)
+{
+	struct tl_pprof_out *o = ctx;
+
+	if (site >= o->cap) {
+		size_t ncap = o->cap ? o->cap : 64;
+		struct inuse *n;
+
+		while (ncap <= site)
+			ncap *= 2;
+		n = realloc(o->sites, ncap * sizeof(*n));
+		if (!n) {
+			o->oom = true;
+			return;
+		}
+		memset(n + o->cap, 0, (ncap - o->cap) * sizeof(*n));
+		o->sites = n;
+		o->cap = ncap;
+	}
+	o->sites[site].count++;
+	o->sites[site].bytes += bytes;
+	o->sites[site].created_sum_ms += created / 1000000;
+}
+
+/* pprof mapping ids by trace module id, made as frames meet them. */
+struct maps {
+	uint32_t module[1024];
+	uint64_t id[1024];
+	size_t n;
+};
+
+static uint64_t mapping_of(struct tl_pprof *p, struct maps *m, const struct tl_report *r,
+			   uint64_t addr)
+{
+	struct tl_sym_object obj;
+
+	if (!tl_sym_object_of(r->sym, addr, r->a->end_time, &obj))
+		return 0;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->module[i] == obj.id)
+			return m->id[i];
+	if (m->n == sizeof(m->module) / sizeof(m->module[0]))
+		return 0;
+	m->module[m->n] = obj.id;
+	m->id[m->n] = tl_pprof_mapping(p, obj.start, obj.limit, obj.offset, obj.path,
+				       obj.build_id, true);
+	return m->id[m->n++];
+}
+
+static uint64_t location(struct tl_pprof *p, struct maps *m, const struct tl_report *r,
+			 uint64_t addr, bool is_return)
+{
+	struct tl_frame f[INLINE_MAX];
+	struct tl_pprof_line lines[INLINE_MAX];
+	int n = tl_sym_lookup(r->sym, addr, is_return, r->a->end_time, f, INLINE_MAX);
+
+	for (int i = 0; i < n; i++) {
+		char raw[64];
+		const char *name = f[i].function;
+
+		if (!name) {
+			snprintf(raw, sizeof(raw), "0x%" PRIx64, addr);
+			name = raw;
+		}
+		lines[i].function = tl_pprof_function(p, name, f[i].file ? f[i].file : "", 0);
+		lines[i].line = f[i].line;
+	}
+	return tl_pprof_location(p, mapping_of(p, m, r, addr), addr, lines, (size_t)n);
+}
+
+/* The creation stack as location ids; a site without one gets a single
+ * made-up frame that says so. */
+static size_t stack(struct tl_pprof *p, struct maps *m, const struct tl_report *r,
+		    uint32_t id, uint64_t *locs)
+{
+	const struct tl_an_stack *st = tl_an_stack(r->a, id);
+	size_t n = 0;
+
+	if (!st || st->n == 0) {
+		struct tl_pprof_line l = {tl_pprof_function(p, "[created before the trace]", "", 0), 0};
+
+		locs[0] = tl_pprof_location(p, 0, 0, &l, 1);
+		return locs[0] ? 1 : 0;
+	}
+	for (uint32_t i = 0; i < st->n && n < FRAMES_MAX; i++) {
+		uint64_t loc = location(p, m, r, st->frames[i], true); /* all return addresses */
+
+		if (loc)
+			locs[n++] = loc;
+	}
+	return n;
+}
+
+static const char *pattern_of(const struct tl_report *r, uint32_t site)
+{
+	for (size_t i = 0; i < r->nfindings; i++) /* most severe first */
+		if (r->findings[i].site == site)
+			return r->findings[i].pattern;
+	return NULL;
+}
+
+static int add_site(struct tl_pprof *p, struct maps *m, const struct tl_pprof_out *o,
+		    const struct tl_report *r, uint32_t i, int64_t at)
+{
+	const struct tl_an_site *s = &r->a->sites[i];
+	const struct inuse *in = i < o->cap ? &o->sites[i] : &(struct inuse){0};
+	struct tl_pprof_label labels[3];
+	uint64_t locs[FRAMES_MAX];
+	int64_t values[4] = {(int64_t)s->created, (int64_t)s->alloc_bytes, (int64_t)in->count,
+			     (int64_t)in->bytes};
+	size_t nl = 0, n = stack(p, m, r, s->stack, locs);
+	const char *pattern = pattern_of(r, i);
+
+	labels[nl++] = (struct tl_pprof_label){"timer_kind", tl_kind_name((int)s->kind), 0, NULL};
+	if (pattern)
+		labels[nl++] = (struct tl_pprof_label){"pattern", pattern, 0, NULL};
+	if (in->count)
+		labels[nl++] = (struct tl_pprof_label){
+			"age", NULL, (at / 1000000 - in->created_sum_ms / (int64_t)in->count) * 1000000,
+			"nanoseconds"};
+	return tl_pprof_sample(p, locs, n, values, labels, nl);
+}
+
+int tl_pprof_out_write(const struct tl_pprof_out *o, const struct tl_report *r, const char *path)
+{
+	static const struct tl_pprof_value_type types[] = {
+		{"alloc_objects", "count"},
+		{"alloc_space", "bytes"},
+		{"inuse_objects", "count"},
+		{"inuse_space", "bytes"},
+	};
+	const struct tl_analysis *a = r->a;
+	int64_t at = tl_an_at_time(a);
+	struct tl_pprof *p = tl_pprof_new(types, 4);
+	struct maps *m = calloc(1, sizeof(*m));
+	char comment[256];
+	int err = 0;
+
+	if (!p || !m || o->oom) {
+		err = -ENOMEM;
+		goto out;
+	}
+	tl_pprof_set_period(p, "space", "bytes", 1);
+	tl_pprof_set_time(p, (int64_t)a->proc.wall_ns + (at - a->proc.start), at - a->proc.start);
+	snprintf(comment, sizeof(comment), "timerleak: timers of %s, in use at %.3f s",
+		 a->proc.exe ? a->proc.exe : "?", tl_an_secs(a, at));
+	tl_pprof_add_comment(p, comment);
+	for (uint32_t i = 0; i < a->nsites && !err; i++)
+		if (add_site(p, m, o, r, i, at) != 0)
+			err = -ENOMEM;
+	if (!err)
+		err = tl_pprof_write(p, path);
+out:
+	free(m);
+	tl_pprof_free(p);
+	return err;
+}

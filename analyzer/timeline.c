@@ -1,0 +1,157 @@
+/*
+ * timeline.c - see timeline.h. The format is the Trace Event Format's JSON
+ * object form: "traceEvents" with counter ("C"), instant ("i") and
+ * metadata ("M") events, times in microseconds from the process's start.
+ */
+#include "timeline.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void jstr(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+/* "handle_request leak_ticker.c:64 (ticker)" */
+static void site_name(const struct tl_report *r, uint32_t site, char *buf, size_t size)
+{
+	const struct tl_an_site *s = &r->a->sites[site];
+	struct tl_frame f[1];
+
+	if (tl_report_frames(r, s->stack, f, 1) == 1 && f[0].function) {
+		const char *file = f[0].file ? strrchr(f[0].file, '/') : NULL;
+
+		snprintf(buf, size, "%s %s:%d (%s)", f[0].function,
+			 file ? file + 1 : f[0].file ? f[0].file : "?", f[0].line,
+			 tl_kind_name((int)s->kind));
+	} else {
+		snprintf(buf, size, "site %u (%s)", site, tl_kind_name((int)s->kind));
+	}
+}
+
+static double us(const struct tl_analysis *a, int64_t t)
+{
+	return (double)(t - a->proc.start) / 1e3;
+}
+
+static void counter(const struct tl_report *r, uint32_t site, FILE *out)
+{
+	const struct tl_an_series *s = &r->a->sites[site].series;
+	char name[256];
+
+	site_name(r, site, name, sizeof(name));
+	for (uint32_t b = 0; b < s->n; b++) {
+		fprintf(out, ",\n{\"ph\":\"C\",\"pid\":%u,\"ts\":%.3f,\"name\":", r->a->proc.pid,
+			us(r->a, s->t0 + (int64_t)b * s->step));
+		jstr(out, name);
+		fprintf(out, ",\"args\":{\"live\":%" PRIu32 "}}", s->max[b]);
+	}
+}
+
+/* Sites with findings first, then by peak live, up to TL_TIMELINE_SITES. */
+static size_t pick_sites(const struct tl_report *r, uint32_t *out)
+{
+	const struct tl_analysis *a = r->a;
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nfindings && n < TL_TIMELINE_SITES; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < n; k++)
+			dup |= out[k] == r->findings[i].site;
+		if (!dup)
+			out[n++] = r->findings[i].site;
+	}
+	while (n < TL_TIMELINE_SITES) {
+		uint64_t best = 0;
+		int64_t pick = -1;
+
+		for (uint32_t i = 0; i < a->nsites; i++) {
+			bool used = false;
+
+			for (size_t k = 0; k < n; k++)
+				used |= out[k] == i;
+			if (!used && a->sites[i].peak_live > best) {
+				best = a->sites[i].peak_live;
+				pick = i;
+			}
+		}
+		if (pick < 0)
+			break;
+		out[n++] = (uint32_t)pick;
+	}
+	return n;
+}
+
+static void instants(const struct tl_report *r, FILE *out)
+{
+	const struct tl_analysis *a = r->a;
+
+	for (size_t i = 0; i < a->ninstants; i++) {
+		const struct tl_an_instant *in = &a->instants[i];
+		char name[256];
+
+		site_name(r, in->site, name, sizeof(name));
+		fprintf(out, ",\n{\"ph\":\"i\",\"s\":\"p\",\"pid\":%u,\"tid\":0,\"ts\":%.3f,"
+			     "\"name\":\"reset without drain\",\"args\":{\"timer\":",
+			a->proc.pid, us(a, in->time));
+		jstr(out, name);
+		fputs("}}", out);
+	}
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const struct tl_finding *f = &r->findings[i];
+
+		fprintf(out, ",\n{\"ph\":\"i\",\"s\":\"g\",\"pid\":%u,\"tid\":0,\"ts\":%.3f,\"name\":",
+			a->proc.pid, us(a, a->sites[f->site].last_created));
+		jstr(out, f->title);
+		fputs(",\"args\":{\"severity\":", out);
+		jstr(out, tl_severity_name(f->severity));
+		fputs(",\"detail\":", out);
+		jstr(out, f->detail);
+		fputs(",\"fix\":", out);
+		jstr(out, f->fix);
+		fputs("}}", out);
+	}
+}
+
+int tl_timeline_write(const struct tl_report *r, const char *path)
+{
+	uint32_t sites[TL_TIMELINE_SITES];
+	size_t n = pick_sites(r, sites);
+	FILE *out = fopen(path, "we");
+	char title[512];
+	int err = 0;
+
+	if (!out)
+		return -errno;
+	snprintf(title, sizeof(title), "%s (pid %u)", r->a->proc.exe ? r->a->proc.exe : "?",
+		 r->a->proc.pid);
+	fprintf(out, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n"
+		     "{\"ph\":\"M\",\"pid\":%u,\"name\":\"process_name\",\"args\":{\"name\":",
+		r->a->proc.pid);
+	jstr(out, title);
+	fputs("}}", out);
+	for (size_t i = 0; i < n; i++)
+		counter(r, sites[i], out);
+	instants(r, out);
+	fputs("\n]}\n", out);
+	if (ferror(out))
+		err = -EIO;
+	if (fclose(out) != 0 && !err)
+		err = -errno;
+	return err;
+}

@@ -1,0 +1,18 @@
+/*
+ * timeline.h - timerleak-report --timeline: Chrome trace-event JSON that
+ * Perfetto (ui.perfetto.dev) and chrome://tracing open: a counter of live
+ * timers per site over time, and a mark for each reset without drain and
+ * for each finding.
+ */
+#ifndef TL_TIMELINE_H
+#define TL_TIMELINE_H
+
+#include "report.h"
+
+/* How many sites get a counter: those with findings, then the largest. */
+#define TL_TIMELINE_SITES 20
+
+/* @return 0, or a negative errno when path could not be written. */
+int tl_timeline_write(const struct tl_report *r, const char *path);
+
+#endif /* TL_TIMELINE_H */
