@@ -150,7 +150,7 @@ static void never_stopped_ticker(struct ctx *c, uint32_t i, const struct tl_an_s
 static void after_in_loop(struct ctx *c, uint32_t i, const struct tl_an_site *s)
 {
 	const struct tl_analysis *a = c->a;
-	char b1[32], b2[32];
+	char b1[32], b2[32], n1[32], n2[32];
 	struct tl_finding *f;
 	bool leak = s->peak_pending >= c->o->retained_min;
 
@@ -163,10 +163,12 @@ static void after_in_loop(struct ctx *c, uint32_t i, const struct tl_an_site *s)
 	if (!f)
 		return;
 	snprintf(f->detail, sizeof(f->detail),
-		 "%" PRIu64 " created (%.0f/s), %.0f%% abandoned before firing; up to %" PRIu64
-		 " pending at once holding %s, each for %s (%s mode%s)",
-		 s->created, rate(s), 100.0 * (double)s->abandoned / (double)s->created,
-		 s->peak_pending, tl_fmt_bytes(b1, sizeof(b1), s->peak_pending_bytes),
+		 "%s created (%.0f/s), %.0f%% abandoned before firing; up to %s pending at once "
+		 "holding %s, each for %s (%s mode%s)",
+		 tl_fmt_count(n1, sizeof(n1), s->created), rate(s),
+		 100.0 * (double)s->abandoned / (double)s->created,
+		 tl_fmt_count(n2, sizeof(n2), s->peak_pending),
+		 tl_fmt_bytes(b1, sizeof(b1), s->peak_pending_bytes),
 		 tl_fmt_ns(b2, sizeof(b2), mean_duration(s)),
 		 a->mode == TL_MODE_SYNC ? "sync" : a->mode == TL_MODE_ASYNC ? "async" : "unknown",
 		 leak ? ": abandoned timers stay until they fire" : ": abandoned timers go at once");
@@ -189,8 +191,8 @@ static void reset_without_drain(struct ctx *c, const struct tl_an_reset_site *r)
 		return;
 	f->call_stack = r->stack;
 	snprintf(f->detail, sizeof(f->detail),
-		 "%" PRIu64 " of %" PRIu64 " resets at this call found a fired value waiting in the "
-		 "channel; %s",
+		 "%" PRIu64 " resets here found a fired value waiting in the channel (of the "
+		 "timers' %" PRIu64 " resets); %s",
 		 r->pending, s->resets,
 		 async ? "it is received after the reset, as if the new timeout had expired"
 		       : "sync mode discards it, but async semantics (Go <= 1.22) would deliver it");

@@ -77,10 +77,28 @@ static void summary(const struct tl_report *r, FILE *out)
 		sev[TL_SEV_WARNING] == 1 ? "" : "s", sev[TL_SEV_NOTE], sev[TL_SEV_NOTE] == 1 ? "" : "s");
 }
 
+/* libc's thread and process start: in every stack, telling nothing. */
+static bool plumbing(const struct tl_frame *f)
+{
+	static const char *names[] = {"start_thread", "__clone3", "__clone", "clone",
+				      "__libc_start_call_main", "__libc_start_main_impl",
+				      "__libc_start_main", "_start"};
+
+	for (size_t i = 0; f->function && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(f->function, names[i]) == 0)
+			return true;
+	return false;
+}
+
 static void stack(const struct tl_report *r, uint32_t id, const char *label, FILE *out)
 {
-	struct tl_frame f[FRAMES_SHOWN];
-	int n = tl_report_frames(r, id, f, FRAMES_SHOWN);
+	struct tl_frame f[FRAMES_SHOWN + 4];
+	int n = tl_report_frames(r, id, f, FRAMES_SHOWN + 4);
+
+	while (n > 1 && plumbing(&f[n - 1]))
+		n--;
+	if (n > FRAMES_SHOWN)
+		n = FRAMES_SHOWN;
 
 	fprintf(out, "    %s\n", label);
 	if (n == 0)
