@@ -7,7 +7,7 @@
  * those live at the chosen moment (--at). Stacks are the creation stacks,
  * leaf first, symbolized here with inlined calls as lines of one location,
  * and every mapping is marked symbolized so pprof never tries again.
- * Labels: timer_kind, pattern (the most severe finding at the site), and
+ * Labels: timer_kind, pattern (the most severe leak or warning at the site), and
  * age, the mean age of the site's live timers at that moment.
  *
  * Every timer is recorded, none sampled: the period is 1.
@@ -83,6 +83,7 @@ static uint64_t mapping_of(struct tl_pprof *p, struct maps *m, const struct tl_r
 			   uint64_t addr)
 {
 	struct tl_sym_object obj;
+	const char *base;
 
 	if (!tl_sym_object_of(r->sym, addr, r->a->end_time, &obj))
 		return 0;
@@ -92,8 +93,18 @@ static uint64_t mapping_of(struct tl_pprof *p, struct maps *m, const struct tl_r
 	if (m->n == sizeof(m->module) / sizeof(m->module[0]))
 		return 0;
 	m->module[m->n] = obj.id;
-	m->id[m->n] = tl_pprof_mapping(p, obj.start, obj.limit, obj.offset, obj.path,
-				       obj.build_id, true);
+	/*
+	 * The object's name, not its path: go tool pprof opens a mapping's
+	 * file to build its source and disassembly views, reads it with Go's
+	 * own object reader, and for a C binary (no Go line tables) shows an
+	 * empty page instead of the profile's lines. Unable to open a bare
+	 * name, it uses the symbolized lines every location already carries;
+	 * and "File:" still names the binary. The full paths are in the
+	 * report.
+	 */
+	base = strrchr(obj.path, '/');
+	m->id[m->n] = tl_pprof_mapping(p, obj.start, obj.limit, obj.offset,
+				       base ? base + 1 : obj.path, obj.build_id, true);
 	return m->id[m->n++];
 }
 
@@ -141,10 +152,12 @@ static size_t stack(struct tl_pprof *p, struct maps *m, const struct tl_report *
 	return n;
 }
 
+/* The most severe warning or leak at the site: a note (a long-lived
+ * ticker) is no pattern to focus on. */
 static const char *pattern_of(const struct tl_report *r, uint32_t site)
 {
 	for (size_t i = 0; i < r->nfindings; i++) /* most severe first */
-		if (r->findings[i].site == site)
+		if (r->findings[i].site == site && r->findings[i].severity > TL_SEV_NOTE)
 			return r->findings[i].pattern;
 	return NULL;
 }

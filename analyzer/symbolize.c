@@ -347,10 +347,45 @@ static int call_line(Dwarf_Die *die)
 }
 
 /*
- * Frames with inlining: the innermost function gets the line table's
- * file:line; each inlined function's call site (DW_AT_call_file/line) is
- * the line in the function around it.
+ * Frames with inlining, as eu-addr2line -i finds them: the innermost
+ * function gets the line table's file:line. If it is an inlined call, the
+ * scopes that physically contain that DW_TAG_inlined_subroutine entry
+ * (dwarf_getscopes_die) lead out to the function it was inlined into, each
+ * inlined call's DW_AT_call_file/line giving the line in the one around
+ * it. (dwarf_getscopes's own list continues into the inlined function's
+ * abstract definition instead, which is not where it was called from.)
  */
+static bool is_function(Dwarf_Die *d)
+{
+	int tag = dwarf_tag(d);
+
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
+}
+
+static int inline_chain(Dwarf_Die *cu, Dwarf_Die *inl, struct tl_frame *out, int max)
+{
+	Dwarf_Die *outer = NULL;
+	int nouter = dwarf_getscopes_die(inl, &outer), n = 0;
+	const char *file = call_file(cu, inl);
+	int line = call_line(inl);
+
+	for (int i = 1; i < nouter && n < max; i++) {
+		if (!is_function(&outer[i]))
+			continue;
+		out[n].function = die_name(&outer[i]);
+		out[n].file = file;
+		out[n].line = line;
+		out[n].inlined = dwarf_tag(&outer[i]) == DW_TAG_inlined_subroutine;
+		n++;
+		if (!out[n - 1].inlined)
+			break;
+		file = call_file(cu, &outer[i]);
+		line = call_line(&outer[i]);
+	}
+	free(outer);
+	return n;
+}
+
 static int lookup_dwarf(struct module *m, Dwarf_Addr a, struct tl_frame *out, int max,
 			const char *file, int line)
 {
@@ -359,20 +394,16 @@ static int lookup_dwarf(struct module *m, Dwarf_Addr a, struct tl_frame *out, in
 	int nscopes = cu ? dwarf_getscopes(cu, a - cubias, &scopes) : 0;
 	int n = 0;
 
-	for (int i = 0; i < nscopes && n < max; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-
-		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
+	for (int i = 0; i < nscopes && n == 0; i++) {
+		if (!is_function(&scopes[i]))
 			continue;
-		out[n].function = die_name(&scopes[i]);
-		out[n].file = file;
-		out[n].line = line;
-		out[n].inlined = tag == DW_TAG_inlined_subroutine;
-		n++;
-		if (tag == DW_TAG_subprogram)
-			break;
-		file = call_file(cu, &scopes[i]);
-		line = call_line(&scopes[i]);
+		out[0].function = die_name(&scopes[i]);
+		out[0].file = file;
+		out[0].line = line;
+		out[0].inlined = dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine;
+		n = 1;
+		if (out[0].inlined && max > 1)
+			n += inline_chain(cu, &scopes[i], out + 1, max - 1);
 	}
 	free(scopes);
 	return n;
@@ -494,32 +525,31 @@ int tl_sym_lookup(struct tl_sym *s, uint64_t addr, bool is_return, int64_t time,
 	return n;
 }
 
+/* As /proc/self/maps shows it: the PT_LOAD segment holding addr, widened
+ * to pages. pprof finds a binary's load base from such a mapping. */
 bool tl_sym_object_of(struct tl_sym *s, uint64_t addr, int64_t time, struct tl_sym_object *out)
 {
 	struct module *m = module_at(s, addr, time);
-	uint64_t lo = UINT64_MAX, hi = 0, off = 0;
+	const uint64_t page = 4096;
 
-	if (!m || m->nseg == 0)
+	if (!m)
 		return false;
 	for (uint32_t k = 0; k < m->nseg; k++) {
-		uint64_t a = m->bias + m->segs[k].vaddr;
+		uint64_t lo = m->bias + m->segs[k].vaddr, hi = lo + m->segs[k].memsz;
 
-		if (a < lo) {
-			lo = a;
-			off = m->segs[k].offset;
-		}
-		if (a + m->segs[k].memsz > hi)
-			hi = a + m->segs[k].memsz;
+		if (addr < lo || addr >= hi)
+			continue;
+		if (!m->shown)
+			m->shown = strdup(m->path[0] ? m->path : s->exe ? s->exe : "[exe]");
+		out->id = m->id * TL_MAX_SEGMENTS + k;
+		out->start = lo & ~(page - 1);
+		out->limit = (hi + page - 1) & ~(page - 1);
+		out->offset = m->segs[k].offset & ~(page - 1);
+		out->path = m->shown ? m->shown : m->path;
+		for (uint32_t i = 0; i < m->build_id_len; i++)
+			snprintf(out->build_id + 2 * i, 3, "%02x", m->build_id[i]);
+		out->build_id[2 * m->build_id_len] = 0;
+		return true;
 	}
-	if (!m->shown)
-		m->shown = strdup(m->path[0] ? m->path : s->exe ? s->exe : "[exe]");
-	out->id = m->id;
-	out->start = lo;
-	out->limit = hi;
-	out->offset = off;
-	out->path = m->shown ? m->shown : m->path;
-	for (uint32_t i = 0; i < m->build_id_len; i++)
-		snprintf(out->build_id + 2 * i, 3, "%02x", m->build_id[i]);
-	out->build_id[2 * m->build_id_len] = 0;
-	return true;
+	return false;
 }

@@ -65,9 +65,10 @@ struct tl_frame {
 int tl_sym_lookup(struct tl_sym *s, uint64_t addr, bool is_return, int64_t time,
 		  struct tl_frame *out, int max);
 
-/* The object an address was in at time, as a profile's mapping: its
- * address range (all PT_LOAD segments), the file offset of its first,
- * its path and build-id in hex. */
+/* Where an address was at time, as a profile's mapping: the object's
+ * loaded segment holding it, in whole pages as /proc/self/maps shows it
+ * (id unique per object and segment), with the object's path and build-id
+ * in hex. */
 struct tl_sym_object {
 	uint32_t id;
 	uint64_t start, limit, offset;

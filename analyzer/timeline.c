@@ -60,6 +60,11 @@ static void counter(const struct tl_report *r, uint32_t site, FILE *out)
 		jstr(out, name);
 		fprintf(out, ",\"args\":{\"live\":%" PRIu32 "}}", s->max[b]);
 	}
+	/* Each point is its bucket's peak; the last says what is left. */
+	fprintf(out, ",\n{\"ph\":\"C\",\"pid\":%u,\"ts\":%.3f,\"name\":", r->a->proc.pid,
+		us(r->a, r->a->end_time));
+	jstr(out, name);
+	fprintf(out, ",\"args\":{\"live\":%" PRIu64 "}}", r->a->sites[site].end_live);
 }
 
 /* Sites with findings first, then by peak live, up to TL_TIMELINE_SITES. */

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 __thread struct tl__tls tl__self TL_TLS;
 uintptr_t tl__self_text_lo, tl__self_text_hi;
 int64_t tl__start_mono, tl__start_wall;
+pid_t tl__pid;
 _Atomic int tl__recording;
 struct tl__registry tl__reg;
 
@@ -35,10 +37,13 @@ static _Atomic uint64_t next_kernel_id;
 static _Atomic uint64_t snapshot_seq;
 
 /* How long a thread whose ring is full waits for the writer before it
- * drops the event. Long enough for a writer thread that the service's
- * own threads keep off the CPU for a few time slices; short enough that a
- * writer that cannot keep up costs the service at most this per event. */
-#define FULL_WAIT_NS 20000000
+ * drops the event: 50 ms without the writer giving any space back, and
+ * 500 ms at most. With many more busy threads than CPUs the writer gets
+ * only its share of a CPU — 32 busy threads on 2 CPUs can keep it off
+ * for tens of milliseconds — and then frees space steadily; a writer that
+ * makes no progress costs the service at most 50 ms per event. */
+#define FULL_WAIT_NS  50000000
+#define FULL_LIMIT_NS 500000000
 
 pid_t tl__gettid(void)
 {
@@ -68,6 +73,7 @@ static void mark_start(void)
 {
 	struct timespec wall;
 
+	tl__pid = getpid();
 	tl__start_mono = tl__now();
 	clock_gettime(CLOCK_REALTIME, &wall);
 	tl__start_wall = (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec;
@@ -147,6 +153,11 @@ static struct tl__ring *ring_self(void)
 		}
 	}
 	atomic_store_explicit(&r->tid, tl__self.tid, memory_order_relaxed);
+	/* The thread's name, asked by the thread itself: no file for the
+	 * writer to open (which could take a number the service is about to
+	 * get). A name set later is not seen. */
+	if (prctl(PR_GET_NAME, r->name) != 0)
+		r->name[0] = 0;
 	atomic_fetch_add_explicit(&r->gen, 1, memory_order_release);
 	tl__self.ring = r;
 	/* Thread exit hands the ring back (keys below 32 need no malloc). */
@@ -173,16 +184,29 @@ static struct tl__rrec *reserve_waiting(struct tl__ring *r, uint32_t len, uint8_
 					bool nested)
 {
 	struct tl__rrec *rec = tl__ring_reserve(r, len, type);
-	int64_t until;
+	int64_t now, until, limit;
 
 	if (rec || nested)
 		return rec;
-	until = tl__now() + FULL_WAIT_NS;
+	/* Sleep until the writer gives space back (not sched_yield: with more
+	 * busy threads than CPUs, yielding threads keep the writer waiting
+	 * for a CPU). */
+	now = tl__now();
+	until = now + FULL_WAIT_NS;
+	limit = now + FULL_LIMIT_NS;
 	do {
-		tl__writer_poke();
-		sched_yield();
+		uint32_t seq = tl__writer_space_seq();
+
 		rec = tl__ring_reserve(r, len, type);
-	} while (!rec && tl__now() < until);
+		if (rec)
+			break;
+		tl__writer_poke();
+		tl__writer_wait_space(seq, 1000000);
+		rec = tl__ring_reserve(r, len, type);
+		now = tl__now();
+		if (tl__writer_space_seq() != seq && now + FULL_WAIT_NS < limit)
+			until = now + FULL_WAIT_NS; /* the writer is getting on */
+	} while (!rec && now < until);
 	return rec;
 }
 
@@ -237,6 +261,10 @@ __attribute__((noinline)) unsigned tl__capture(struct tl__pass *p, uint64_t *fra
 	switch (tl__cfg.unwinder) {
 	case TL_UNWIND_LIBUNWIND:
 		n = tl__unwind_libunwind(frames, tl__cfg.depth);
+		if (n == 0) { /* the fork gate: the hook's caller at least */
+			frames[0] = (uint64_t)(uintptr_t)__builtin_return_address(1);
+			n = 1;
+		}
 		break;
 	case TL_UNWIND_FP:
 		n = tl__unwind_fp(frames, tl__cfg.depth, tl__self.stack_lo, tl__self.stack_hi);
@@ -301,10 +329,21 @@ static void snapshot_install(void)
  * parent's events, which are the parent's to write. It starts over with
  * fresh rings and a writer of its own, or stops recording.
  */
+static void atfork_prepare(void)
+{
+	tl__unwind_fork_prepare();
+}
+
+static void atfork_parent(void)
+{
+	tl__unwind_fork_done();
+}
+
 static void atfork_child(void)
 {
 	uint32_t n = atomic_load(&tl__reg.nrings);
 
+	tl__unwind_fork_done();
 	if (!atomic_load(&tl__recording))
 		return;
 	for (uint32_t i = 0; i < n; i++) {
@@ -373,11 +412,12 @@ static void init_once_fn(void)
 		unpreload();
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	setenv("TIMERLEAK_PARENT", pid, 1);
-	tl__unwind_warm_up();
+	if (tl__cfg.unwinder == TL_UNWIND_LIBUNWIND)
+		tl__fdguard_run_high(tl__unwind_warm_up);
 	tl__thread_bounds_self();
 	if (pthread_key_create(&thread_key, thread_exit) != 0)
 		return;
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	/* The first traced process makes its file at once; a program that
 	 * another traced program exec'd makes one only if it records. */
 	if (tl__writer_start(parent == NULL) != 0)

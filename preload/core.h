@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 /* config.c */
 void tl__config_load(void);
@@ -39,6 +40,14 @@ pid_t tl__gettid(void);
 extern int64_t tl__start_mono;
 extern int64_t tl__start_wall;
 
+/* This process's pid, as of start-up or the last fork: a caller whose
+ * getpid() differs is a vfork child, sharing this process's memory. */
+extern pid_t tl__pid;
+static inline bool tl__in_vfork_child(void)
+{
+	return getpid() != tl__pid;
+}
+
 /* ---------------------------------------------------------------------------
  * The writer thread (writer.c).
  */
@@ -50,6 +59,10 @@ int tl__writer_start(bool eager);
 /* Ask the writer to look at the rings now (a ring is half full, or a
  * snapshot was requested). Async-signal-safe. */
 void tl__writer_poke(void);
+/* Waiting for ring space: the count of space releases, and a sleep until
+ * it passes seq (at most ns). Async-signal-safe. */
+uint32_t tl__writer_space_seq(void);
+void tl__writer_wait_space(uint32_t seq, int64_t ns);
 /* Drain every ring, end the trace and close it; waits up to timeout_ms.
  * Called at exit and before exec. */
 void tl__writer_finish(int timeout_ms, bool before_exec);
@@ -62,6 +75,8 @@ void tl__writer_forget(void);
 unsigned tl__unwind_libunwind(uint64_t *frames, unsigned max);
 unsigned tl__unwind_fp(uint64_t *frames, unsigned max, uintptr_t lo, uintptr_t hi);
 void tl__unwind_warm_up(void);
+void tl__unwind_fork_prepare(void);
+void tl__unwind_fork_done(void);
 
 /* This library's code, [lo, hi). */
 extern uintptr_t tl__self_text_lo, tl__self_text_hi;
@@ -69,6 +84,10 @@ static inline bool tl__in_self(uint64_t ip)
 {
 	return ip >= tl__self_text_lo && ip < tl__self_text_hi;
 }
+
+/* Run init with every low descriptor number taken, and guard the pipe it
+ * opens (fdguard.c). */
+void tl__fdguard_run_high(void (*init)(void));
 
 /* Thread stacks, for the frame-pointer walker (threads.c). */
 void tl__thread_bounds_self(void);

@@ -242,49 +242,43 @@ HOOK void gt_chan_release(gt_chan *c)
 
 /* ---------------------------------------------------------------------------
  * The runtime's hooks. They run inside libgotimer, some with its locks
- * held: they use the table only if a public call already found it.
+ * held, and are passed the timer's id: they record, and call nothing.
+ * So they also see timers of a libgotimer the service reached through
+ * dlsym() pointers, whose public calls no preloaded library sees.
  */
 
-static struct tl__real_gotimer *known(void)
+HOOK void gt_hook_fired(const void *handle, int kind, uint64_t id, int64_t value, bool delivered)
 {
-	return atomic_load_explicit(&tl__gt, memory_order_acquire);
-}
-
-HOOK void gt_hook_fired(const void *handle, int kind, int64_t value, bool delivered)
-{
-	struct tl__real_gotimer *g = known();
 	struct tl__pass p;
 
-	(void)kind, (void)value;
-	if (!g || !tl__enter(&p))
+	(void)handle, (void)kind, (void)value;
+	if (!tl__enter(&p))
 		return;
 	p.saved_errno = errno;
-	simple(&p, TL_REC_FIRE, id_of(g, handle), delivered ? TL_FIRE_DELIVERED : 0);
+	simple(&p, TL_REC_FIRE, tl__gt_id(id), delivered ? TL_FIRE_DELIVERED : 0);
 	tl__leave(&p);
 }
 
-HOOK void gt_hook_received(const void *handle, int kind, int64_t value)
+HOOK void gt_hook_received(const void *handle, int kind, uint64_t id, int64_t value)
 {
-	struct tl__real_gotimer *g = known();
 	struct tl__pass p;
 
-	(void)kind, (void)value;
-	if (!g || !tl__enter(&p))
+	(void)handle, (void)kind, (void)value;
+	if (!tl__enter(&p))
 		return;
 	p.saved_errno = errno;
-	simple(&p, TL_REC_DRAIN, id_of(g, handle), 0);
+	simple(&p, TL_REC_DRAIN, tl__gt_id(id), 0);
 	tl__leave(&p);
 }
 
-HOOK void gt_hook_reclaimed(const void *handle, int kind, size_t bytes)
+HOOK void gt_hook_reclaimed(const void *handle, int kind, uint64_t id, size_t bytes)
 {
-	struct tl__real_gotimer *g = known();
 	struct tl__pass p;
 
-	(void)kind, (void)bytes;
-	if (!g || !tl__enter(&p))
+	(void)handle, (void)kind, (void)bytes;
+	if (!tl__enter(&p))
 		return;
 	p.saved_errno = errno;
-	simple(&p, TL_REC_FREE, id_of(g, handle), 0);
+	simple(&p, TL_REC_FREE, tl__gt_id(id), 0);
 	tl__leave(&p);
 }

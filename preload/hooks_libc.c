@@ -150,8 +150,8 @@ HOOK int close(int fd)
 	int r;
 
 	tl__real_libc_init();
-	if (fd >= 0 && fd == tl__trace_fd())
-		return 0; /* the trace is not the service's to close */
+	if (tl__fd_guarded(fd))
+		return 0; /* the recorder's own: not the service's to close */
 	if (!tl__fd_any() || !(id = tl__fd_forget(fd)))
 		return tl__libc.close(fd);
 	r = tl__libc.close(fd);
@@ -180,41 +180,28 @@ static void forget_range(unsigned first, unsigned last)
 
 HOOK int close_range(unsigned first, unsigned last, int flags)
 {
-	int trace = tl__trace_fd(), r;
-
 	tl__real_libc_init();
 	if (first > last || (flags & ~(int)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)))
 		return tl__libc.close_range(first, last, flags);
 	if (!(flags & CLOSE_RANGE_CLOEXEC) && tl__fd_any())
 		forget_range(first, last);
-	if (trace < 0 || (unsigned)trace < first || (unsigned)trace > last)
-		return tl__libc.close_range(first, last, flags);
-	/* Close around the trace descriptor. */
-	r = (unsigned)trace > first ? tl__libc.close_range(first, (unsigned)trace - 1, flags) : 0;
-	if (r == 0 && (unsigned)trace < last)
-		r = tl__libc.close_range((unsigned)trace + 1, last, flags);
-	return r;
+	return tl__fdguard_close_range(first, last, flags);
 }
 
 HOOK void closefrom(int lowfd)
 {
-	int trace = tl__trace_fd();
+	int saved = errno;
 
 	tl__real_libc_init();
 	if (lowfd < 0)
 		lowfd = 0;
 	if (tl__fd_any())
 		forget_range((unsigned)lowfd, ~0u);
-	if (trace < lowfd) {
+	/* glibc's closefrom is close_range, with a slow path for kernels
+	 * without it; the guard's close_range covers the usual case. */
+	if (tl__fdguard_close_range((unsigned)lowfd, ~0u, 0) != 0)
 		tl__libc.closefrom(lowfd);
-		return;
-	}
-	for (int fd = lowfd; fd < trace; fd++) {
-		if (tl__libc.close_range((unsigned)fd, (unsigned)trace - 1, 0) == 0)
-			break;
-		tl__libc.close(fd); /* no close_range: one by one */
-	}
-	tl__libc.closefrom(trace + 1);
+	errno = saved;
 }
 
 HOOK int dup(int oldfd)
@@ -436,6 +423,12 @@ HOOK int dlclose(void *handle)
 		int saved = errno;
 
 		tl__real_gotimer_check();
+		/* And the unload, before anything is loaded at the same place. */
+		if (tl__enter(&p)) {
+			p.saved_errno = saved;
+			tl__modules_sync(&p);
+			tl__leave(&p);
+		}
 		errno = saved;
 	}
 	return r;
@@ -459,39 +452,64 @@ HOOK int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(v
 
 /* exec runs no destructors: end the trace first. If exec fails, the trace
  * goes on, after its end record. */
+static int exec_returned(int r)
+{
+	int saved = errno;
+
+	tl__exec_failed();
+	errno = saved;
+	return r;
+}
+
 HOOK int execve(const char *path, char *const argv[], char *const envp[])
 {
 	tl__real_libc_init();
 	tl__flush_before_exec();
-	return tl__libc.execve(path, argv, envp);
+	return exec_returned(tl__libc.execve(path, argv, envp));
 }
 
 HOOK int execv(const char *path, char *const argv[])
 {
 	tl__real_libc_init();
 	tl__flush_before_exec();
-	return tl__libc.execv(path, argv);
+	return exec_returned(tl__libc.execv(path, argv));
 }
 
 HOOK int execvp(const char *file, char *const argv[])
 {
 	tl__real_libc_init();
 	tl__flush_before_exec();
-	return tl__libc.execvp(file, argv);
+	return exec_returned(tl__libc.execvp(file, argv));
 }
 
 HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	tl__real_libc_init();
 	tl__flush_before_exec();
-	return tl__libc.execvpe(file, argv, envp);
+	return exec_returned(tl__libc.execvpe(file, argv, envp));
 }
 
 HOOK int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	tl__real_libc_init();
 	tl__flush_before_exec();
-	return tl__libc.fexecve(fd, argv, envp);
+	return exec_returned(tl__libc.fexecve(fd, argv, envp));
+}
+
+/* _exit runs no destructors either (exit() runs ours, and calls libc's
+ * own _exit directly, not this). */
+HOOK void _exit(int status)
+{
+	tl__real_libc_init();
+	tl__finish_before_exit();
+	tl__libc.exit_(status);
+}
+
+HOOK void _Exit(int status)
+{
+	tl__real_libc_init();
+	tl__finish_before_exit();
+	tl__libc.Exit_(status);
 }
 
 /* The execl family: collect the arguments, then as execv*. */

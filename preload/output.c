@@ -58,6 +58,20 @@ static int move_high(int fd)
 	return hi;
 }
 
+/* "x.tlk" -> "x.K.tlk" (or "x" -> "x.K"), replacing an earlier number. */
+static int numbered(char *path, size_t size, int k)
+{
+	char base[4096];
+	size_t n = strlen(path);
+	const char *ext = n > 4 && strcmp(path + n - 4, ".tlk") == 0 ? ".tlk" : "";
+	char *dot;
+
+	snprintf(base, sizeof(base), "%.*s", (int)(n - strlen(ext)), path);
+	if (k > 2 && (dot = strrchr(base, '.')))
+		*dot = 0; /* the previous try's number */
+	return snprintf(path, size, "%s.%d%s", base, k, ext) < (int)size ? 0 : -1;
+}
+
 int tl__output_open(struct tl__output *o)
 {
 	char exe[256];
@@ -72,6 +86,13 @@ int tl__output_open(struct tl__output *o)
 		return -ENAMETOOLONG;
 	}
 	fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* A program that execs itself keeps its pid and name: its new image
+	 * gets NAME.2.tlk and so on, never the old file. */
+	for (int k = 2; fd < 0 && errno == EEXIST && k < 100; k++) {
+		if (numbered(o->path, sizeof(o->path), k) != 0)
+			break;
+		fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
 	if (fd < 0) {
 		int err = errno;
 

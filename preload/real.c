@@ -59,6 +59,8 @@ void tl__real_libc_init(void)
 	NEXT(execvp, "execvp");
 	NEXT(execvpe, "execvpe");
 	NEXT(fexecve, "fexecve");
+	NEXT(exit_, "_exit");
+	NEXT(Exit_, "_Exit");
 	resolve_posix_timers();
 	atomic_store_explicit(&libc_ready, 1, memory_order_release);
 }

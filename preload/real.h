@@ -42,6 +42,8 @@ struct tl__real_libc {
 	int (*execvp)(const char *, char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*fexecve)(int, char *const[], char *const[]);
+	void (*exit_)(int) __attribute__((noreturn));
+	void (*Exit_)(int) __attribute__((noreturn));
 	/* POSIX timers, by glibc symbol version: [0] GLIBC_2.34 (and 2.3.3, the
 	 * same code), [1] GLIBC_2.2.5, the old ABI. */
 	int (*timer_create[2])(clockid_t, struct sigevent *, timer_t *);

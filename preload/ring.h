@@ -55,6 +55,7 @@ struct tl__ring {
 	_Atomic uint32_t tid;      /* owner's thread id; set when taken */
 	_Atomic uint64_t dropped;  /* events lost to a full ring; the writer takes them */
 	_Atomic uint64_t gen;      /* +1 each time a thread takes the ring */
+	char name[17];             /* the owner's name (PR_GET_NAME), set when taken */
 	uint64_t size;             /* data bytes, a power of two */
 	char *data;
 };

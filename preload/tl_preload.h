@@ -159,9 +159,19 @@ void tl__modules_sync(struct tl__pass *p);
 /* The trace descriptor, which close/dup2 hooks must not let the service
  * close or replace; -1 if none. */
 int tl__trace_fd(void);
+/* The recorder's own descriptors (the trace, libunwind's pipe), which the
+ * service's close calls skip (fdguard.c). */
+bool tl__fd_guarded(int fd);
+/* close_range around the guarded descriptors. */
+int tl__fdguard_close_range(unsigned first, unsigned last, int flags);
 /* Move the trace descriptor out of the way of newfd (dup2 onto it). */
 void tl__trace_fd_evade(int newfd);
-/* Flush everything synchronously: before exec, which runs no destructors. */
+/* End the trace synchronously, before exec or _exit, which run no
+ * destructors. Nothing in a vfork child, which shares its parent's
+ * memory (and trace). */
 void tl__flush_before_exec(void);
+void tl__finish_before_exit(void);
+/* exec failed: the trace goes on. */
+void tl__exec_failed(void);
 
 #endif /* TL_PRELOAD_H */

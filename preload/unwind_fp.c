@@ -38,7 +38,7 @@ __attribute__((noinline)) unsigned tl__unwind_fp(uint64_t *frames, unsigned max,
 		ret = f[1];
 		if (!ret)
 			break;
-		if (n > 0 || !tl__in_self(ret)) {
+		if (!tl__in_self(ret)) {
 			frames[n++] = ret;
 			if (!known)
 				break; /* the first frame beyond our own: the hook's caller */

@@ -10,21 +10,53 @@
 #include "core.h"
 
 #include <libunwind.h>
+#include <sched.h>
 
 /* Room for the recorder's own frames above the service's. */
 #define OWN 8
 
+/*
+ * fork() while another thread is inside libunwind would give the child a
+ * libunwind lock held for ever. Around fork the gate closes: unwinds that
+ * start meanwhile take only the hook's caller, and fork waits for those
+ * in progress (tl__unwind_fork_prepare).
+ */
+static _Atomic int gate_closed, unwinding;
+
 unsigned tl__unwind_libunwind(uint64_t *frames, unsigned max)
 {
 	void *ips[TL_MAX_DEPTH + OWN];
-	int n = unw_backtrace(ips, (int)(max + OWN)), i = 0;
+	int n, i;
 	unsigned out = 0;
 
-	while (i < n && tl__in_self((uint64_t)(uintptr_t)ips[i]))
-		i++;
-	for (; i < n && out < max; i++)
-		frames[out++] = (uint64_t)(uintptr_t)ips[i];
+	atomic_fetch_add(&unwinding, 1);
+	if (atomic_load(&gate_closed)) {
+		atomic_fetch_sub(&unwinding, 1);
+		return 0;
+	}
+	n = unw_backtrace(ips, (int)(max + OWN));
+	atomic_fetch_sub(&unwinding, 1);
+	/* The recorder's frames: on top, and, under a signal handler that
+	 * interrupted the recorder, in the middle too. */
+	for (i = 0; i < n && out < max; i++)
+		if (!tl__in_self((uint64_t)(uintptr_t)ips[i]))
+			frames[out++] = (uint64_t)(uintptr_t)ips[i];
 	return out;
+}
+
+void tl__unwind_fork_prepare(void)
+{
+	int64_t until = tl__now() + 200000000;
+
+	atomic_store(&gate_closed, 1);
+	while (atomic_load(&unwinding) > 0 && tl__now() < until)
+		sched_yield();
+}
+
+void tl__unwind_fork_done(void)
+{
+	atomic_store(&unwinding, 0); /* in the child, threads mid-unwind are gone */
+	atomic_store(&gate_closed, 0);
 }
 
 void tl__unwind_warm_up(void)

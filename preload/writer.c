@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +59,10 @@ static struct {
 	_Atomic int request;
 	_Atomic uint32_t done;
 	_Atomic uint32_t scans; /* module markers processed: dlclose waits on it */
+	_Atomic int resume;     /* an exec failed after the trace was ended for it */
+	_Atomic uint32_t space; /* bumped when space is given back and someone waits */
+	_Atomic int space_waiters;
+	bool ended;             /* the trace has its end record (before an exec) */
 	pthread_mutex_t fd_lock; /* held while writing, and while the descriptor moves */
 } W = {.out.fd = -1, .fd_lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -87,6 +92,20 @@ static void wait_poke(int64_t ns)
 		futex(&W.poke, FUTEX_WAIT_PRIVATE, 0, &ts);
 	atomic_store(&W.sleeping, 0);
 	atomic_store(&W.poke, 0);
+}
+
+uint32_t tl__writer_space_seq(void)
+{
+	return atomic_load_explicit(&W.space, memory_order_acquire);
+}
+
+void tl__writer_wait_space(uint32_t seq, int64_t ns)
+{
+	struct timespec ts = {ns / 1000000000, ns % 1000000000};
+
+	atomic_fetch_add(&W.space_waiters, 1);
+	futex(&W.space, FUTEX_WAIT_PRIVATE, seq, &ts);
+	atomic_fetch_sub(&W.space_waiters, 1);
 }
 
 int tl__trace_fd(void)
@@ -147,6 +166,8 @@ static void give_up(void)
 	W.broken = true;
 }
 
+static void flush(void);
+
 static void open_trace(void)
 {
 	struct tl_trace_writer_opts o = {.time_shift = tl__cfg.time_shift};
@@ -166,7 +187,10 @@ static void open_trace(void)
 		give_up();
 		return;
 	}
-	W.last_flush = tl__now();
+	/* The process and module records in a chunk of their own, first:
+	 * whatever happens to later chunks (a full disk), the trace says
+	 * what was traced. */
+	flush();
 }
 
 /* ---------------------------------------------------------------------------
@@ -175,15 +199,12 @@ static void open_trace(void)
 
 static void announce_thread(uint32_t i, struct tl__ring *r)
 {
-	char path[64], name[64];
-	size_t len;
+	char name[17];
 
 	W.rs[i].gen = atomic_load_explicit(&r->gen, memory_order_acquire);
 	W.rs[i].tid = atomic_load_explicit(&r->tid, memory_order_relaxed);
-	snprintf(path, sizeof(path), "/proc/self/task/%u/comm", W.rs[i].tid);
-	read_file(path, name, sizeof(name), &len);
-	if (len && name[len - 1] == '\n')
-		name[len - 1] = 0;
+	memcpy(name, r->name, sizeof(name));
+	name[16] = 0;
 	tl_trace_writer_thread(W.w, W.rs[i].tid, name);
 }
 
@@ -311,12 +332,24 @@ static void release_rings(uint32_t n)
 		    atomic_compare_exchange_strong(&r->state, &orphaned, TL__RING_FREE))
 			W.rs[i].gen = 0;
 	}
+	if (atomic_load(&W.space_waiters)) {
+		atomic_fetch_add(&W.space, 1);
+		futex(&W.space, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL);
+	}
 }
+
+static void release_rings(uint32_t n);
+static void flush(void);
+
+/* Records merged between two givings-back of ring space: a round over
+ * many full rings takes longer than a waiting thread should. */
+#define RELEASE_EVERY 4096
 
 static bool round_merge(uint32_t n)
 {
 	static struct merge m;
 	bool flush_now = false;
+	unsigned since_release = 0;
 
 	m.n = 0;
 	for (uint32_t i = 0; i < n; i++) {
@@ -346,6 +379,12 @@ static bool round_merge(uint32_t n)
 		rec = head(i, r);
 		if (rec)
 			merge_push(&m, i, rec->time);
+		if (++since_release == RELEASE_EVERY) {
+			release_rings(n);
+			if (W.w && tl_trace_writer_pending(W.w) >= CHUNK_BYTES)
+				flush(); /* a chunk at a time, never one huge one */
+			since_release = 0;
+		}
 	}
 	return flush_now;
 }
@@ -378,6 +417,11 @@ static void round_all(void)
 	int64_t now = tl__now();
 	bool flush_now;
 
+	if (W.ended && atomic_exchange(&W.resume, 0)) {
+		tl_trace_writer_resume(W.w);
+		W.ended = false;
+	}
+
 	if (n > TL_MAX_RINGS)
 		n = TL_MAX_RINGS;
 	if (!W.opened && (W.eager || any_ready(n)))
@@ -406,8 +450,11 @@ static void end_trace(void)
 	if (st.lost_events || W.discarded)
 		tl_trace_writer_dropped(W.w, now, 0, st.lost_events + W.discarded,
 					TL_DROP_WRITE_FAILED);
+	/* events: what the file holds; dropped: every event lost, to a full
+	 * ring, a failed write or a broken file. Together: all that was made. */
 	pthread_mutex_lock(&W.fd_lock);
-	tl_trace_writer_end(W.w, now, st.events, W.dropped + st.lost_events + W.discarded);
+	tl_trace_writer_end(W.w, now, st.events - st.lost_events,
+			    W.dropped + st.lost_events + W.discarded);
 	pthread_mutex_unlock(&W.fd_lock);
 }
 
@@ -428,12 +475,16 @@ static bool behind(void)
 static void *writer_thread(void *arg)
 {
 	(void)arg;
+	/* More weight than a service thread, where the service may grant it:
+	 * a writer starved of CPU makes every thread wait for ring space. */
+	setpriority(PRIO_PROCESS, (id_t)tl__gettid(), -5);
 	for (;;) {
 		int req = atomic_load(&W.request);
 
 		round_all();
 		if (req != REQ_NONE) {
 			end_trace();
+			W.ended = true;
 			if (req == REQ_FINISH) {
 				atomic_store(&trace_fd, -1);
 				tl__output_close(&W.out);
@@ -458,6 +509,14 @@ int tl__writer_start(bool eager)
 
 	W.eager = eager;
 	W.process_flags = eager ? 0 : forked_child ? TL_PROCESS_FORKED : TL_PROCESS_EXECED;
+	/* The first traced process has its file, and its description, on
+	 * disk before it runs: a process that dies at once still leaves a
+	 * trace saying so. */
+	if (eager) {
+		open_trace();
+		if (W.broken)
+			return -EIO;
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = tl__libc.pthread_create(&th, NULL, writer_thread, NULL);
@@ -491,8 +550,20 @@ void tl__writer_finish(int timeout_ms, bool before_exec)
 
 void tl__flush_before_exec(void)
 {
-	if (atomic_load(&tl__recording))
+	if (atomic_load(&tl__recording) && !tl__in_vfork_child())
 		tl__writer_finish(5000, true);
+}
+
+void tl__exec_failed(void)
+{
+	if (!tl__in_vfork_child())
+		atomic_store(&W.resume, 1); /* the writer resumes at its next round */
+}
+
+void tl__finish_before_exit(void)
+{
+	if (!tl__in_vfork_child() && atomic_exchange(&tl__recording, 0))
+		tl__writer_finish(2000, false);
 }
 
 void tl__writer_forget(void)

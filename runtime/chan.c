@@ -151,7 +151,7 @@ void gt__chan_report_received(gt_chan *c, int r, int64_t v)
 	if (r == 1 && (c->flags & GT_CH_TIMER)) {
 		struct gt_timer *t = container_of(c, struct gt_timer, ch);
 
-		gt_hook_received(gt__timer_handle(t), t->kind, v);
+		gt_hook_received(gt__timer_handle(t), t->kind, t->seq + 1, v);
 	}
 }
 

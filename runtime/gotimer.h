@@ -344,7 +344,10 @@ GT_API bool gt_ticker_has_value(const gt_ticker *t);
  * locks held (see each hook).
  *
  * handle is what the creating call returned: a gt_timer *, a gt_ticker *,
- * or, for gt_after(), its gt_chan *. kind is an enum gt_kind.
+ * or, for gt_after(), its gt_chan *. kind is an enum gt_kind. id is
+ * gt_timer_id(handle), passed so that a hook never needs to call back into
+ * the library (nor find it first: a service may reach libgotimer through
+ * dlsym() pointers that bypass a preloaded library's interposers).
  */
 
 enum gt_kind {
@@ -361,14 +364,15 @@ enum gt_kind {
  * timers). delivered says whether the value went into the channel (false
  * when the channel already held one: a dropped tick).
  */
-GT_API void gt_hook_fired(const void *handle, int kind, int64_t value, bool delivered);
+GT_API void gt_hook_fired(const void *handle, int kind, uint64_t id, int64_t value,
+			  bool delivered);
 
 /*
  * gt_hook_received - a value was received from a timer's or ticker's
  * channel, by gt_chan_recv, gt_chan_try_recv or gt_select. Called on the
  * receiving thread after the channel is unlocked.
  */
-GT_API void gt_hook_received(const void *handle, int kind, int64_t value);
+GT_API void gt_hook_received(const void *handle, int kind, uint64_t id, int64_t value);
 
 /*
  * gt_hook_reclaimed - the runtime is about to free a timer object (called
@@ -377,7 +381,7 @@ GT_API void gt_hook_received(const void *handle, int kind, int64_t value);
  * their life. Called on whichever thread dropped the last reference, with
  * no runtime lock held.
  */
-GT_API void gt_hook_reclaimed(const void *handle, int kind, size_t bytes);
+GT_API void gt_hook_reclaimed(const void *handle, int kind, uint64_t id, size_t bytes);
 
 #ifdef __cplusplus
 }

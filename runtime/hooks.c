@@ -8,21 +8,23 @@
  */
 #include "internal.h"
 
-__attribute__((noinline)) void gt_hook_fired(const void *handle, int kind, int64_t value,
-					     bool delivered)
+__attribute__((noinline)) void gt_hook_fired(const void *handle, int kind, uint64_t id,
+					     int64_t value, bool delivered)
 {
-	(void)handle, (void)kind, (void)value, (void)delivered;
+	(void)handle, (void)kind, (void)id, (void)value, (void)delivered;
 	__asm__ volatile("" ::: "memory");
 }
 
-__attribute__((noinline)) void gt_hook_received(const void *handle, int kind, int64_t value)
+__attribute__((noinline)) void gt_hook_received(const void *handle, int kind, uint64_t id,
+						int64_t value)
 {
-	(void)handle, (void)kind, (void)value;
+	(void)handle, (void)kind, (void)id, (void)value;
 	__asm__ volatile("" ::: "memory");
 }
 
-__attribute__((noinline)) void gt_hook_reclaimed(const void *handle, int kind, size_t bytes)
+__attribute__((noinline)) void gt_hook_reclaimed(const void *handle, int kind, uint64_t id,
+						 size_t bytes)
 {
-	(void)handle, (void)kind, (void)bytes;
+	(void)handle, (void)kind, (void)id, (void)bytes;
 	__asm__ volatile("" ::: "memory");
 }

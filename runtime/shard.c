@@ -196,7 +196,7 @@ static void fire_chan_locked(struct gt__shard *s, struct gt_timer *t, int64_t no
 	delivered = t->ch.len == 0;
 	/* The hook runs before the value is visible, so a recorder never
 	 * sees it received before it was fired. */
-	gt_hook_fired(gt__timer_handle(t), t->kind, now, delivered);
+	gt_hook_fired(gt__timer_handle(t), t->kind, t->seq + 1, now, delivered);
 	if (delivered) {
 		gt__chan_offer_locked(&t->ch, now);
 		t->flags |= GT_T_SENT;
@@ -214,7 +214,7 @@ static void fire_locked(struct gt__shard *s, struct gt_timer *t, int64_t now, st
 		return;
 	}
 	leave_heap_locked(s, t);
-	gt_hook_fired(t, t->kind, 0, true);
+	gt_hook_fired(t, t->kind, t->seq + 1, 0, true);
 	defer(d, t, DEFER_CALLBACK);
 }
 

@@ -80,7 +80,7 @@ void gt__timer_unref(struct gt_timer *t)
 		return;
 	/* Before free(): the address cannot be handed out again, and seen
 	 * created, before the reclaim is seen. */
-	gt_hook_reclaimed(gt__timer_handle(t), t->kind, gt__timer_alloc_size(t));
+	gt_hook_reclaimed(gt__timer_handle(t), t->kind, t->seq + 1, gt__timer_alloc_size(t));
 	timer_destroy(t);
 }
 

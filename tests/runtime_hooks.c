@@ -67,12 +67,23 @@ static unsigned record(int type, const void *handle, int kind, int64_t value, bo
 	return i;
 }
 
+/* Hooks that were passed an id other than gt_timer_id(handle). */
+static _Atomic unsigned bad_ids, ids_seen;
+
+static void check_id(const void *handle, uint64_t id)
+{
+	atomic_fetch_add(&ids_seen, 1);
+	if (id == 0 || id != gt_timer_id(handle))
+		atomic_fetch_add(&bad_ids, 1);
+}
+
 /* A hook may call gt_timer_id() and gt_object_size(), and this one does:
  * with the shard lock held, they must neither block nor lie. */
-void gt_hook_fired(const void *handle, int kind, int64_t value, bool delivered)
+void gt_hook_fired(const void *handle, int kind, uint64_t id, int64_t value, bool delivered)
 {
 	unsigned i = record(EV_FIRED, handle, kind, value, delivered, 0);
 
+	check_id(handle, id);
 	if (i < NEV) {
 		evs[i].id = gt_timer_id(handle);
 		evs[i].hook_size = gt_object_size(handle);
@@ -80,13 +91,16 @@ void gt_hook_fired(const void *handle, int kind, int64_t value, bool delivered)
 	}
 }
 
-void gt_hook_received(const void *handle, int kind, int64_t value)
+void gt_hook_received(const void *handle, int kind, uint64_t id, int64_t value)
 {
+	check_id(handle, id);
 	record(EV_RECEIVED, handle, kind, value, false, 0);
 }
 
-void gt_hook_reclaimed(const void *handle, int kind, size_t bytes)
+/* Called just before free(): the handle still reads as a timer. */
+void gt_hook_reclaimed(const void *handle, int kind, uint64_t id, size_t bytes)
 {
+	check_id(handle, id);
 	record(EV_RECLAIMED, handle, kind, 0, false, bytes);
 }
 
@@ -517,6 +531,25 @@ TEST(equal_deadlines_after_reset_fire_in_creation_order)
 TEST(equal_deadlines_after_later_reset_fire_in_creation_order)
 {
 	reset_ties(10 * MS, 40 * MS);
+}
+
+/* Every hook is passed the timer's id, the same gt_timer_id() gives. */
+TEST(hooks_pass_the_timer_id)
+{
+	unsigned before = atomic_load(&ids_seen); /* before the 1 ms timers can fire */
+	gt_timer *t = gt_timer_new(MS);
+	gt_chan *a = gt_after(MS);
+
+	REQUIRE(t && a);
+	CHECK(gt_chan_recv(gt_timer_chan(t), NULL));
+	CHECK(gt_chan_recv(a, NULL));
+	gt_timer_free(t);
+	gt_chan_release(a);
+	/* Two fires, receives and reclaims; a reclaim may come from the timer
+	 * thread, which can drop the last reference just after us. */
+	if (!WAIT_UNTIL(atomic_load(&ids_seen) >= before + 6, LATE))
+		TL_FAIL_("hooks seen: %u, expected 6", atomic_load(&ids_seen) - before);
+	CHECK_EQ(atomic_load(&bad_ids), 0);
 }
 
 TEST_MAIN()

@@ -15,6 +15,7 @@
  *
  * Exit status: 0, or 2 if the trace cannot be read.
  */
+#include "idmap.h"
 #include "symbolize.h"
 #include "tl_trace.h"
 
@@ -22,8 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_IDS (1u << 22)
 
 struct timer {
 	uint8_t kind;
@@ -35,7 +34,9 @@ struct site {
 	uint64_t count;
 };
 
-static struct timer *timers; /* indexed by id / 2 + (id & 1) * MAX_IDS / 2 */
+static struct tl_idmap ids;  /* trace id -> index into timers */
+static struct timer *timers;
+static size_t ntimers, captimers;
 static uint64_t counts[0x20][TL_KIND_MAX + 1];
 static uint64_t nframes_of[1 << 16];
 static uint64_t *frames_of[1 << 16];
@@ -43,11 +44,27 @@ static struct site sites[4096];
 static size_t nsites;
 static uint64_t orphans, doubles, created, freed, dropped;
 
+/* The timer of id, made on first sight (any id: a reloaded runtime's are
+ * large). */
 static struct timer *slot(uint64_t id)
 {
-	uint64_t i = (id >> 1) + (id & 1) * (MAX_IDS / 2);
+	uint32_t i = tl_idmap_get(&ids, id);
 
-	return i < MAX_IDS ? &timers[i] : NULL;
+	if (i != UINT32_MAX)
+		return &timers[i];
+	if (ntimers == captimers) {
+		size_t ncap = captimers ? captimers * 2 : 4096;
+		struct timer *n = realloc(timers, ncap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		timers = n;
+		captimers = ncap;
+	}
+	if (tl_idmap_put(&ids, id, (uint32_t)ntimers) != 0)
+		return NULL;
+	timers[ntimers] = (struct timer){0};
+	return &timers[ntimers++];
 }
 
 static void count_site(uint32_t stack, uint32_t kind)
@@ -81,8 +98,8 @@ static void event(const struct tl_record *r)
 	if (r->type == TL_REC_FREE) {
 		if (t->freed)
 			doubles++;
-		else
-			freed++;
+		else if (t->created)
+			freed++; /* a free of a timer never seen created is an orphan */
 		t->freed = 1;
 	}
 	counts[r->type & 0x1f][t->kind <= TL_KIND_MAX ? t->kind : 0]++;
@@ -134,9 +151,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: trace_check [--sites] TRACE\n");
 		return 2;
 	}
-	timers = calloc(MAX_IDS, sizeof(*timers));
 	rd = tl_trace_reader_open(path, &err);
-	if (!rd || !timers || !sym) {
+	if (!rd || !sym) {
 		fprintf(stderr, "trace_check: %s: %s\n", path, tl_trace_strerror(err));
 		return 2;
 	}
@@ -161,7 +177,7 @@ int main(int argc, char **argv)
 				printf("events %s %s %" PRIu64 "\n", tl_rec_name(t), tl_kind_name(k),
 				       counts[t][k]);
 	printf("timers created %" PRIu64 " freed %" PRIu64 " live %" PRIu64 "\n", created, freed,
-	       created - freed);
+	       created > freed ? created - freed : 0);
 	printf("orphans %" PRIu64 "\ndouble %" PRIu64 "\ndropped %" PRIu64 "\n", orphans, doubles,
 	       dropped);
 	printf("end %s\n", st.clean_end ? "clean" : "truncated");

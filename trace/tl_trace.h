@@ -327,6 +327,17 @@ int tl_trace_writer_snapshot(struct tl_trace_writer *w, int64_t time, uint64_t s
  */
 int tl_trace_writer_end(struct tl_trace_writer *w, int64_t time, uint64_t events,
 			uint64_t dropped);
+/*
+ * tl_trace_writer_resume - go on after tl_trace_writer_end(): the process
+ * that ended its trace before an exec is still here because the exec
+ * failed. Later records follow the end record; a later end gives the
+ * totals of the whole trace, and readers take the last end as the end.
+ *
+ * @return 0; TL_TRACE_E_INVAL if the trace was not ended or had failed;
+ *         TL_TRACE_E_DISK_FULL if the space for a final chunk cannot be
+ *         reserved again (writing goes on regardless).
+ */
+int tl_trace_writer_resume(struct tl_trace_writer *w);
 
 /*
  * tl_trace_writer_flush - compress and write the current chunk, if any.

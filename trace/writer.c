@@ -592,6 +592,14 @@ int tl_trace_writer_end(struct tl_trace_writer *w, int64_t time, uint64_t events
 	return err;
 }
 
+int tl_trace_writer_resume(struct tl_trace_writer *w)
+{
+	if (!w || w->state != TL__W_ENDED || w->failed)
+		return TL_TRACE_E_INVAL;
+	w->state = TL__W_OPEN;
+	return tl__writer_reserve_again(w);
+}
+
 /* ---------------------------------------------------------------------------
  * The writer object
  */

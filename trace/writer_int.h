@@ -97,6 +97,9 @@ int tl__writer_write_chunk(struct tl_trace_writer *w, bool final);
 int tl__writer_write_header(struct tl_trace_writer *w);
 
 /* Give back the space reserved past the end of the file (after the end). */
+/* Reserve the space past the end again (after tl_trace_writer_resume).
+ * @return 0 or an error. */
+int tl__writer_reserve_again(struct tl_trace_writer *w);
 void tl__writer_release(struct tl_trace_writer *w);
 
 #endif /* TL_TRACE_WRITER_INT_H */

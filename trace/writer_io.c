@@ -80,6 +80,11 @@ static void cut_back(struct tl_trace_writer *w)
 	errno = saved;
 }
 
+int tl__writer_reserve_again(struct tl_trace_writer *w)
+{
+	return reserve(w);
+}
+
 void tl__writer_release(struct tl_trace_writer *w)
 {
 	off_t end = (off_t)(w->start + (int64_t)w->st.file_bytes);

@@ -1,0 +1,3 @@
+module timerleak/tests/pprof_go
+
+go 1.19
