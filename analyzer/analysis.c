@@ -16,6 +16,7 @@ enum {
 	T_PERIODIC = 1u << 1,    /* a ticker, or a kernel timer armed with an interval */
 	T_RELEASED = 1u << 2,    /* the caller gave up its handle */
 	T_PROVISIONAL = 1u << 3, /* seen before its create: site unknown so far */
+	T_LIVE = 1u << 4,        /* the slot holds a timer (not on the free list) */
 };
 
 struct an_timer {
@@ -34,6 +35,7 @@ struct tl_an_private {
 	uint32_t *free_slots;
 	size_t ntimers, captimers, nfree;
 	struct tl_idmap sites_by_key; /* (stack << 8 | kind) + 1 -> site */
+	struct tl_idmap stacks_by_id; /* stack id -> index into a->stacks (ids are sparse) */
 	uint64_t max_id[2];           /* highest id created, by parity (runtime, kernel) */
 	int64_t at;                   /* tl_an_at: when to report live timers */
 	uint64_t at_snapshot;         /* or at this snapshot (0: by time) */
@@ -69,7 +71,7 @@ void tl_an_free(struct tl_analysis *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->capstacks; i++)
+	for (size_t i = 0; i < a->nstacks; i++)
 		free(a->stacks[i].frames);
 	free(a->stacks);
 	free(a->sites);
@@ -83,6 +85,7 @@ void tl_an_free(struct tl_analysis *a)
 	free(a->runtime);
 	tl_idmap_free(&a->priv->ids);
 	tl_idmap_free(&a->priv->sites_by_key);
+	tl_idmap_free(&a->priv->stacks_by_id);
 	free(a->priv->timers);
 	free(a->priv->free_slots);
 	free(a->priv);
@@ -91,7 +94,7 @@ void tl_an_free(struct tl_analysis *a)
 
 double tl_an_secs(const struct tl_analysis *a, int64_t t)
 {
-	return (double)(t - a->proc.start) / 1e9;
+	return (double)tl_an_since(t, a->proc.start) / 1e9;
 }
 
 double tl_an_duration(const struct tl_analysis *a)
@@ -101,7 +104,9 @@ double tl_an_duration(const struct tl_analysis *a)
 
 const struct tl_an_stack *tl_an_stack(const struct tl_analysis *a, uint32_t id)
 {
-	return id < a->capstacks && a->stacks[id].frames ? &a->stacks[id] : NULL;
+	uint32_t i = tl_idmap_get(&a->priv->stacks_by_id, id);
+
+	return i == UINT32_MAX ? NULL : &a->stacks[i];
 }
 
 void tl_an_at(struct tl_analysis *a, int64_t at, tl_an_live_cb cb, void *ctx)
@@ -137,9 +142,11 @@ static void series_put(struct tl_an_series *s, int64_t t, uint32_t before, uint3
 {
 	int64_t b;
 
-	if (t < s->t0)
-		t = s->t0;
-	while ((b = (t - s->t0) / s->step) >= TL_AN_SERIES) {
+	int64_t since = tl_an_since(t, s->t0);
+
+	if (since < 0)
+		since = 0;
+	while ((b = since / s->step) >= TL_AN_SERIES) {
 		/* Halve the resolution: each pair of buckets becomes one. */
 		for (uint32_t i = 0; i < TL_AN_SERIES / 2; i++) {
 			uint32_t x = s->max[2 * i], y = s->max[2 * i + 1];
@@ -192,7 +199,7 @@ static void site_live(struct tl_an_site *s, int64_t t, int delta, uint64_t bytes
 
 	if (t > s->last_change) {
 		if (s->last_change)
-			s->timer_seconds += (double)s->live * (double)(t - s->last_change) / 1e9;
+			s->timer_seconds += (double)s->live * (double)tl_an_since(t, s->last_change) / 1e9;
 		s->last_change = t;
 	}
 	if (delta > 0) {
@@ -274,6 +281,7 @@ static struct an_timer *timer_new(struct tl_analysis *a, uint64_t id)
 	}
 	memset(&p->timers[i], 0, sizeof(p->timers[i]));
 	p->timers[i].id = id;
+	p->timers[i].flags = T_LIVE;
 	return &p->timers[i];
 }
 
@@ -282,6 +290,7 @@ static void timer_drop(struct tl_analysis *a, struct an_timer *t)
 	struct tl_an_private *p = a->priv;
 
 	tl_idmap_del(&p->ids, t->id);
+	t->flags = 0;
 	p->free_slots[p->nfree++] = (uint32_t)(t - p->timers);
 }
 
@@ -299,7 +308,7 @@ static struct an_timer *provisional(struct tl_analysis *a, uint64_t id, int64_t 
 	if (site == UINT32_MAX || !(t = timer_new(a, id)))
 		return NULL;
 	t->site = site;
-	t->flags = T_PROVISIONAL;
+	t->flags |= T_PROVISIONAL;
 	t->created = time;
 	site_live(&a->sites[site], time, +1, 0);
 	return t;
@@ -391,7 +400,11 @@ static void on_arm(struct tl_an_site *s, struct an_timer *t, const struct tl_rec
 	if (periodic && !(t->flags & T_PERIODIC))
 		s->armed_periodic++;
 	t->flags = periodic ? t->flags | T_PERIODIC : t->flags & (uint8_t)~T_PERIODIC;
-	t->deadline = periodic ? INT64_MAX : r->time + (r->ev.duration > 0 ? r->ev.duration : 0);
+	if (periodic)
+		t->deadline = INT64_MAX;
+	else if (__builtin_add_overflow(r->time, r->ev.duration > 0 ? r->ev.duration : 0,
+					&t->deadline))
+		t->deadline = INT64_MAX; /* armed "for ever": pending to the end */
 	note_duration(s, r->ev.duration);
 	set_pending(s, t, true, r->time);
 }
@@ -579,28 +592,33 @@ static int on_process(struct tl_analysis *a, const struct tl_record *r)
 
 static int on_stack(struct tl_analysis *a, const struct tl_record *r)
 {
-	uint32_t id = r->stack.id;
-	uint64_t *f;
+	uint32_t i = tl_idmap_get(&a->priv->stacks_by_id, r->stack.id);
+	uint64_t *f = malloc((r->stack.n ? r->stack.n : 1) * sizeof(*f));
 
-	if (id >= a->capstacks) {
-		size_t ncap = a->capstacks ? a->capstacks : 256;
-		struct tl_an_stack *n;
-
-		while (ncap <= id)
-			ncap *= 2;
-		n = realloc(a->stacks, ncap * sizeof(*n));
-		if (!n)
-			return TL_TRACE_E_NOMEM;
-		memset(n + a->capstacks, 0, (ncap - a->capstacks) * sizeof(*n));
-		a->stacks = n;
-		a->capstacks = ncap;
-	}
-	f = malloc((r->stack.n ? r->stack.n : 1) * sizeof(*f));
 	if (!f)
 		return TL_TRACE_E_NOMEM;
 	memcpy(f, r->stack.frames, r->stack.n * sizeof(*f));
-	free(a->stacks[id].frames);
-	a->stacks[id] = (struct tl_an_stack){r->stack.n, f};
+	if (i != UINT32_MAX) { /* written again (a writer's bug): the last one counts */
+		free(a->stacks[i].frames);
+		a->stacks[i] = (struct tl_an_stack){r->stack.n, f};
+		return 0;
+	}
+	if (a->nstacks == a->capstacks) {
+		size_t ncap = a->capstacks ? a->capstacks * 2 : 256;
+		struct tl_an_stack *n = realloc(a->stacks, ncap * sizeof(*n));
+
+		if (!n) {
+			free(f);
+			return TL_TRACE_E_NOMEM;
+		}
+		a->stacks = n;
+		a->capstacks = ncap;
+	}
+	if (tl_idmap_put(&a->priv->stacks_by_id, r->stack.id, (uint32_t)a->nstacks) != 0) {
+		free(f);
+		return TL_TRACE_E_NOMEM;
+	}
+	a->stacks[a->nstacks++] = (struct tl_an_stack){r->stack.n, f};
 	return 0;
 }
 
@@ -656,7 +674,7 @@ static void report_live(struct tl_analysis *a, int64_t time)
 	for (size_t i = 0; i < p->ntimers; i++) {
 		struct an_timer *t = &p->timers[i];
 
-		if (t->id && tl_idmap_get(&p->ids, t->id) == i)
+		if (t->flags & T_LIVE)
 			p->at_cb(p->at_ctx, t->site, t->bytes, t->created);
 	}
 }
@@ -666,8 +684,8 @@ int tl_an_feed(struct tl_analysis *a, const struct tl_record *r)
 	if (!tl_rec_is_event(r->type))
 		return on_meta(a, r);
 	if (!a->priv->at_done && a->priv->at != INT64_MAX &&
-	    r->time - a->proc.start >= a->priv->at)
-		report_live(a, a->proc.start + a->priv->at);
+	    tl_an_since(r->time, a->proc.start) >= a->priv->at)
+		report_live(a, (int64_t)((uint64_t)a->proc.start + (uint64_t)a->priv->at));
 	a->events++;
 	a->events_by_type[r->type & 0x1f]++;
 	if (r->time < a->first_time)
@@ -707,7 +725,7 @@ void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
 	for (size_t i = 0; i < p->ntimers; i++) {
 		struct an_timer *t = &p->timers[i];
 
-		if (t->id && tl_idmap_get(&p->ids, t->id) == i)
+		if (t->flags & T_LIVE)
 			finish_timer(a, t);
 	}
 	for (size_t i = 0; i < a->nsites; i++) {
@@ -715,7 +733,7 @@ void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
 
 		/* Close the integral and carry the series up to the end. */
 		if (s->last_change && a->end_time > s->last_change)
-			s->timer_seconds += (double)s->live * (double)(a->end_time - s->last_change) / 1e9;
+			s->timer_seconds += (double)s->live * (double)tl_an_since(a->end_time, s->last_change) / 1e9;
 		s->last_change = a->end_time;
 		series_put(&s->series, a->end_time, (uint32_t)s->live, (uint32_t)s->live);
 	}

@@ -120,8 +120,8 @@ struct tl_analysis {
 	size_t nsites, capsites;
 	struct tl_an_reset_site *resets;
 	size_t nresets, capresets;
-	struct tl_an_stack *stacks; /* by stack id */
-	size_t capstacks;
+	struct tl_an_stack *stacks; /* in order of arrival; tl_an_stack() finds one by id */
+	size_t nstacks, capstacks;
 	int64_t *snapshots;
 	size_t nsnapshots;
 	struct tl_an_instant *instants;
@@ -146,6 +146,14 @@ void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
 
 /* Seconds from the start of the process to t. */
 double tl_an_secs(const struct tl_analysis *a, int64_t t);
+/*
+ * t - t0 as the trace format defines arithmetic on times: modulo 2^64, so
+ * a damaged or foreign clock gives a wrong number, never undefined behaviour.
+ */
+static inline int64_t tl_an_since(int64_t t, int64_t t0)
+{
+	return (int64_t)((uint64_t)t - (uint64_t)t0);
+}
 /* The traced span in seconds. */
 double tl_an_duration(const struct tl_analysis *a);
 

@@ -79,7 +79,7 @@ static const char *who(struct ctx *c, uint32_t stack)
 
 static double span(const struct tl_an_site *s)
 {
-	return (double)(s->last_created - s->first_created) / 1e9;
+	return (double)tl_an_since(s->last_created, s->first_created) / 1e9;
 }
 
 static double rate(const struct tl_an_site *s)

@@ -14,53 +14,53 @@ static size_t slot_of(uint64_t id, size_t cap)
 
 uint32_t tl_idmap_get(const struct tl_idmap *m, uint64_t id)
 {
+	if (!id)
+		return m->has_zero ? m->zero_val : UINT32_MAX;
 	if (!m->cap)
 		return UINT32_MAX;
 	for (size_t i = slot_of(id, m->cap);; i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == id)
-			return m->vals[i];
-		if (!m->keys[i])
+		if (m->slots[i].key == id)
+			return m->slots[i].val;
+		if (!m->slots[i].key)
 			return UINT32_MAX;
 	}
 }
 
-static void insert(uint64_t *keys, uint32_t *vals, size_t cap, uint64_t id, uint32_t val)
+static void insert(struct tl_idmap_slot *slots, size_t cap, uint64_t id, uint32_t val)
 {
 	size_t i = slot_of(id, cap);
 
-	while (keys[i])
+	while (slots[i].key)
 		i = (i + 1) & (cap - 1);
-	keys[i] = id;
-	vals[i] = val;
+	slots[i] = (struct tl_idmap_slot){id, val};
 }
 
 static int grow(struct tl_idmap *m)
 {
 	size_t ncap = m->cap ? m->cap * 2 : 1024;
-	uint64_t *keys = calloc(ncap, sizeof(*keys));
-	uint32_t *vals = malloc(ncap * sizeof(*vals));
+	struct tl_idmap_slot *slots = calloc(ncap, sizeof(*slots));
 
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
+	if (!slots)
 		return -1;
-	}
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->keys[i])
-			insert(keys, vals, ncap, m->keys[i], m->vals[i]);
-	free(m->keys);
-	free(m->vals);
-	m->keys = keys;
-	m->vals = vals;
+		if (m->slots[i].key)
+			insert(slots, ncap, m->slots[i].key, m->slots[i].val);
+	free(m->slots);
+	m->slots = slots;
 	m->cap = ncap;
 	return 0;
 }
 
 int tl_idmap_put(struct tl_idmap *m, uint64_t id, uint32_t val)
 {
+	if (!id) {
+		m->has_zero = true;
+		m->zero_val = val;
+		return 0;
+	}
 	if ((m->count + 1) * 2 > m->cap && grow(m) != 0)
 		return -1;
-	insert(m->keys, m->vals, m->cap, id, val);
+	insert(m->slots, m->cap, id, val);
 	m->count++;
 	return 0;
 }
@@ -69,29 +69,33 @@ bool tl_idmap_del(struct tl_idmap *m, uint64_t id)
 {
 	size_t i, j, mask = m->cap - 1;
 
+	if (!id) {
+		bool had = m->has_zero;
+
+		m->has_zero = false;
+		return had;
+	}
 	if (!m->cap)
 		return false;
-	for (i = slot_of(id, m->cap); m->keys[i] != id; i = (i + 1) & mask)
-		if (!m->keys[i])
+	for (i = slot_of(id, m->cap); m->slots[i].key != id; i = (i + 1) & mask)
+		if (!m->slots[i].key)
 			return false;
 	/* Shift back every later entry of the run that may move into the gap. */
-	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
-		size_t home = slot_of(m->keys[j], m->cap);
+	for (j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
+		size_t home = slot_of(m->slots[j].key, m->cap);
 
 		if (((j - home) & mask) >= ((j - i) & mask)) {
-			m->keys[i] = m->keys[j];
-			m->vals[i] = m->vals[j];
+			m->slots[i] = m->slots[j];
 			i = j;
 		}
 	}
-	m->keys[i] = 0;
+	m->slots[i].key = 0;
 	m->count--;
 	return true;
 }
 
 void tl_idmap_free(struct tl_idmap *m)
 {
-	free(m->keys);
-	free(m->vals);
+	free(m->slots);
 	*m = (struct tl_idmap){0};
 }

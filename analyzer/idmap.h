@@ -3,7 +3,7 @@
  *
  * Linear probing with backward-shift deletion: timers come and go at
  * millions per second and tombstones would slow every lookup down over a
- * long trace. Sized to stay under half full.
+ * long trace. Sized to stay under half full. Any 64-bit key, 0 included.
  */
 #ifndef TL_IDMAP_H
 #define TL_IDMAP_H
@@ -12,10 +12,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct tl_idmap_slot {
+	uint64_t key; /* 0: empty; key 0 itself lives in zero_val */
+	uint32_t val;
+};
+
 struct tl_idmap {
-	uint64_t *keys; /* 0: empty (ids are never 0) */
-	uint32_t *vals;
+	struct tl_idmap_slot *slots; /* key and value side by side: one cache miss */
 	size_t cap, count;
+	bool has_zero;
+	uint32_t zero_val;
 };
 
 /* @return the value of id, or UINT32_MAX. */

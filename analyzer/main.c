@@ -206,7 +206,9 @@ static int parse_args(int argc, char **argv)
 			       TL_TRACE_MAJOR, TL_TRACE_MINOR);
 			return 0;
 		case '?':
-			if (optopt)
+			/* A known long option with a bad argument sets optopt to
+			 * its value; short options are all unknown here. */
+			if (optopt && strncmp(argv[optind - 1], "--", 2) == 0)
 				return usage_error("option needs an argument or takes none: ",
 						   argv[optind - 1]);
 			return usage_error("unknown option ", argv[optind - 1]);

@@ -26,7 +26,7 @@
 
 struct inuse {
 	uint64_t count, bytes;
-	int64_t created_sum_ms; /* of live timers, for their mean age */
+	__int128 created_sum; /* of live timers, for their mean age: no overflow */
 };
 
 struct tl_pprof_out {
@@ -69,7 +69,7 @@ void tl_pprof_out_live(void *ctx, uint32_t site, uint64_t bytes, int64_t created
 	}
 	o->sites[site].count++;
 	o->sites[site].bytes += bytes;
-	o->sites[site].created_sum_ms += created / 1000000;
+	o->sites[site].created_sum += created;
 }
 
 /* pprof mapping ids by trace module id, made as frames meet them. */
@@ -177,10 +177,13 @@ static int add_site(struct tl_pprof *p, struct maps *m, const struct tl_pprof_ou
 	labels[nl++] = (struct tl_pprof_label){"timer_kind", tl_kind_name((int)s->kind), 0, NULL};
 	if (pattern)
 		labels[nl++] = (struct tl_pprof_label){"pattern", pattern, 0, NULL};
-	if (in->count)
-		labels[nl++] = (struct tl_pprof_label){
-			"age", NULL, (at / 1000000 - in->created_sum_ms / (int64_t)in->count) * 1000000,
-			"nanoseconds"};
+	if (in->count) {
+		__int128 age = (__int128)at - in->created_sum / in->count;
+
+		age = age < 0 ? 0 : age > INT64_MAX ? INT64_MAX : age;
+		labels[nl++] = (struct tl_pprof_label){"age", NULL, (int64_t)age / 1000000 * 1000000,
+						       "nanoseconds"};
+	}
 	return tl_pprof_sample(p, locs, n, values, labels, nl);
 }
 
@@ -204,7 +207,8 @@ int tl_pprof_out_write(const struct tl_pprof_out *o, const struct tl_report *r, 
 		goto out;
 	}
 	tl_pprof_set_period(p, "space", "bytes", 1);
-	tl_pprof_set_time(p, (int64_t)a->proc.wall_ns + (at - a->proc.start), at - a->proc.start);
+	tl_pprof_set_time(p, (int64_t)(a->proc.wall_ns + (uint64_t)tl_an_since(at, a->proc.start)),
+			  tl_an_since(at, a->proc.start));
 	snprintf(comment, sizeof(comment), "timerleak: timers of %s, in use at %.3f s",
 		 a->proc.exe ? a->proc.exe : "?", tl_an_secs(a, at));
 	tl_pprof_add_comment(p, comment);

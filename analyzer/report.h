@@ -35,6 +35,12 @@ void tl_report_sparkline(const struct tl_an_series *s, char *out, size_t size, i
  * when under it. */
 const char *tl_report_short_path(const char *path);
 
+/* s as a JSON string (RFC 8259), quotes included. Paths and command lines
+ * are bytes, not always UTF-8: each byte that is not part of a valid UTF-8
+ * sequence is written as U+FFFD, so the document is always valid UTF-8.
+ * NULL writes "". */
+void tl_report_json_str(FILE *out, const char *s);
+
 /* The writers. @return 0, or -1 if out could not be written. */
 int tl_report_text(const struct tl_report *r, FILE *out);
 int tl_report_json(const struct tl_report *r, FILE *out);

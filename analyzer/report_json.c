@@ -10,28 +10,12 @@
 
 #define FRAMES_MAX 64
 
-static void jstr(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
 static void jkey(FILE *out, const char *key, bool *first)
 {
 	if (!*first)
 		fputc(',', out);
 	*first = false;
-	jstr(out, key);
+	tl_report_json_str(out, key);
 	fputc(':', out);
 }
 
@@ -51,7 +35,7 @@ static void jtext(FILE *out, const char *key, const char *v, bool *first)
 {
 	jkey(out, key, first);
 	if (v)
-		jstr(out, v);
+		tl_report_json_str(out, v);
 	else
 		fputs("null", out);
 }
@@ -130,7 +114,7 @@ static void trace(const struct tl_report *r, FILE *out, bool *first)
 static void stats(const struct tl_report *r, const struct tl_an_site *s, FILE *out)
 {
 	const struct tl_analysis *a = r->a;
-	double sp = (double)(s->last_created - s->first_created) / 1e9;
+	double sp = (double)tl_an_since(s->last_created, s->first_created) / 1e9;
 	bool f = true;
 
 	fputc('{', out);

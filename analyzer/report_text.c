@@ -118,7 +118,7 @@ static void numbers(const struct tl_report *r, const struct tl_an_site *s, FILE 
 {
 	const struct tl_analysis *a = r->a;
 	char b1[32], b2[32], b3[32];
-	double sp = (double)(s->last_created - s->first_created) / 1e9;
+	double sp = (double)tl_an_since(s->last_created, s->first_created) / 1e9;
 
 	fprintf(out, "    created %s", tl_fmt_count(b1, sizeof(b1), s->created));
 	if (sp > 0)

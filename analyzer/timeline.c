@@ -10,22 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void jstr(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
 /* "handle_request leak_ticker.c:64 (ticker)" */
 static void site_name(const struct tl_report *r, uint32_t site, char *buf, size_t size)
 {
@@ -45,7 +29,7 @@ static void site_name(const struct tl_report *r, uint32_t site, char *buf, size_
 
 static double us(const struct tl_analysis *a, int64_t t)
 {
-	return (double)(t - a->proc.start) / 1e3;
+	return (double)tl_an_since(t, a->proc.start) / 1e3;
 }
 
 static void counter(const struct tl_report *r, uint32_t site, FILE *out)
@@ -56,14 +40,14 @@ static void counter(const struct tl_report *r, uint32_t site, FILE *out)
 	site_name(r, site, name, sizeof(name));
 	for (uint32_t b = 0; b < s->n; b++) {
 		fprintf(out, ",\n{\"ph\":\"C\",\"pid\":%u,\"ts\":%.3f,\"name\":", r->a->proc.pid,
-			us(r->a, s->t0 + (int64_t)b * s->step));
-		jstr(out, name);
+			us(r->a, (int64_t)((uint64_t)s->t0 + (uint64_t)b * (uint64_t)s->step)));
+		tl_report_json_str(out, name);
 		fprintf(out, ",\"args\":{\"live\":%" PRIu32 "}}", s->max[b]);
 	}
 	/* Each point is its bucket's peak; the last says what is left. */
 	fprintf(out, ",\n{\"ph\":\"C\",\"pid\":%u,\"ts\":%.3f,\"name\":", r->a->proc.pid,
 		us(r->a, r->a->end_time));
-	jstr(out, name);
+	tl_report_json_str(out, name);
 	fprintf(out, ",\"args\":{\"live\":%" PRIu64 "}}", r->a->sites[site].end_live);
 }
 
@@ -114,7 +98,7 @@ static void instants(const struct tl_report *r, FILE *out)
 		fprintf(out, ",\n{\"ph\":\"i\",\"s\":\"p\",\"pid\":%u,\"tid\":0,\"ts\":%.3f,"
 			     "\"name\":\"reset without drain\",\"args\":{\"timer\":",
 			a->proc.pid, us(a, in->time));
-		jstr(out, name);
+		tl_report_json_str(out, name);
 		fputs("}}", out);
 	}
 	for (size_t i = 0; i < r->nfindings; i++) {
@@ -122,13 +106,13 @@ static void instants(const struct tl_report *r, FILE *out)
 
 		fprintf(out, ",\n{\"ph\":\"i\",\"s\":\"g\",\"pid\":%u,\"tid\":0,\"ts\":%.3f,\"name\":",
 			a->proc.pid, us(a, a->sites[f->site].last_created));
-		jstr(out, f->title);
+		tl_report_json_str(out, f->title);
 		fputs(",\"args\":{\"severity\":", out);
-		jstr(out, tl_severity_name(f->severity));
+		tl_report_json_str(out, tl_severity_name(f->severity));
 		fputs(",\"detail\":", out);
-		jstr(out, f->detail);
+		tl_report_json_str(out, f->detail);
 		fputs(",\"fix\":", out);
-		jstr(out, f->fix);
+		tl_report_json_str(out, f->fix);
 		fputs("}}", out);
 	}
 }
@@ -148,7 +132,7 @@ int tl_timeline_write(const struct tl_report *r, const char *path)
 	fprintf(out, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n"
 		     "{\"ph\":\"M\",\"pid\":%u,\"name\":\"process_name\",\"args\":{\"name\":",
 		r->a->proc.pid);
-	jstr(out, title);
+	tl_report_json_str(out, title);
 	fputs("}}", out);
 	for (size_t i = 0; i < n; i++)
 		counter(r, sites[i], out);
