@@ -37,7 +37,7 @@ size_t tl__varint_len(uint64_t v)
 	return n;
 }
 
-int tl__get_varint(struct tl__cur *c, uint64_t *v)
+int tl__get_varint_slow(struct tl__cur *c, uint64_t *v)
 {
 	uint64_t r = 0;
 	size_t left = tl__cur_left(c);
@@ -59,7 +59,7 @@ int tl__get_varint(struct tl__cur *c, uint64_t *v)
 	return TL_TRACE_E_BAD_RECORD;
 }
 
-int tl__get_varint32(struct tl__cur *c, uint32_t *v)
+int tl__get_varint32_slow(struct tl__cur *c, uint32_t *v)
 {
 	struct tl__cur save = *c;
 	uint64_t u;
