@@ -18,6 +18,7 @@ if(NOT Python3_Interpreter_FOUND)
 	set(Python3_EXECUTABLE python3)
 endif()
 pkg_check_modules(TL_AN_DW REQUIRED IMPORTED_TARGET libdw)
+find_package(ZLIB REQUIRED)
 
 set(tl_an_dir ${CMAKE_CURRENT_BINARY_DIR}/analyzer)
 
@@ -31,6 +32,7 @@ set(tl_an_sources
 	${PROJECT_SOURCE_DIR}/analyzer/detect.c
 	${PROJECT_SOURCE_DIR}/analyzer/events.c
 	${PROJECT_SOURCE_DIR}/analyzer/idmap.c
+	${PROJECT_SOURCE_DIR}/analyzer/pipe.c
 	${PROJECT_SOURCE_DIR}/analyzer/pprof_out.c
 	${PROJECT_SOURCE_DIR}/analyzer/report.c
 	${PROJECT_SOURCE_DIR}/analyzer/report_json.c
@@ -51,9 +53,23 @@ if(NOT TL_SANITIZERS)
 	target_compile_options(timerleak-report-san PRIVATE -fsanitize=address,undefined
 		-fno-sanitize-recover=all)
 	target_link_options(timerleak-report-san PRIVATE -fsanitize=address,undefined)
-	target_link_libraries(timerleak-report-san PRIVATE tltrace tlpprof PkgConfig::TL_AN_DW)
+	target_link_libraries(timerleak-report-san PRIVATE tltrace tlpprof PkgConfig::TL_AN_DW
+		Threads::Threads)
 	target_compile_definitions(timerleak-report-san PRIVATE TL_VERSION="${PROJECT_VERSION}")
 	set(tl_an_san "TL_RECORD=1;TL_REPORT_SAN=$<TARGET_FILE:timerleak-report-san>")
+
+	# And under ThreadSanitizer, for the reader thread (analyzer/pipe.c).
+	# The trace library is compiled in, so that its accesses are seen too.
+	file(GLOB tl_an_tsan_trace CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/trace/*.c)
+	add_executable(timerleak-report-tsan ${tl_an_sources} ${tl_an_tsan_trace}
+		${PROJECT_SOURCE_DIR}/pprof-export/pprof.c ${PROJECT_SOURCE_DIR}/analyzer/main.c)
+	target_include_directories(timerleak-report-tsan PRIVATE ${PROJECT_SOURCE_DIR}/analyzer
+		${PROJECT_SOURCE_DIR}/trace ${PROJECT_SOURCE_DIR}/pprof-export)
+	target_compile_options(timerleak-report-tsan PRIVATE -fsanitize=thread)
+	target_link_options(timerleak-report-tsan PRIVATE -fsanitize=thread)
+	target_link_libraries(timerleak-report-tsan PRIVATE PkgConfig::TL_AN_DW PkgConfig::ZSTD ZLIB::ZLIB
+		Threads::Threads)
+	target_compile_definitions(timerleak-report-tsan PRIVATE TL_VERSION="${PROJECT_VERSION}")
 endif()
 
 set(tl_an_env
@@ -88,7 +104,7 @@ endfunction()
 # options and exit codes: no recorder needed.
 foreach(case gen.drops gen.not_freed gen.ticks gen.churn gen.resets.none gen.resets.async
 		gen.resets.sync gen.callbacks gen.unknown gen.forever gen.zero_id gen.sparse_stack
-		gen.far_start min_count.gen fail_on usage newer.gen truncated.header)
+		gen.late_create gen.far_start min_count.gen fail_on usage newer.gen truncated.header)
 	tl_analyzer_test(${case})
 endforeach()
 
@@ -178,4 +194,16 @@ if(tl_fuzz_ok)
 	set_tests_properties(analyzer_fuzz.regress analyzer_fuzz.run PROPERTIES
 		FIXTURES_REQUIRED analyzer_fuzz_seeds LABELS "analyzer;fuzz" TIMEOUT 600
 		ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:halt_on_error=1;UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
+endif()
+
+# The report with its reader thread, under ThreadSanitizer, on a synthetic
+# trace of a busy service (bench/gen_trace: hundreds of batches, with stacks
+# and other records among the events).
+if(TARGET timerleak-report-tsan)
+	add_test(NAME analyzer.tsan.pipe
+		COMMAND sh -c "\"$1\" --events 300000 \"$3\" >/dev/null && \"$2\" \"$3\" >/dev/null && \"$2\" --json --pprof \"$3.pb.gz\" \"$3\" >/dev/null"
+			sh $<TARGET_FILE:gen_trace> $<TARGET_FILE:timerleak-report-tsan>
+			${tl_an_dir}/tsan.tlk)
+	set_tests_properties(analyzer.tsan.pipe PROPERTIES LABELS "analyzer;tsan"
+		ENVIRONMENT "TSAN_OPTIONS=halt_on_error=1")
 endif()
