@@ -17,6 +17,8 @@ enum {
 	T_RELEASED = 1u << 2,    /* the caller gave up its handle */
 	T_PROVISIONAL = 1u << 3, /* seen before its create: site unknown so far */
 	T_LIVE = 1u << 4,        /* the slot holds a timer (not on the free list) */
+	T_LATE = 1u << 5,        /* provisional, and its id is below one created already */
+	T_FREED = 1u << 6,       /* provisional, and freed: waiting for its create */
 };
 
 struct an_timer {
@@ -27,6 +29,7 @@ struct an_timer {
 	uint32_t site;
 	uint8_t kind;
 	uint8_t flags;
+	uint16_t late_events; /* events counted as orphans while T_LATE */
 };
 
 struct tl_an_private {
@@ -294,21 +297,27 @@ static void timer_drop(struct tl_analysis *a, struct an_timer *t)
 	p->free_slots[p->nfree++] = (uint32_t)(t - p->timers);
 }
 
-/* A timer first seen by an event other than its create. */
+/*
+ * A timer first seen by an event other than its create: created before the
+ * trace, or its create is still to come. The shim stamps a create when the
+ * call is entered but can only record it once the call has returned, with
+ * the timer's id; by then a callback timer may have fired and been freed on
+ * other threads, and the writer may have written those events already. So
+ * an id below one already created (T_LATE) may yet be created: its events
+ * count as orphans (after its free, or its create lost) until it is.
+ */
 static struct an_timer *provisional(struct tl_analysis *a, uint64_t id, int64_t time)
 {
 	struct an_timer *t;
 	uint32_t site;
 
-	if (id <= a->priv->max_id[id & 1]) {
-		a->orphans++; /* late, after its free; or its create was lost */
-		return NULL;
-	}
 	site = site_of(a, 0, 0);
 	if (site == UINT32_MAX || !(t = timer_new(a, id)))
 		return NULL;
 	t->site = site;
 	t->flags |= T_PROVISIONAL;
+	if (id <= a->priv->max_id[id & 1])
+		t->flags |= T_LATE;
 	t->created = time;
 	site_live(&a->sites[site], time, +1, 0);
 	return t;
@@ -338,8 +347,27 @@ static void adopt(struct tl_analysis *a, struct an_timer *t, int64_t time)
 	struct tl_an_site *u = &a->sites[t->site];
 
 	set_pending(u, t, false, time);
-	site_live(u, time, -1, t->bytes);
-	t->flags &= (uint8_t)~T_PROVISIONAL;
+	if (t->flags & T_FREED)
+		u->freed--; /* the free moves to the timer's own site */
+	else
+		site_live(u, time, -1, t->bytes);
+	a->orphans -= t->late_events;
+	t->late_events = 0;
+	t->flags &= (uint8_t)~(T_PROVISIONAL | T_LATE);
+}
+
+static void on_free(struct tl_analysis *a, struct tl_an_site *s, struct an_timer *t,
+		    int64_t time)
+{
+	if (t->flags & T_FREED)
+		return; /* twice */
+	s->freed++;
+	set_pending(s, t, false, time);
+	site_live(s, time, -1, t->bytes);
+	if (t->flags & T_PROVISIONAL)
+		t->flags |= T_FREED; /* kept: its create may still come */
+	else
+		timer_drop(a, t);
 }
 
 static int on_create(struct tl_analysis *a, const struct tl_record *r)
@@ -381,6 +409,10 @@ static int on_create(struct tl_analysis *a, const struct tl_record *r)
 		a->created_by_kind[e->kind]++;
 	if (e->id > a->priv->max_id[e->id & 1])
 		a->priv->max_id[e->id & 1] = e->id;
+	if (t->flags & T_FREED) { /* its free came first (see provisional()) */
+		t->flags &= (uint8_t)~T_FREED;
+		on_free(a, s, t, r->time);
+	}
 	return 0;
 }
 
@@ -491,15 +523,6 @@ static void on_release(struct tl_an_site *s, struct an_timer *t)
 		s->abandoned++;
 }
 
-static void on_free(struct tl_analysis *a, struct tl_an_site *s, struct an_timer *t,
-		    int64_t time)
-{
-	s->freed++;
-	set_pending(s, t, false, time);
-	site_live(s, time, -1, t->bytes);
-	timer_drop(a, t);
-}
-
 static int on_event(struct tl_analysis *a, const struct tl_record *r)
 {
 	struct an_timer *t;
@@ -509,7 +532,11 @@ static int on_event(struct tl_analysis *a, const struct tl_record *r)
 		return on_create(a, r);
 	t = timer_get(a, r->ev.id);
 	if (!t && !(t = provisional(a, r->ev.id, r->time)))
-		return 0;
+		return TL_TRACE_E_NOMEM;
+	if (t->flags & T_LATE) {
+		a->orphans++;
+		t->late_events += t->late_events < UINT16_MAX;
+	}
 	s = &a->sites[t->site];
 	expire(s, t, r->time);
 	switch (r->type) {
@@ -674,7 +701,7 @@ static void report_live(struct tl_analysis *a, int64_t time)
 	for (size_t i = 0; i < p->ntimers; i++) {
 		struct an_timer *t = &p->timers[i];
 
-		if (t->flags & T_LIVE)
+		if ((t->flags & T_LIVE) && !(t->flags & (T_FREED | T_LATE)))
 			p->at_cb(p->at_ctx, t->site, t->bytes, t->created);
 	}
 }
@@ -700,6 +727,12 @@ static void finish_timer(struct tl_analysis *a, struct an_timer *t)
 	struct tl_an_site *s = &a->sites[t->site];
 	bool pending = t->flags & T_PENDING, released = t->flags & T_RELEASED;
 
+	if (t->flags & T_LATE)
+		return; /* never created: its events were orphans */
+	a->preexisting += !!(t->flags & T_PROVISIONAL);
+	if (t->flags & T_FREED)
+		return; /* created before the trace, freed in it */
+
 	if (pending && t->deadline && !(t->flags & T_PERIODIC) && t->deadline <= a->end_time)
 		pending = false; /* a kernel one-shot that expired silently */
 	s->end_live++;
@@ -708,7 +741,6 @@ static void finish_timer(struct tl_analysis *a, struct an_timer *t)
 	s->end_unreleased += !released;
 	s->end_released_pending += released && pending;
 	s->end_inactive_unreleased += !released && !pending;
-	a->preexisting += !!(t->flags & T_PROVISIONAL);
 }
 
 void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)

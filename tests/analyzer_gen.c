@@ -467,6 +467,32 @@ static void zero_id(struct gen *g)
 }
 
 /*
+ * late_create: what the shim writes when a callback timer fires and is
+ * freed on other threads before the call that created it has returned: the
+ * fire and the free of id 4 come before its create, and after the create of
+ * id 6 (a higher id). Then ids 8 and 10 are created and freed in order, and
+ * a stop arrives for id 8 after its free. Expected: three callback timers
+ * created and freed at stack 1, one orphan event (the stop), no timer from
+ * before the trace, and no finding.
+ */
+static void late_create(struct gen *g)
+{
+	begin(g, TL_MODE_SYNC, 0);
+	stack(g, 1);
+	create(g, 6, TL_KIND_AFTERFUNC, 1, 1 * MS, 0, 72);
+	simple(g, TL_REC_FIRE, 4, TL_FIRE_DELIVERED);
+	simple(g, TL_REC_FREE, 4, 0);
+	create(g, 4, TL_KIND_AFTERFUNC, 1, 1 * MS, 0, 72);
+	simple(g, TL_REC_FIRE, 6, TL_FIRE_DELIVERED);
+	simple(g, TL_REC_FREE, 6, 0);
+	create(g, 8, TL_KIND_AFTERFUNC, 1, 1 * MS, 0, 72);
+	simple(g, TL_REC_FIRE, 8, TL_FIRE_DELIVERED);
+	simple(g, TL_REC_FREE, 8, 0);
+	simple(g, TL_REC_STOP, 8, 0);
+	end(g, 0);
+}
+
+/*
  * far_start: a process record whose mono_ns is past 2^63 (a damaged or
  * foreign clock), then the ordinary events of three unclosed timerfds
  * (stack 1). Whatever the report makes of the times, it must not crash.
@@ -665,7 +691,7 @@ static int usage(void)
 {
 	fputs("usage: analyzer_gen drops FILE [LOST]\n"
 	      "       analyzer_gen not_freed|ticks|churn|callbacks|unknown|forever|zero_id|\n"
-	      "                    far_start FILE\n"
+	      "                    far_start|late_create FILE\n"
 	      "       analyzer_gen resets FILE none|async|sync\n"
 	      "       analyzer_gen sparse_stack FILE ID\n"
 	      "       analyzer_gen fuzzseed TRACE OUT\n",
@@ -715,6 +741,8 @@ int main(int argc, char **argv)
 		far_start(&g);
 	else if (strcmp(argv[1], "zero_id") == 0 && !arg)
 		zero_id(&g);
+	else if (strcmp(argv[1], "late_create") == 0 && !arg)
+		late_create(&g);
 	else
 		g.err = -1;
 	tl_trace_writer_free(g.w);

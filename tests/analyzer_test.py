@@ -1218,6 +1218,19 @@ def case_gen_zero_id():
     check_text(trace, rep)
 
 
+def case_gen_late_create():
+    # A callback timer fired and freed before its create was written (the
+    # recorder stamps a create on entry, writes it on return): no orphan, no
+    # timer from before the trace, nothing live, no finding.
+    trace = gen("late_create")
+    rep, _ = report_json(trace)
+    expect("created afterfunc", 3, created(rep, "afterfunc"))
+    expect("orphan_events (the stop after a free)", 1, rep["trace"]["orphan_events"])
+    expect("timers_before_trace", 0, rep["trace"]["timers_before_trace"])
+    expect_findings(rep, [])
+    check_text(trace, rep)
+
+
 def case_gen_far_start():
     # Garbage in one field: a report (any numbers) or a refusal with a
     # message, never a crash; the sanitized analyzer then reads it too.
@@ -1375,6 +1388,7 @@ CASES = {
     "gen.callbacks": case_gen_callbacks,
     "gen.forever": case_gen_forever,
     "gen.zero_id": case_gen_zero_id,
+    "gen.late_create": case_gen_late_create,
     "gen.far_start": case_gen_far_start,
     "gen.sparse_stack": case_gen_sparse_stack,
     "json.non_utf8": case_json_non_utf8,
