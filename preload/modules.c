@@ -33,37 +33,6 @@ struct scan {
 	int err;
 };
 
-/* The NT_GNU_BUILD_ID note of an object, found through its PT_NOTE
- * segments, which the loader has mapped. */
-static uint32_t build_id(struct dl_phdr_info *info, const uint8_t **out)
-{
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		const char *p, *end;
-
-		if (ph->p_type != PT_NOTE)
-			continue;
-		p = (const char *)(info->dlpi_addr + ph->p_vaddr);
-		end = p + ph->p_memsz;
-		while (p + sizeof(ElfW(Nhdr)) <= end) {
-			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-			const char *name = p + sizeof(*nh);
-			const char *desc = name + ((nh->n_namesz + 3) & ~3u);
-
-			if (desc + nh->n_descsz > end)
-				break;
-			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-			    memcmp(name, "GNU", 4) == 0 && nh->n_descsz <= TL_MAX_BUILD_ID) {
-				*out = (const uint8_t *)desc;
-				return nh->n_descsz;
-			}
-			p = desc + ((nh->n_descsz + 3) & ~3u);
-		}
-	}
-	*out = NULL;
-	return 0;
-}
-
 static struct known *find(const char *path, uint64_t bias)
 {
 	for (size_t i = 0; i < nknown; i++) {
@@ -104,7 +73,7 @@ static int write_module(struct scan *sc, struct dl_phdr_info *info, uint32_t id)
 	}
 	m.id = id;
 	m.bias = info->dlpi_addr;
-	m.build_id_len = build_id(info, &m.build_id);
+	m.build_id_len = tl_build_id_of_loaded(info, &m.build_id);
 	m.path = info->dlpi_name ? info->dlpi_name : "";
 	m.segs = segs;
 	return tl_trace_writer_module(sc->w, sc->time, &m);

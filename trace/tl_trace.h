@@ -184,6 +184,14 @@ struct tl_segment {
 #define TL_MAX_SEGMENTS 64
 #define TL_MAX_BUILD_ID 64
 
+struct dl_phdr_info;
+
+/* The GNU build-id of an object the dynamic loader has mapped (as
+ * dl_iterate_phdr() describes it), read from its PT_NOTE segments.
+ * @return its length, at most TL_MAX_BUILD_ID, with *out pointing into the
+ * mapped note; or 0 and *out NULL when it has none. */
+uint32_t tl_build_id_of_loaded(const struct dl_phdr_info *info, const uint8_t **out);
+
 struct tl_module {
 	uint32_t id;
 	uint64_t bias;
