@@ -722,6 +722,12 @@ int tl_an_feed(struct tl_analysis *a, const struct tl_record *r)
 	return on_event(a, r);
 }
 
+void tl_an_prefetch(const struct tl_analysis *a, const struct tl_record *r)
+{
+	if (tl_rec_is_event(r->type))
+		tl_idmap_prefetch(&a->priv->ids, r->ev.id);
+}
+
 static void finish_timer(struct tl_analysis *a, struct an_timer *t)
 {
 	struct tl_an_site *s = &a->sites[t->site];

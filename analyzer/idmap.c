@@ -26,6 +26,12 @@ uint32_t tl_idmap_get(const struct tl_idmap *m, uint64_t id)
 	}
 }
 
+void tl_idmap_prefetch(const struct tl_idmap *m, uint64_t id)
+{
+	if (m->cap)
+		__builtin_prefetch(&m->slots[slot_of(id, m->cap)]);
+}
+
 static void insert(struct tl_idmap_slot *slots, size_t cap, uint64_t id, uint32_t val)
 {
 	size_t i = slot_of(id, cap);

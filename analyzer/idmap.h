@@ -26,6 +26,8 @@ struct tl_idmap {
 
 /* @return the value of id, or UINT32_MAX. */
 uint32_t tl_idmap_get(const struct tl_idmap *m, uint64_t id);
+/* Bring the slot where id's lookup starts into the cache. */
+void tl_idmap_prefetch(const struct tl_idmap *m, uint64_t id);
 /* @return 0, or -1 when out of memory. id must not be present. */
 int tl_idmap_put(struct tl_idmap *m, uint64_t id, uint32_t val);
 /* @return whether id was there. */

@@ -387,12 +387,14 @@ static int feed(struct tl_trace_reader *r, struct tl_analysis *a, struct tl_sym 
 	struct tl_trace_reader_stats st;
 	struct progress prog;
 	struct tl_record own;
-	const struct tl_record *rec = &own;
+	const struct tl_record *rec = &own, *ahead;
 	uint64_t n = 0;
 	int got, err = 0;
 
 	progress_init(&prog);
 	while ((got = pipe ? tl_pipe_next(pipe, &rec) : tl_trace_reader_next(r, &own)) > 0) {
+		if (pipe && (ahead = tl_pipe_peek(pipe, 8)) != NULL)
+			tl_an_prefetch(a, ahead);
 		if ((err = feed_one(rec, a, sym)) != 0)
 			break;
 		if ((++n & 0xffff) == 0 && prog.on) {

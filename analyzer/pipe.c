@@ -182,6 +182,13 @@ int tl_pipe_next(struct tl_pipe *p, const struct tl_record **rec)
 	return 1;
 }
 
+const struct tl_record *tl_pipe_peek(const struct tl_pipe *p, uint32_t k)
+{
+	const struct batch *b = &p->b[p->cur % NBATCH];
+
+	return p->holding && p->pos - 1 + k < b->n ? &b->rec[p->pos - 1 + k] : NULL;
+}
+
 uint64_t tl_pipe_file_bytes(const struct tl_pipe *p)
 {
 	return atomic_load(&((struct tl_pipe *)p)->file_bytes);

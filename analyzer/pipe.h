@@ -30,6 +30,10 @@ struct tl_pipe *tl_pipe_start(struct tl_trace_reader *r);
  * 1 with a record, 0 at the end, or the reader's negative error. */
 int tl_pipe_next(struct tl_pipe *p, const struct tl_record **rec);
 
+/* The record k places after the one tl_pipe_next() gave last, if it is
+ * in the same batch (to prefetch for it); else NULL. */
+const struct tl_record *tl_pipe_peek(const struct tl_pipe *p, uint32_t k);
+
 /* Bytes of the file read so far (for a progress bar; any thread). */
 uint64_t tl_pipe_file_bytes(const struct tl_pipe *p);
 
