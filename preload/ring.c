@@ -9,6 +9,7 @@ void tl__ring_init(struct tl__ring *r, char *data, uint64_t size)
 {
 	atomic_store_explicit(&r->head, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->tail_seen, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->dropped, 0, memory_order_relaxed);
 	r->size = size;
 	r->data = data;
@@ -29,9 +30,13 @@ struct tl__rrec *tl__ring_reserve(struct tl__ring *r, uint32_t len, uint8_t type
 		uint64_t off = h & (r->size - 1);
 
 		pad = off + len > r->size ? r->size - off : 0;
-		tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (h + pad + len - tail > r->size)
-			return NULL;
+		tail = atomic_load_explicit(&r->tail_seen, memory_order_relaxed);
+		if (h + pad + len - tail > r->size) {
+			tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+			atomic_store_explicit(&r->tail_seen, tail, memory_order_relaxed);
+			if (h + pad + len - tail > r->size)
+				return NULL;
+		}
 		if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + pad + len,
 							  memory_order_relaxed,
 							  memory_order_relaxed))
@@ -52,11 +57,17 @@ struct tl__rrec *tl__ring_reserve(struct tl__ring *r, uint32_t len, uint8_t type
 
 struct tl__rrec *tl__ring_peek(struct tl__ring *r, uint64_t cursor)
 {
-	struct tl__rrec *rec;
+	struct tl__rrec *rec = at(r, cursor);
 
-	if (cursor == atomic_load_explicit(&r->head, memory_order_acquire))
+	/*
+	 * Not head (the producers' line): space not yet reserved, or reserved
+	 * and not yet written, is zero, so its ready flag is clear. Only when
+	 * a whole ring has been read and none of it given back does the
+	 * cursor meet consumed records again; then head is there too, and
+	 * tail (this thread's own) says so.
+	 */
+	if (cursor - atomic_load_explicit(&r->tail, memory_order_relaxed) >= r->size)
 		return NULL;
-	rec = at(r, cursor);
 	if (!atomic_load_explicit(&rec->ready, memory_order_acquire))
 		return NULL;
 	return rec;

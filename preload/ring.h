@@ -10,6 +10,12 @@
  * records are ready, and zeroes what it consumed before it gives the space
  * back by advancing tail, so a ready flag in the ring is always fresh.
  *
+ * Neither side reads the other's index on its fast path, so the two cache
+ * lines do not bounce between CPUs with every event: the consumer trusts
+ * the ready flags alone (space not yet written reads as zero), and a
+ * producer checks for room against tail_seen, its own older copy of tail,
+ * reading tail itself only when that copy says the ring may be full.
+ *
  * A record that would cross the end of the buffer is preceded by a pad
  * record that fills the end.
  */
@@ -48,7 +54,8 @@ enum tl__ring_state {
 
 struct tl__ring {
 	_Atomic uint64_t head;     /* bytes reserved ever; producers CAS it */
-	char pad0_[56];
+	_Atomic uint64_t tail_seen; /* producers' last look at tail (never ahead of it) */
+	char pad0_[48];
 	_Atomic uint64_t tail;     /* bytes consumed ever; written by the writer */
 	char pad1_[56];
 	_Atomic int state;         /* enum tl__ring_state */
