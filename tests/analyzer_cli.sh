@@ -22,38 +22,9 @@
 # With UPDATE=1 in the environment, the expected file is (re)written instead.
 set -eu
 
-case_name=$1
-report=$2
-gen=$3
-expected_dir=$4
-work=$5/$case_name
+me=analyzer_cli.sh
 source_dir=$(cd "${0%/*}/.." && pwd)
-
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work"
-
-# run CMD...: record the command, its output and its status in transcript.
-run() {
-	status=0
-	"$@" >out 2>err || status=$?
-	{
-		printf '$'
-		for a in "$@"; do
-			case $a in
-			"$report") printf ' timerleak-report' ;;
-			*) printf ' %s' "$a" ;;
-			esac
-		done
-		printf '\n'
-		[ "${quiet:-0}" = 1 ] || cat out
-		if [ -s err ]; then
-			echo '[stderr]'
-			cat err
-		fi
-		echo "[exit $status]"
-	} >>transcript
-}
+. "${0%/*}/transcript.sh"
 
 # status CMD...: the same without the standard output.
 status() {
@@ -214,13 +185,4 @@ recorded_leak_ticker)
 	;;
 esac
 
-if [ "${UPDATE:-0}" = 1 ]; then
-	cp transcript "$expected_dir/$case_name.expected"
-	echo "updated $expected_dir/$case_name.expected"
-	exit 0
-fi
-if ! diff -u "$expected_dir/$case_name.expected" transcript; then
-	echo "analyzer_cli.sh: $case_name: output differs from $expected_dir/$case_name.expected" >&2
-	exit 1
-fi
-echo "ok   $case_name"
+finish

@@ -109,30 +109,36 @@ static inline size_t tl__cur_left(const struct tl__cur *c)
 	return (size_t)(c->end - c->p);
 }
 
-/* tl__get_varint - decode one LEB128 value.
+/* tl__get_varint - decode one LEB128 value (tl__get_varint_slow: any length).
  * @return 0, or TL_TRACE_E_BAD_RECORD when the bytes end inside the value,
  *         it runs past 10 bytes, or its 10th byte carries bits past 64. */
 int tl__get_varint_slow(struct tl__cur *c, uint64_t *v);
 
-/* Most fields of an event fit in one byte: that case inline, the rest out
- * of line (a reader spends most of its time here). */
-static inline int tl__get_varint(struct tl__cur *c, uint64_t *v)
+/* The one- and two-byte values that most fields of an event are, decoded
+ * inline: @return whether *v was one (a reader spends most of its time
+ * here); the rest go out of line. */
+static inline bool tl__varint_short(struct tl__cur *c, uint64_t *v)
 {
 	const uint8_t *p = c->p;
 
-	if (c->end - p >= 2) {
-		if (p[0] < 0x80) {
-			*v = p[0];
-			c->p += 1;
-			return 0;
-		}
-		if (p[1] < 0x80) {
-			*v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
-			c->p += 2;
-			return 0;
-		}
+	if (c->end - p < 2)
+		return false;
+	if (p[0] < 0x80) {
+		*v = p[0];
+		c->p += 1;
+		return true;
 	}
-	return tl__get_varint_slow(c, v);
+	if (p[1] < 0x80) {
+		*v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		c->p += 2;
+		return true;
+	}
+	return false;
+}
+
+static inline int tl__get_varint(struct tl__cur *c, uint64_t *v)
+{
+	return tl__varint_short(c, v) ? 0 : tl__get_varint_slow(c, v);
 }
 
 /* The same, refusing values above UINT32_MAX (fields the format allows 64
@@ -141,21 +147,12 @@ int tl__get_varint32_slow(struct tl__cur *c, uint32_t *v);
 
 static inline int tl__get_varint32(struct tl__cur *c, uint32_t *v)
 {
-	const uint8_t *p = c->p;
+	uint64_t u;
 
-	if (c->end - p >= 2) {
-		if (p[0] < 0x80) {
-			*v = p[0];
-			c->p += 1;
-			return 0;
-		}
-		if (p[1] < 0x80) {
-			*v = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
-			c->p += 2;
-			return 0;
-		}
-	}
-	return tl__get_varint32_slow(c, v);
+	if (!tl__varint_short(c, &u))
+		return tl__get_varint32_slow(c, v);
+	*v = (uint32_t)u; /* at most 14 bits */
+	return 0;
 }
 
 static inline int tl__get_svarint(struct tl__cur *c, int64_t *v)
