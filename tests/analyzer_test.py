@@ -49,6 +49,9 @@ import subprocess
 import sys
 import time
 
+from tlcheck import (Fatal, Skip, check, clean_env, expect, expect_range, fail, failures,
+                     log, require)
+
 E = os.environ
 SOURCE = E.get("TL_SOURCE", "")
 REPORT = E.get("TL_REPORT", "")
@@ -67,56 +70,8 @@ def site_pc(n):
     return GEN_BIAS + 0x1000 + 0x100 * n
 
 
-failures = []
-
-
-class Fatal(Exception):
-    """A failure after which the case cannot go on."""
-
-
-class Skip(Exception):
-    """The machine lacks what the case needs."""
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, flush=True)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    return bool(cond)
-
-
-def expect(what, want, got):
-    return check(want == got, "%s: expected %r, got %r" % (what, want, got))
-
-
-def expect_range(what, lo, hi, got):
-    return check(isinstance(got, (int, float)) and lo <= got <= hi,
-                 "%s: expected %r to %r, got %r" % (what, lo, hi, got))
-
-
-def require(cond, msg):
-    if not cond:
-        raise Fatal(msg)
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
 # ---------------------------------------------------------------------------
 # Running things
-
-def clean_env(**extra):
-    """The environment without anything of a recorder already around us."""
-    env = {k: v for k, v in E.items()
-           if not k.startswith("TIMERLEAK_") and k not in ("LD_PRELOAD", "GOTIMER_CHAN")}
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
 
 def run(cmd, env=None, timeout=120, cwd=None, stdout=subprocess.PIPE):
     """Run cmd; @return the CompletedProcess, stdout and stderr as bytes."""

@@ -37,6 +37,9 @@ import time
 import urllib.error
 import urllib.request
 
+import tlcheck
+from tlcheck import Fatal, check, expect, fail, failures, log, require
+
 E = os.environ
 SOURCE = E.get("TL_SOURCE", "")
 BUILD = E.get("TL_BUILD", "")
@@ -53,48 +56,13 @@ WORK = E.get("TL_WORK", "")
 INDEXES = ["alloc_objects", "alloc_space", "inuse_objects", "inuse_space"]
 SAMPLE_TYPES = "alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes"
 
-failures = []
-
-
-class Fatal(Exception):
-    """A failure after which the case cannot go on."""
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, flush=True)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    return bool(cond)
-
-
-def expect(what, want, got):
-    return check(want == got, "%s: expected %r, got %r" % (what, want, got))
-
-
-def require(cond, msg):
-    if not cond:
-        raise Fatal(msg)
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
 # ---------------------------------------------------------------------------
 # Running things
 
 def clean_env(**extra):
-    """The environment without anything of a recorder already around us."""
-    env = {k: v for k, v in E.items()
-           if not k.startswith("TIMERLEAK_") and k not in ("LD_PRELOAD", "GOTIMER_CHAN")}
-    env.update(go_env())
-    env["GOTIMER_CHAN"] = "async"
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
+    """The environment without anything of a recorder already around us,
+    with Go's own and the runtime in async mode (unless extra says)."""
+    return tlcheck.clean_env(**{**go_env(), "GOTIMER_CHAN": "async", **extra})
 
 
 def go_env():

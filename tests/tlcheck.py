@@ -1,0 +1,56 @@
+"""tlcheck.py - what the end-to-end test scripts (analyzer_test.py,
+pprof_test.py) share: expectations that list every broken one instead of
+stopping at the first, and a clean environment for the commands they run.
+
+A case calls check/expect as often as it can; `failures` holds what broke.
+Fatal stops a case that cannot go on, Skip one the machine cannot run.
+"""
+import os
+
+failures = []
+
+
+class Fatal(Exception):
+    """A failure after which the case cannot go on."""
+
+
+class Skip(Exception):
+    """The machine lacks what the case needs."""
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL: " + msg, flush=True)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    return bool(cond)
+
+
+def expect(what, want, got):
+    return check(want == got, "%s: expected %r, got %r" % (what, want, got))
+
+
+def expect_range(what, lo, hi, got):
+    return check(isinstance(got, (int, float)) and lo <= got <= hi,
+                 "%s: expected %r to %r, got %r" % (what, lo, hi, got))
+
+
+def require(cond, msg):
+    if not cond:
+        raise Fatal(msg)
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def clean_env(**extra):
+    """The environment without anything of a recorder already around us,
+    plus extra."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("TIMERLEAK_") and k not in ("LD_PRELOAD", "GOTIMER_CHAN")}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
