@@ -402,6 +402,7 @@ static void init_once_fn(void)
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)find_self);
 	tl__config_load();
 	tl__real_libc_init();
+	tl__clock_init();
 	tl__heapsize_init();
 	if (getauxval(AT_SECURE)) {
 		/* setuid or similar: an inherited environment must not make a

@@ -16,6 +16,7 @@
 #ifndef TL_PRELOAD_H
 #define TL_PRELOAD_H
 
+#include "clock.h"
 #include "ring.h"
 #include "tl_trace.h"
 
@@ -71,14 +72,6 @@ extern _Atomic int tl__recording;
  * constructor, from another library's constructor). */
 void tl__init(void);
 
-/* CLOCK_MONOTONIC ns, through the vDSO. */
-static inline int64_t tl__now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* One hook's passage through the recorder. */
 struct tl__pass {

@@ -424,6 +424,7 @@ static void round_all(void)
 
 	if (n > TL_MAX_RINGS)
 		n = TL_MAX_RINGS;
+	tl__clock_tick();
 	if (!W.opened && (W.eager || any_ready(n)))
 		open_trace();
 	if (W.w && !W.broken && tl__modules_stale())

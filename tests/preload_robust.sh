@@ -739,6 +739,48 @@ scenario_stress_ng() {
 	fi
 }
 
+# ---------------------------------------------------------------------------
+# Event times
+
+# clock_check NAME: every create of NAME's trace (recorded at ns resolution)
+# lies within the CLOCK_MONOTONIC reads around its call, give or take 2 us
+# (the recorder's TSC clock is within about a microsecond).
+clock_check() {
+	one_trace "$1" || return
+	expect_clean "$trace"
+	cc_out=$(awk -v slack=2000 '
+		FNR == NR { if (split($0, a, /[ =]/) == 4) { lo[++n] = a[2]; hi[n] = a[4] } next }
+		$2 == "process" { for (i = 3; i <= NF; i++) if ($i ~ /^mono_ns=/) start = substr($i, 9) }
+		$3 == "create" {
+			split($1, s, ".")
+			t = start + s[1] * 1000000000 + s[2]
+			k++
+			if (t < lo[k] - slack || t > hi[k] + slack) {
+				bad++
+				if (!shown++) printf "create %d at %.0f, outside %s..%s; ", k, t, lo[k], hi[k]
+			}
+		}
+		END { printf "%d creates, %d calls, %d outside\n", k, n, bad + 0 }' \
+		"$1.out" "$trace.events")
+	expect "event times against CLOCK_MONOTONIC" "0 outside" "${cc_out##*calls, }"
+	expect_min "creates recorded" 300 "$(echo "$cc_out" | awk '{ print $(NF-5) }')"
+}
+
+# With the TSC where the machine allows it (the default), and without.
+scenario_clock_tsc() {
+	export TIMERLEAK_TIME_SHIFT=0
+	run clock "$TL_BIN/preload_clock" --ms 400
+	expect "exit status" 0 "$status"
+	clock_check clock
+}
+
+scenario_clock_monotonic() {
+	export TIMERLEAK_TIME_SHIFT=0 TIMERLEAK_CLOCK=monotonic
+	run clock "$TL_BIN/preload_clock" --ms 400
+	expect "exit status" 0 "$status"
+	clock_check clock
+}
+
 if ! command -v "scenario_$scenario" >/dev/null 2>&1; then
 	echo "preload_robust.sh: unknown scenario $scenario" >&2
 	exit 2
