@@ -6,6 +6,7 @@
  * the timer and the site's counters at once; a free folds the timer away.
  */
 #include "analysis.h"
+#include "grow.h"
 #include "idmap.h"
 
 #include <stdlib.h>
@@ -175,15 +176,9 @@ static uint32_t site_of(struct tl_analysis *a, uint32_t stack, uint32_t kind)
 
 	if (i != UINT32_MAX)
 		return i;
-	if (a->nsites == a->capsites) {
-		size_t ncap = a->capsites ? a->capsites * 2 : 64;
-		struct tl_an_site *n = realloc(a->sites, ncap * sizeof(*n));
-
-		if (!n)
-			return UINT32_MAX;
-		a->sites = n;
-		a->capsites = ncap;
-	}
+	if (!(s = tl_grow(a->sites, &a->capsites, a->nsites + 1, sizeof(*s), 64)))
+		return UINT32_MAX;
+	a->sites = s;
 	if (tl_idmap_put(&a->priv->sites_by_key, key, (uint32_t)a->nsites) != 0)
 		return UINT32_MAX;
 	s = &a->sites[a->nsites];
@@ -264,17 +259,18 @@ static struct an_timer *timer_new(struct tl_analysis *a, uint64_t id)
 		i = p->free_slots[--p->nfree];
 	} else {
 		if (p->ntimers == p->captimers) {
-			size_t ncap = p->captimers ? p->captimers * 2 : 1024;
-			struct an_timer *n = realloc(p->timers, ncap * sizeof(*n));
-			uint32_t *f = realloc(p->free_slots, ncap * sizeof(*f));
+			/* Two arrays of one capacity: the second grows to the first's. */
+			size_t cap = p->captimers, fcap = p->captimers;
+			struct an_timer *n = tl_grow(p->timers, &cap, p->ntimers + 1, sizeof(*n), 1024);
+			uint32_t *f;
 
-			if (n)
-				p->timers = n;
-			if (f)
-				p->free_slots = f;
-			if (!n || !f)
+			if (!n)
 				return NULL;
-			p->captimers = ncap;
+			p->timers = n;
+			if (!(f = tl_grow(p->free_slots, &fcap, cap, sizeof(*f), cap)))
+				return NULL;
+			p->free_slots = f;
+			p->captimers = cap;
 		}
 		i = (uint32_t)p->ntimers++;
 	}
@@ -485,15 +481,12 @@ static int on_reset(struct tl_analysis *a, struct an_timer *t, const struct tl_r
 		if (a->resets[i].stack == r->ev.stack && a->resets[i].site == t->site)
 			rs = &a->resets[i];
 	if (!rs) {
-		if (a->nresets == a->capresets) {
-			size_t ncap = a->capresets ? a->capresets * 2 : 16;
-			struct tl_an_reset_site *n = realloc(a->resets, ncap * sizeof(*n));
+		struct tl_an_reset_site *n =
+			tl_grow(a->resets, &a->capresets, a->nresets + 1, sizeof(*n), 16);
 
-			if (!n)
-				return TL_TRACE_E_NOMEM;
-			a->resets = n;
-			a->capresets = ncap;
-		}
+		if (!n)
+			return TL_TRACE_E_NOMEM;
+		a->resets = n;
 		rs = &a->resets[a->nresets++];
 		*rs = (struct tl_an_reset_site){r->ev.stack, t->site, 0, 0, r->time, r->time};
 	}
@@ -621,6 +614,7 @@ static int on_stack(struct tl_analysis *a, const struct tl_record *r)
 {
 	uint32_t i = tl_idmap_get(&a->priv->stacks_by_id, r->stack.id);
 	uint64_t *f = malloc((r->stack.n ? r->stack.n : 1) * sizeof(*f));
+	struct tl_an_stack *n;
 
 	if (!f)
 		return TL_TRACE_E_NOMEM;
@@ -630,18 +624,9 @@ static int on_stack(struct tl_analysis *a, const struct tl_record *r)
 		a->stacks[i] = (struct tl_an_stack){r->stack.n, f};
 		return 0;
 	}
-	if (a->nstacks == a->capstacks) {
-		size_t ncap = a->capstacks ? a->capstacks * 2 : 256;
-		struct tl_an_stack *n = realloc(a->stacks, ncap * sizeof(*n));
-
-		if (!n) {
-			free(f);
-			return TL_TRACE_E_NOMEM;
-		}
+	if ((n = tl_grow(a->stacks, &a->capstacks, a->nstacks + 1, sizeof(*n), 256)) != NULL)
 		a->stacks = n;
-		a->capstacks = ncap;
-	}
-	if (tl_idmap_put(&a->priv->stacks_by_id, r->stack.id, (uint32_t)a->nstacks) != 0) {
+	if (!n || tl_idmap_put(&a->priv->stacks_by_id, r->stack.id, (uint32_t)a->nstacks) != 0) {
 		free(f);
 		return TL_TRACE_E_NOMEM;
 	}

@@ -3,6 +3,7 @@
  * a time and its end state; none needs the events again.
  */
 #include "detect.h"
+#include "grow.h"
 #include "units.h"
 
 #include <inttypes.h>
@@ -49,17 +50,11 @@ static struct tl_finding *add(struct ctx *c, const char *pattern, const char *ti
 {
 	struct tl_finding *f;
 
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 16;
-		struct tl_finding *n = realloc(c->f, ncap * sizeof(*n));
-
-		if (!n) {
-			c->oom = true;
-			return NULL;
-		}
-		c->f = n;
-		c->cap = ncap;
+	if (!(f = tl_grow(c->f, &c->cap, c->n + 1, sizeof(*f), 16))) {
+		c->oom = true;
+		return NULL;
 	}
+	c->f = f;
 	f = &c->f[c->n++];
 	memset(f, 0, sizeof(*f));
 	*f = (struct tl_finding){pattern, title, sev, false, site, 0, count, what, "", ""};

@@ -12,6 +12,7 @@
  *
  * Every timer is recorded, none sampled: the period is 1.
  */
+#include "grow.h"
 #include "pprof_out.h"
 #include "tl_pprof.h"
 
@@ -53,19 +54,15 @@ void tl_pprof_out_live(void *ctx, uint32_t site, uint64_t bytes, int64_t created
 	struct tl_pprof_out *o = ctx;
 
 	if (site >= o->cap) {
-		size_t ncap = o->cap ? o->cap : 64;
-		struct inuse *n;
+		size_t old = o->cap;
+		struct inuse *n = tl_grow(o->sites, &o->cap, (size_t)site + 1, sizeof(*n), 64);
 
-		while (ncap <= site)
-			ncap *= 2;
-		n = realloc(o->sites, ncap * sizeof(*n));
 		if (!n) {
 			o->oom = true;
 			return;
 		}
-		memset(n + o->cap, 0, (ncap - o->cap) * sizeof(*n));
+		memset(n + old, 0, (o->cap - old) * sizeof(*n));
 		o->sites = n;
-		o->cap = ncap;
 	}
 	o->sites[site].count++;
 	o->sites[site].bytes += bytes;

@@ -7,6 +7,7 @@
  * address is matched to an object by the recorded segments and load times.
  */
 #include "symbolize.h"
+#include "grow.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -70,15 +71,12 @@ struct tl_sym {
 
 static void problem(struct tl_sym *s, const char *path, const char *what)
 {
-	if (s->nproblems == s->capproblems) {
-		size_t ncap = s->capproblems ? s->capproblems * 2 : 8;
-		struct tl_sym_problem *p = realloc(s->problems, ncap * sizeof(*p));
+	struct tl_sym_problem *p =
+		tl_grow(s->problems, &s->capproblems, s->nproblems + 1, sizeof(*p), 8);
 
-		if (!p)
-			return;
-		s->problems = p;
-		s->capproblems = ncap;
-	}
+	if (!p)
+		return;
+	s->problems = p;
 	s->problems[s->nproblems++] = (struct tl_sym_problem){path, what};
 }
 
@@ -165,15 +163,11 @@ int tl_sym_module(struct tl_sym *s, const struct tl_module *m, int64_t time)
 {
 	struct module *mod;
 
-	if (s->nmods == s->capmods) {
-		size_t ncap = s->capmods ? s->capmods * 2 : 32;
-		struct module *n = realloc(s->mods, ncap * sizeof(*n));
+	struct module *n = tl_grow(s->mods, &s->capmods, s->nmods + 1, sizeof(*n), 32);
 
-		if (!n)
-			return TL_TRACE_E_NOMEM;
-		s->mods = n;
-		s->capmods = ncap;
-	}
+	if (!n)
+		return TL_TRACE_E_NOMEM;
+	s->mods = n;
 	mod = &s->mods[s->nmods];
 	memset(mod, 0, sizeof(*mod));
 	mod->id = m->id;
