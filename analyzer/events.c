@@ -213,6 +213,17 @@ static void print_fields(struct printer *p, const struct tl_record *rec)
 		fprintf(out, " events=%" PRIu64 " dropped=%" PRIu64, rec->end.events,
 			rec->end.dropped);
 		break;
+	case TL_REC_SIGNAL: {
+		const char *abbrev = sigabbrev_np(rec->signal.signo);
+
+		fprintf(out, " signo=%d", rec->signal.signo);
+		if (abbrev)
+			fprintf(out, " name=SIG%s", abbrev);
+		break;
+	}
+	case TL_REC_RECORDER:
+		fprintf(out, " flush_ms=%" PRIu32, rec->recorder.flush_ms);
+		break;
 	default:
 		print_event(out, rec->type, &rec->ev);
 		break;
@@ -221,7 +232,8 @@ static void print_fields(struct printer *p, const struct tl_record *rec)
 
 static void print_record(struct printer *p, const struct tl_record *rec)
 {
-	bool timed = rec->type != TL_REC_THREAD && rec->type != TL_REC_STACK;
+	bool timed = rec->type != TL_REC_THREAD && rec->type != TL_REC_STACK &&
+		     rec->type != TL_REC_SIGNAL && rec->type != TL_REC_RECORDER;
 
 	if (rec->type == TL_REC_PROCESS && !p->has_origin) {
 		p->has_origin = true;
@@ -246,6 +258,10 @@ static void print_summary(FILE *out, const struct tl_trace_reader_stats *s)
 		" bytes=%" PRIu64 " end=%s\n",
 		s->major, s->minor, s->time_shift, s->chunks, s->bad_chunks, s->skipped_bytes,
 		s->records, s->unknown_records, s->file_bytes, s->truncated ? "truncated" : "clean");
+	if (s->trailing_bytes)
+		fprintf(out, "unread offset=%" PRIu64 " bytes=%" PRIu64
+			" (not part of this trace: after its end record)\n",
+			s->trailing_offset, s->trailing_bytes);
 }
 
 int tl_events_print(struct tl_trace_reader *r, FILE *out)

@@ -406,8 +406,8 @@ static long read_with_payload(const void *payload, size_t n, unsigned minor,
 
 TEST(extension_records_skipped)
 {
-	/* thread, ext 0x40 (5 bytes), ext 0xff (empty), free event */
-	uint8_t p[] = {TL_REC_THREAD, 6, 0, 0x40, 5, 1, 2, 3, 4, 5,
+	/* thread, ext 0x4f (5 bytes), ext 0xff (empty), free event */
+	uint8_t p[] = {TL_REC_THREAD, 6, 0, 0x4f, 5, 1, 2, 3, 4, 5,
 		       0xff, 0, TL_REC_FREE, 2, 2};
 	struct tl_trace_reader_stats st;
 	int types[16];
@@ -420,6 +420,73 @@ TEST(extension_records_skipped)
 	CHECK_EQ(st.bad_chunks, 0);
 	CHECK_EQ(st.minor, 3);
 	CHECK(st.clean_end);
+}
+
+/* The extension records this reader knows: fields after the ones it knows
+ * (a later minor version's) are skipped; a body too short for its fields,
+ * or a signal number out of range, is a bad record. */
+TEST(known_extension_records)
+{
+	/* signal 15 with two more bytes, recorder 200 (varint c8 01), free */
+	uint8_t good[] = {TL_REC_SIGNAL, 3, 15, 7, 7, TL_REC_RECORDER, 2, 0xc8, 0x01,
+			  TL_REC_FREE, 2, 2};
+	uint8_t empty[] = {TL_REC_SIGNAL, 0, TL_REC_FREE, 2, 2};
+	uint8_t zero[] = {TL_REC_SIGNAL, 1, 0, TL_REC_FREE, 2, 2};
+	uint8_t big[] = {TL_REC_SIGNAL, 1, 65, TL_REC_FREE, 2, 2};
+	struct tl_trace_reader_stats st;
+	int types[16];
+
+	CHECK_EQ(read_with_payload(good, sizeof(good), 1, &st, types), 5);
+	CHECK_EQ(types[1], TL_REC_SIGNAL);
+	CHECK_EQ(types[2], TL_REC_RECORDER);
+	CHECK_EQ(types[3], TL_REC_FREE);
+	CHECK_EQ(st.unknown_records, 0);
+	CHECK_EQ(st.bad_chunks, 0);
+	CHECK_EQ(read_with_payload(empty, sizeof(empty), 1, &st, types), 2);
+	CHECK_EQ(st.bad_chunks, 1);
+	CHECK_EQ(read_with_payload(zero, sizeof(zero), 1, &st, types), 2);
+	CHECK_EQ(st.bad_chunks, 1);
+	CHECK_EQ(read_with_payload(big, sizeof(big), 1, &st, types), 2);
+	CHECK_EQ(st.bad_chunks, 1);
+	/* The damaged chunk's bytes are counted, not "0 bytes". */
+	CHECK(st.skipped_bytes > 32);
+}
+
+/* Two traces in one file (cat a.tlk b.tlk): the first is read, and what
+ * follows its end record is left unread and counted, not merged in. A
+ * chunk that continues the sequence after an end (an exec that failed) is
+ * read. */
+TEST(data_after_end)
+{
+	uint8_t thread[] = {TL_REC_THREAD, 5, 1, 'a'};
+	uint8_t end[] = {TL_REC_END, 0, 0, 0};
+	struct tl_trace_reader_stats st;
+	struct tt_buf b = {0};
+	size_t first;
+	int types[16], err;
+
+	tt_file_header(&b, 1, 1, 0);
+	tt_chunk(&b, thread, sizeof(thread), 0, 0);
+	tt_chunk(&b, end, sizeof(end), 1, 0);
+	tt_chunk(&b, thread, sizeof(thread), 2, 0); /* resumed after a failed exec */
+	tt_chunk(&b, end, sizeof(end), 3, 0);
+	first = b.len;
+	tt_file_header(&b, 1, 1, 0);
+	tt_chunk(&b, thread, sizeof(thread), 0, 0);
+	tt_chunk(&b, end, sizeof(end), 1, 0);
+	CHECK_EQ(tt_read_all(b.p, b.len, &st, types, 16, &err), 4);
+	CHECK(st.clean_end);
+	CHECK(!st.truncated);
+	CHECK_EQ(st.bad_chunks, 0);
+	CHECK_EQ(st.trailing_offset, first);
+	CHECK_EQ(st.trailing_bytes, b.len - first);
+	/* A few stray bytes after the end: the same, not a truncated tail. */
+	b.len = first + 5;
+	CHECK_EQ(tt_read_all(b.p, b.len, &st, types, 16, &err), 4);
+	CHECK(st.clean_end);
+	CHECK(!st.truncated);
+	CHECK_EQ(st.trailing_bytes, 5);
+	tt_free(&b);
 }
 
 /* Each payload holds one good thread record, then a bad one: the good one is

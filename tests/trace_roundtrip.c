@@ -482,7 +482,9 @@ TEST(writer_refuses_bad_arguments)
 	CHECK_EQ(tl_trace_writer_process(w, &p), TL_TRACE_E_INVAL);
 	CHECK_EQ(tl_trace_writer_thread(w, 1, long_str), 0); /* exactly the limit */
 	CHECK_EQ(tl_trace_writer_dropped(w, 0, 0, 1, 0), TL_TRACE_E_INVAL);
-	CHECK_EQ(tl_trace_writer_dropped(w, 0, 0, 1, 5), TL_TRACE_E_INVAL);
+	CHECK_EQ(tl_trace_writer_dropped(w, 0, 0, 1, TL_DROP_MAX + 1), TL_TRACE_E_INVAL);
+	CHECK_EQ(tl_trace_writer_end_signal(w, 0), TL_TRACE_E_INVAL);
+	CHECK_EQ(tl_trace_writer_end_signal(w, 65), TL_TRACE_E_INVAL);
 	CHECK_EQ(tl_trace_writer_runtime(w, 0, -1, "x", "y"), TL_TRACE_E_INVAL);
 	CHECK_EQ(tl_trace_writer_end(w, 0, 0, 0), 0);
 	CHECK_EQ(tl_trace_writer_end(w, 0, 0, 0), TL_TRACE_E_INVAL);
@@ -522,6 +524,49 @@ TEST(writer_string_limit)
 	tt_free(&b);
 }
 
+/* The recorder's settings, and the signal a trace ends with: read back in
+ * place, the signal right before the end record, and the dropped count of
+ * the new reason kept. */
+TEST(signal_and_recorder)
+{
+	struct tl_trace_writer *w;
+	struct tl_trace_reader *r;
+	struct tl_record rec;
+	struct tt_buf b;
+	int fd = tt_memfd(), err, types[8], n = 0;
+
+	w = tl_trace_writer_new(fd, NULL, &err);
+	CHECK(w != NULL);
+	CHECK_EQ(tl_trace_writer_recorder(w, 200), 0);
+	CHECK_EQ(tl_trace_writer_dropped(w, 5, 0, 3, TL_DROP_UNTRACKED), 0);
+	CHECK_EQ(tl_trace_writer_end_signal(w, 15), 0);
+	CHECK_EQ(tl_trace_writer_end(w, 10, 0, 3), 0);
+	tl_trace_writer_free(w);
+	lseek(fd, 0, SEEK_SET);
+	b = tt_slurp(fd);
+	r = tl_trace_reader_open_mem(b.p, b.len, &err);
+	CHECK(r != NULL);
+	while (n < 8 && tl_trace_reader_next(r, &rec) == 1) {
+		types[n++] = rec.type;
+		if (rec.type == TL_REC_RECORDER)
+			CHECK_EQ(rec.recorder.flush_ms, 200);
+		if (rec.type == TL_REC_SIGNAL)
+			CHECK_EQ(rec.signal.signo, 15);
+		if (rec.type == TL_REC_DROPPED) {
+			CHECK_EQ(rec.dropped.reason, TL_DROP_UNTRACKED);
+			CHECK_EQ(rec.dropped.count, 3);
+		}
+	}
+	CHECK_EQ(n, 4);
+	CHECK_EQ(types[0], TL_REC_RECORDER);
+	CHECK_EQ(types[1], TL_REC_DROPPED);
+	CHECK_EQ(types[2], TL_REC_SIGNAL);
+	CHECK_EQ(types[3], TL_REC_END);
+	tl_trace_reader_close(r);
+	tt_free(&b);
+	close(fd);
+}
+
 TEST(names)
 {
 	CHECK_STR(tl_rec_name(TL_REC_CREATE), "create");
@@ -529,13 +574,16 @@ TEST(names)
 	CHECK_STR(tl_rec_name(TL_REC_END), "end");
 	CHECK_STR(tl_rec_name(0), "unknown");
 	CHECK_STR(tl_rec_name(0x08), "unknown");
-	CHECK_STR(tl_rec_name(0x40), "unknown");
+	CHECK_STR(tl_rec_name(TL_REC_SIGNAL), "signal");
+	CHECK_STR(tl_rec_name(TL_REC_RECORDER), "recorder");
+	CHECK_STR(tl_rec_name(0x42), "unknown");
 	CHECK_STR(tl_rec_name(-1), "unknown");
 	CHECK_STR(tl_kind_name(TL_KIND_TICKER), "ticker");
 	CHECK_STR(tl_kind_name(TL_KIND_GO_SLEEP), "go-sleep");
 	CHECK_STR(tl_kind_name(0), "unknown");
 	CHECK_STR(tl_kind_name(TL_KIND_MAX + 1), "unknown");
 	CHECK_STR(tl_drop_reason_name(TL_DROP_WRITE_FAILED), "write-failed");
+	CHECK_STR(tl_drop_reason_name(TL_DROP_UNTRACKED), "untracked");
 	CHECK_STR(tl_drop_reason_name(9), "unknown");
 	CHECK_STR(tl_mode_name(TL_MODE_SYNC), "sync");
 	CHECK_STR(tl_mode_name(0), "unknown");

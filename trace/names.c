@@ -62,6 +62,8 @@ static const char *const rec_names[] = {
 	[TL_REC_DROPPED] = "dropped",
 	[TL_REC_SNAPSHOT] = "snapshot",
 	[TL_REC_END] = "end",
+	[TL_REC_SIGNAL] = "signal",
+	[TL_REC_RECORDER] = "recorder",
 };
 
 const char *tl_rec_name(int type)
@@ -104,6 +106,8 @@ const char *tl_drop_reason_name(int reason)
 		return "too-many-threads";
 	case TL_DROP_NOMEM:
 		return "out-of-memory";
+	case TL_DROP_UNTRACKED:
+		return "untracked";
 	}
 	return "unknown";
 }

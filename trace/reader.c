@@ -51,6 +51,8 @@ struct tl_trace_reader {
 	size_t raw_cap;
 	bool in_chunk;       /* records are being returned from raw */
 	uint64_t chunk_off;  /* file offset of the current chunk */
+	size_t chunk_total;  /* its bytes in the file, header included */
+	uint32_t next_seq;   /* seq of the chunk that would continue the trace */
 	bool done;           /* the end of the file was met */
 	int fatal;           /* the error that stopped reading, returned again */
 	struct tl__dec dec;
@@ -209,6 +211,31 @@ static int decompress(struct tl_trace_reader *r, const uint8_t *src,
 }
 
 /*
+ * After the end record, only a chunk that continues the sequence belongs to
+ * the trace (a process whose exec failed resumes its trace after its end).
+ * Anything else — the header of another trace appended to this one, or
+ * bytes that are not a chunk — is not read, and not taken for damage.
+ * @return true when reading stops here.
+ */
+static bool after_end(struct tl_trace_reader *r)
+{
+	struct tl__chunk_header h;
+
+	if (!r->st.clean_end)
+		return false;
+	if (avail(r) >= TL__CHUNK_HEADER && tl__chunk_header_get(r->data + r->pos, &h) == 0 &&
+	    h.seq == r->next_seq)
+		return false;
+	r->st.trailing_offset = offset(r);
+	for (;;) {
+		r->st.trailing_bytes += avail(r);
+		r->pos = r->len;
+		if (r->eof || fill(r, READ_MIN) != 0 || avail(r) == 0)
+			return true;
+	}
+}
+
+/*
  * load_chunk - find, check and decompress the next chunk.
  * @return 1 when a chunk is ready to decode; 0 at the end of the file; or a
  *         fatal error.
@@ -223,6 +250,8 @@ static int load_chunk(struct tl_trace_reader *r)
 		if ((err = fill(r, TL__CHUNK_HEADER)) != 0)
 			return err;
 		if (avail(r) == 0)
+			return 0;
+		if (after_end(r))
 			return 0;
 		if (avail(r) < TL__CHUNK_HEADER)
 			return tail(r);
@@ -239,6 +268,8 @@ static int load_chunk(struct tl_trace_reader *r)
 		if (avail(r) < total)
 			return tail(r);
 		r->chunk_off = offset(r);
+		r->chunk_total = total;
+		r->next_seq = h.seq + 1;
 		err = decompress(r, r->data + r->pos + TL__CHUNK_HEADER, &h);
 		if (err == TL_TRACE_E_NOMEM)
 			return err;
@@ -276,7 +307,10 @@ static int next_in_chunk(struct tl_trace_reader *r, struct tl_record *rec)
 		r->in_chunk = false;
 		if (n == TL_TRACE_E_NOMEM)
 			return n;
+		/* The records before the bad one were read; the chunk is
+		 * counted damaged, with all its bytes. */
 		chunk_error(r, n, r->chunk_off);
+		r->st.skipped_bytes += r->chunk_total;
 		return 0;
 	}
 	r->in_chunk = false;

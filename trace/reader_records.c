@@ -258,15 +258,36 @@ static void dec_small(struct tl__dec *d, struct tl_record *rec)
 	}
 }
 
-/* An extension record: a length and a body this reader does not know. */
-static void skip_extension(struct tl__dec *d)
+/*
+ * An extension record: a length and a body. The body of one this reader
+ * knows is decoded from its own cursor: later minor versions may add
+ * fields at its end, which are skipped, and the chunk's decoding state is
+ * never touched. @return 1 for a record to return, 0 for one skipped.
+ */
+static int dec_extension(struct tl__dec *d, struct tl_record *rec)
 {
+	struct tl__cur outer;
 	uint8_t *body;
 	uint32_t n;
 
 	d->err = tl__get_span(&d->c, TL_TRACE_MAX_CHUNK, &body, &n);
-	if (!d->err)
+	if (d->err)
+		return 0;
+	if (rec->type != TL_REC_SIGNAL && rec->type != TL_REC_RECORDER) {
 		d->unknown++;
+		return 0;
+	}
+	outer = d->c;
+	d->c = (struct tl__cur){body, body + n};
+	if (rec->type == TL_REC_SIGNAL) {
+		rec->signal.signo = get_int(d);
+		if (!d->err && (rec->signal.signo < 1 || rec->signal.signo > 64))
+			d->err = TL_TRACE_E_BAD_RECORD;
+	} else {
+		rec->recorder.flush_ms = get_u32(d);
+	}
+	d->c = outer;
+	return 1;
 }
 
 /* ---------------------------------------------------------------------------
@@ -335,8 +356,9 @@ int tl__dec_record(struct tl__dec *d, struct tl_record *rec)
 		 * cannot be skipped, and the rest of the chunk is lost. */
 		if (type < 0x40)
 			return TL_TRACE_E_BAD_RECORD;
-		skip_extension(d);
-		return d->err;
+		if (!dec_extension(d, rec))
+			return d->err;
+		break;
 	}
 	return d->err ? d->err : 1;
 }

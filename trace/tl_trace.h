@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define TL_TRACE_MAJOR 1
-#define TL_TRACE_MINOR 0
+#define TL_TRACE_MINOR 1
 
 #define TL_TRACE_MAX_FRAMES  256
 #define TL_TRACE_MAX_CHUNK   (16u << 20) /* raw bytes per chunk */
@@ -84,6 +84,9 @@ enum tl_rec_type {
 	TL_REC_DROPPED = 0x20,
 	TL_REC_SNAPSHOT = 0x21,
 	TL_REC_END = 0x22,
+	/* Extension records (0x40 and up) this reader knows; since 1.1. */
+	TL_REC_SIGNAL = 0x40,   /* the process ends because of a fatal signal */
+	TL_REC_RECORDER = 0x41, /* how the recorder was set up */
 };
 
 static inline bool tl_rec_is_event(int type)
@@ -128,10 +131,12 @@ enum tl_drop_reason {
 	TL_DROP_WRITE_FAILED = 2,
 	TL_DROP_TOO_MANY_THREADS = 3,
 	TL_DROP_NOMEM = 4,
+	TL_DROP_UNTRACKED = 5, /* since 1.1: a kernel timer that could not be followed */
+	TL_DROP_MAX = 5,
 };
 
 /* @return "ring-full", "write-failed", "too-many-threads", "out-of-memory",
- * or "unknown". Static; thread-safe. */
+ * "untracked", or "unknown". Static; thread-safe. */
 const char *tl_drop_reason_name(int reason);
 
 #define TL_PROCESS_FORKED   (1u << 0)
@@ -309,6 +314,21 @@ int tl_trace_writer_stack(struct tl_trace_writer *w, uint32_t id, const uint64_t
 int tl_trace_writer_event(struct tl_trace_writer *w, int type, int64_t time, uint32_t tid,
 			  const struct tl_event *e);
 
+/*
+ * tl_trace_writer_recorder - how the recorder was set up: flush_ms, the
+ * longest it keeps events before writing them (what a process killed
+ * without warning may lose). Written once, after the process record.
+ */
+int tl_trace_writer_recorder(struct tl_trace_writer *w, uint32_t flush_ms);
+
+/*
+ * tl_trace_writer_end_signal - the trace ends because the process received
+ * the fatal signal signo (1..64): a signal record goes right before the end
+ * record (in the final chunk too, when writing had failed). Call before
+ * tl_trace_writer_end(). @return 0 or TL_TRACE_E_INVAL.
+ */
+int tl_trace_writer_end_signal(struct tl_trace_writer *w, int signo);
+
 /* reason is an enum tl_drop_reason. */
 int tl_trace_writer_dropped(struct tl_trace_writer *w, int64_t time, uint32_t tid,
 			    uint64_t count, int reason);
@@ -436,6 +456,12 @@ struct tl_record {
 		struct {
 			uint64_t events, dropped;
 		} end;
+		struct {
+			int signo;
+		} signal;
+		struct {
+			uint32_t flush_ms;
+		} recorder;
 	};
 };
 
@@ -478,6 +504,10 @@ struct tl_trace_reader_stats {
 	int first_error;            /* the first chunk-level error met (_BAD_CHUNK,
 				       _BAD_PAYLOAD, _BAD_RECORD, _TOO_BIG), 0 if none */
 	uint64_t first_error_offset; /* file offset of the chunk it was met in */
+	uint64_t trailing_offset;   /* where bytes that are not part of this trace begin
+				       after its end record (another trace appended to
+				       it), 0 if none; they are not read */
+	uint64_t trailing_bytes;    /* how many */
 };
 /* Fill *s; truncated is final once tl_trace_reader_next() returned 0. */
 void tl_trace_reader_stats(const struct tl_trace_reader *r, struct tl_trace_reader_stats *s);

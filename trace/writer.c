@@ -478,7 +478,7 @@ static void drops_add(struct tl_trace_writer *w, const struct tl__drop *d)
 		}
 	}
 	if (w->ndrops == TL__MAX_DROPS)
-		drops_collapse(w); /* at most 4 reasons: leaves room */
+		drops_collapse(w); /* at most TL_DROP_MAX reasons: leaves room */
 	w->drops[w->ndrops++] = *d;
 }
 
@@ -488,7 +488,7 @@ int tl_trace_writer_dropped(struct tl_trace_writer *w, int64_t time, uint32_t ti
 	struct tl__drop d = {time, tid, reason, count};
 	int err = 0;
 
-	if (!w || w->state == TL__W_ENDED || reason < TL_DROP_RING_FULL || reason > TL_DROP_NOMEM)
+	if (!w || w->state == TL__W_ENDED || reason < TL_DROP_RING_FULL || reason > TL_DROP_MAX)
 		return TL_TRACE_E_INVAL;
 	if (w->state == TL__W_OPEN)
 		err = append(w, encode_dropped, &d);
@@ -521,15 +521,60 @@ int tl_trace_writer_snapshot(struct tl_trace_writer *w, int64_t time, uint64_t s
 	return append(w, encode_snapshot, &a);
 }
 
+/*
+ * An extension record of varint fields: type, the body's length, the body.
+ * Its fields never touch the chunk's decoding state (time, id, thread), so
+ * a reader that skips it stays in step.
+ */
+static void put_extension(struct tl_trace_writer *w, uint8_t type, const uint64_t *f, unsigned n)
+{
+	size_t len = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		len += tl__varint_len(f[i]);
+	put_u8(w, type);
+	put_varint(w, len);
+	for (unsigned i = 0; i < n; i++)
+		put_varint(w, f[i]);
+}
+
+static void encode_recorder(struct tl_trace_writer *w, const void *arg)
+{
+	uint64_t f[1] = {*(const uint32_t *)arg};
+
+	put_extension(w, TL_REC_RECORDER, f, 1);
+}
+
+int tl_trace_writer_recorder(struct tl_trace_writer *w, uint32_t flush_ms)
+{
+	if (!w || w->state == TL__W_ENDED)
+		return TL_TRACE_E_INVAL;
+	return append(w, encode_recorder, &flush_ms);
+}
+
+int tl_trace_writer_end_signal(struct tl_trace_writer *w, int signo)
+{
+	if (!w || w->state == TL__W_ENDED || signo < 1 || signo > 64)
+		return TL_TRACE_E_INVAL;
+	w->end_signal = signo;
+	return 0;
+}
+
 struct end_arg {
 	int64_t time;
 	uint64_t events, dropped;
 };
 
+/* The end record, after the signal that ended the process, if one did. */
 static void encode_end(struct tl_trace_writer *w, const void *arg)
 {
 	const struct end_arg *a = arg;
 
+	if (w->end_signal) {
+		uint64_t f[1] = {(uint64_t)w->end_signal};
+
+		put_extension(w, TL_REC_SIGNAL, f, 1);
+	}
 	put_u8(w, TL_REC_END);
 	put_dt(w, a->time);
 	put_varint(w, a->events);

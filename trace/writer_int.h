@@ -44,8 +44,8 @@ struct tl__drop {
 };
 
 /* Enough for one entry per thread of a handful of threads; past it the
- * entries are merged per reason (tid 0), which at most 4 reasons keeps
- * small. The bound keeps the final chunk far below the reservation. */
+ * entries are merged per reason (tid 0), which at most TL_DROP_MAX reasons
+ * keeps small. The bound keeps the final chunk far below the reservation. */
 #define TL__MAX_DROPS 8
 
 /* Everything is owned by the one thread that uses the writer. */
@@ -75,6 +75,7 @@ struct tl_trace_writer {
 
 	struct tl__drop drops[TL__MAX_DROPS]; /* dropped records not yet in the file */
 	unsigned ndrops;
+	int end_signal;        /* written with the end record, 0 for none */
 
 	struct tl_trace_writer_stats st;
 };
