@@ -567,6 +567,41 @@ TEST(signal_and_recorder)
 	close(fd);
 }
 
+/* With prealloc_bytes, chunks within it and a chunk far beyond it (which
+ * gets a compressor of its own) are all written and read back. */
+TEST(prealloc)
+{
+	struct tl_trace_writer_opts o = {.prealloc_bytes = 4096};
+	struct tl_trace_writer *w;
+	struct tl_trace_reader_stats st;
+	struct tl_event e = {.id = 1, .kind = TL_KIND_TIMER, .stack = 0};
+	struct tt_buf b;
+	int fd = tt_memfd(), err, types[4];
+	long n;
+
+	w = tl_trace_writer_new(fd, &o, &err);
+	CHECK(w != NULL);
+	for (int chunk = 0; chunk < 3; chunk++) {
+		int events = chunk == 2 ? 100000 : 100;
+
+		for (int i = 0; i < events; i++) {
+			e.id = (uint64_t)(chunk * 1000000 + i + 1);
+			CHECK_EQ(tl_trace_writer_event(w, TL_REC_CREATE, i * 1000, 1, &e), 0);
+		}
+		CHECK_EQ(tl_trace_writer_flush(w), 0);
+	}
+	CHECK_EQ(tl_trace_writer_end(w, 0, 100200, 0), 0);
+	tl_trace_writer_free(w);
+	lseek(fd, 0, SEEK_SET);
+	b = tt_slurp(fd);
+	n = tt_read_all(b.p, b.len, &st, types, 4, &err);
+	CHECK_EQ(n, 100201);
+	CHECK_EQ(st.chunks, 4);
+	CHECK(st.clean_end);
+	tt_free(&b);
+	close(fd);
+}
+
 TEST(names)
 {
 	CHECK_STR(tl_rec_name(TL_REC_CREATE), "create");

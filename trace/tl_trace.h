@@ -252,6 +252,10 @@ struct tl_trace_writer_opts {
 	uint32_t reserve_bytes; /* space kept allocated past the end of the file so that
 				   the final chunk fits on a full disk (0: 4096; the
 				   reservation is skipped where fallocate is unsupported) */
+	uint32_t prealloc_bytes; /* 0, or allocate up front what chunks of up to this many
+				    raw bytes need (buffers, the compressor's workspace),
+				    so that writing them allocates nothing: for a
+				    recorder in a process that may run out of memory */
 };
 
 /*

@@ -674,12 +674,23 @@ static int writer_init(struct tl_trace_writer *w, int fd, const struct tl_trace_
 	start = lseek(fd, 0, (fcntl(fd, F_GETFL) & O_APPEND) ? SEEK_END : SEEK_CUR);
 	w->seekable = start >= 0;
 	w->start = start >= 0 ? start : 0;
-	w->cctx = ZSTD_createCCtx();
+	w->level = level;
+	if (o->prealloc_bytes) {
+		size_t ws = ZSTD_estimateCCtxSize_usingCParams(
+			ZSTD_getCParams(level, o->prealloc_bytes, 0));
+
+		if (tl__buf_reserve(&w->chunk, o->prealloc_bytes) != 0 ||
+		    tl__buf_reserve(&w->out, TL__CHUNK_HEADER +
+						     ZSTD_compressBound(o->prealloc_bytes)) != 0 ||
+		    !(w->cctx_mem = malloc(ws)))
+			return TL_TRACE_E_NOMEM;
+		w->cctx = ZSTD_initStaticCCtx(w->cctx_mem, ws);
+	} else {
+		w->cctx = ZSTD_createCCtx();
+	}
 	if (!w->cctx)
 		return TL_TRACE_E_NOMEM;
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1)))
+	if (tl__writer_cctx_setup(w->cctx, level) != 0)
 		return TL_TRACE_E_COMPRESS;
 	return tl__writer_write_header(w);
 }
@@ -733,7 +744,10 @@ void tl_trace_writer_free(struct tl_trace_writer *w)
 {
 	if (!w)
 		return;
-	ZSTD_freeCCtx(w->cctx);
+	if (!w->cctx_mem)
+		ZSTD_freeCCtx(w->cctx);
+	free(w->cctx_mem);
+	ZSTD_freeCCtx(w->cctx_big);
 	tl__buf_free(&w->chunk);
 	tl__buf_free(&w->out);
 	free(w);

@@ -7,6 +7,7 @@
 
 #include "internal.h"
 
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_initStaticCCtx, for prealloc_bytes */
 #include <zstd.h>
 
 /*
@@ -58,6 +59,9 @@ struct tl_trace_writer {
 	bool seekable;         /* fd is a file: it can be cut back and reserved in */
 	int64_t start;         /* file offset of the file header */
 	ZSTD_CCtx *cctx;       /* reused for every chunk: creating one costs ~1 MiB */
+	void *cctx_mem;        /* with prealloc_bytes, cctx lives here (static) */
+	ZSTD_CCtx *cctx_big;   /* then, made on demand for a chunk above prealloc_bytes */
+	int level;
 
 	/* The current chunk, and the decoding state a reader will have at its
 	 * end (docs/trace-format.md, "Chunk payload"). */
@@ -92,6 +96,9 @@ void tl__writer_chunk_reset(struct tl_trace_writer *w);
  *         writer is FAILED.
  */
 int tl__writer_write_chunk(struct tl_trace_writer *w, bool final);
+
+/* Set a compression context up as every chunk wants it. @return 0 or -1. */
+int tl__writer_cctx_setup(ZSTD_CCtx *c, int level);
 
 /* tl__writer_write_header - write the file header and reserve past it.
  * @return 0, TL_TRACE_E_IO or _DISK_FULL (the file is cut back to start). */

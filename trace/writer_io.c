@@ -129,7 +129,18 @@ void tl__writer_chunk_reset(struct tl_trace_writer *w)
 	w->chunk_events = 0;
 }
 
-/* Fill w->out with the chunk header and the compressed chunk. */
+int tl__writer_cctx_setup(ZSTD_CCtx *c, int level)
+{
+	return ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)) ||
+			       ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)) ||
+			       ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1))
+		       ? -1
+		       : 0;
+}
+
+/* Fill w->out with the chunk header and the compressed chunk. A chunk too
+ * big for the workspace made up front (prealloc_bytes) gets a context of
+ * its own, if memory allows. */
 static int compress(struct tl_trace_writer *w)
 {
 	size_t bound = ZSTD_compressBound(w->chunk.len);
@@ -140,6 +151,17 @@ static int compress(struct tl_trace_writer *w)
 	if (tl__buf_reserve(&w->out, TL__CHUNK_HEADER + bound) != 0)
 		return TL_TRACE_E_NOMEM;
 	n = ZSTD_compress2(w->cctx, w->out.p + TL__CHUNK_HEADER, bound, w->chunk.p, w->chunk.len);
+	if (ZSTD_isError(n) && w->cctx_mem) {
+		if (!w->cctx_big && (w->cctx_big = ZSTD_createCCtx()) != NULL &&
+		    tl__writer_cctx_setup(w->cctx_big, w->level) != 0) {
+			ZSTD_freeCCtx(w->cctx_big);
+			w->cctx_big = NULL;
+		}
+		if (!w->cctx_big)
+			return TL_TRACE_E_NOMEM;
+		n = ZSTD_compress2(w->cctx_big, w->out.p + TL__CHUNK_HEADER, bound, w->chunk.p,
+				   w->chunk.len);
+	}
 	if (ZSTD_isError(n))
 		return TL_TRACE_E_COMPRESS;
 	h = (struct tl__chunk_header){
