@@ -2,6 +2,7 @@
  * clock.c - see clock.h.
  */
 #include "clock.h"
+#include "core.h"
 #include "real.h"
 
 #include <fcntl.h>
@@ -30,11 +31,26 @@ static struct {
 #define FIRST_AFTER_NS 10000000   /* 10 ms of baseline before the first rate */
 #define REBASE_MAX_NS  1000000000 /* then a new base at least every second */
 
-/* Whether a small text file holds word (as a whole word). */
-static bool file_has(const char *path, const char *word, size_t max)
+/* Whether text holds word as a whole word. */
+static bool has_word(const char *text, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = text; (p = strstr(p, word)) != NULL; p += len) {
+		bool start = p == text || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n';
+		char end = p[len];
+
+		if (start && (end == ' ' || end == '\n' || end == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* Whether a small text file's first max bytes hold each of words[]
+ * (NULL-terminated) as a whole word. One open, one read. */
+static bool file_has(const char *path, const char *const *words, size_t max)
 {
 	char buf[16384];
-	size_t len = strlen(word);
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -45,31 +61,25 @@ static bool file_has(const char *path, const char *word, size_t max)
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	for (char *p = buf; (p = strstr(p, word)) != NULL; p += len) {
-		bool start = p == buf || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n';
-		char end = p[len];
-
-		if (start && (end == ' ' || end == '\n' || end == '\0'))
-			return true;
-	}
-	return false;
+	for (; *words; words++)
+		if (!has_word(buf, *words))
+			return false;
+	return true;
 }
 
 void tl__clock_init(void)
 {
-	const char *v = getenv("TIMERLEAK_CLOCK");
-
 	cal.usable = false;
 #if defined(__x86_64__)
-	if (v && strcmp(v, "monotonic") == 0)
+	if (tl__cfg.clock_monotonic)
 		return;
+	static const char *const tsc[] = {"tsc", NULL};
+	static const char *const flags[] = {"constant_tsc", "nonstop_tsc", NULL};
+
 	/* The first CPU's flags line is within the first few KB. */
 	cal.usable = file_has("/sys/devices/system/clocksource/clocksource0/current_clocksource",
-			      "tsc", 64) &&
-		     file_has("/proc/cpuinfo", "constant_tsc", 8192) &&
-		     file_has("/proc/cpuinfo", "nonstop_tsc", 8192);
-#else
-	(void)v;
+			      tsc, 64) &&
+		     file_has("/proc/cpuinfo", flags, 8192);
 #endif
 }
 

@@ -232,7 +232,7 @@ void tl__record(struct tl__pass *p, uint8_t type, const struct tl_event *ev,
 	rec->time = p->time;
 	rec->ev = *ev;
 	rec->nframes = (uint16_t)n;
-	memcpy(rec->frames, frames, n * sizeof(uint64_t));
+	tl__ring_copy64(rec->frames, frames, n);
 	tl__ring_commit(rec);
 	/* Wake the writer once per half ring, not per event. */
 	used = tl__ring_used(r);
@@ -275,6 +275,11 @@ __attribute__((noinline)) unsigned tl__capture(struct tl__pass *p, uint64_t *fra
 		break;
 	}
 	return n;
+}
+
+void tl__untracked(void)
+{
+	atomic_fetch_add_explicit(&tl__reg.untracked, 1, memory_order_relaxed);
 }
 
 /* Ids: libgotimer timers even, kernel timers odd, so they never meet. */
@@ -402,8 +407,9 @@ static void init_once_fn(void)
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)find_self);
 	tl__config_load();
 	tl__real_libc_init();
-	tl__clock_init();
 	tl__heapsize_init();
+	tl__fd_prepare();
+	tl__ptimer_prepare();
 	if (getauxval(AT_SECURE)) {
 		/* setuid or similar: an inherited environment must not make a
 		 * privileged program write files for its caller. */
@@ -414,8 +420,9 @@ static void init_once_fn(void)
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	setenv("TIMERLEAK_PARENT", pid, 1);
 	if (tl__cfg.unwinder == TL_UNWIND_LIBUNWIND)
-		tl__fdguard_run_high(tl__unwind_warm_up);
-	tl__thread_bounds_self();
+		tl__unwind_init();
+	if (tl__cfg.unwinder == TL_UNWIND_FP)
+		tl__thread_bounds_self();
 	if (pthread_key_create(&thread_key, thread_exit) != 0)
 		return;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
@@ -426,6 +433,7 @@ static void init_once_fn(void)
 	atomic_store(&tl__recording, 1);
 	atexit(fini);
 	snapshot_install();
+	tl__fatal_install();
 }
 
 void tl__init(void)

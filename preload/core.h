@@ -26,9 +26,9 @@ int tl__config_output_path(char *out, size_t size, int pid, const char *exe, lon
 struct tl__registry {
 	struct tl__ring *_Atomic rings[TL_MAX_RINGS];
 	_Atomic uint32_t nrings;
-	/* Events lost outside any ring (no ring could be had), by reason;
-	 * taken by the writer. */
-	_Atomic uint64_t lost_nomem, lost_threads;
+	/* Events lost outside any ring (no ring could be had), by reason,
+	 * and kernel timers that could not be tracked; taken by the writer. */
+	_Atomic uint64_t lost_nomem, lost_threads, untracked;
 };
 
 extern struct tl__registry tl__reg;
@@ -68,13 +68,21 @@ void tl__writer_wait_space(uint32_t seq, int64_t ns);
 void tl__writer_finish(int timeout_ms, bool before_exec);
 /* In a child after fork: forget the parent's writer (its thread is gone). */
 void tl__writer_forget(void);
+/* A fatal signal ends the process: end the trace with it, waiting up to
+ * timeout_ms. Async-signal-safe. */
+void tl__writer_finish_signal(int sig, int timeout_ms);
+
+/* Fatal signals (fatal.c): the recorder's handler where the program keeps
+ * the default action. */
+void tl__fatal_install(void);
 
 /* Stack capture (unwind_*.c) behind one small interface. Both drop the
  * leading frames that lie in this library (tl__self_text), however the
  * compiler arranged its calls, so frame 0 is the service's call site. */
 unsigned tl__unwind_libunwind(uint64_t *frames, unsigned max);
 unsigned tl__unwind_fp(uint64_t *frames, unsigned max, uintptr_t lo, uintptr_t hi);
-void tl__unwind_warm_up(void);
+/* Set libunwind up (start-up). */
+void tl__unwind_init(void);
 void tl__unwind_fork_prepare(void);
 void tl__unwind_fork_done(void);
 
@@ -85,9 +93,9 @@ static inline bool tl__in_self(uint64_t ip)
 	return ip >= tl__self_text_lo && ip < tl__self_text_hi;
 }
 
-/* Run init with every low descriptor number taken, and guard the pipe it
- * opens (fdguard.c). */
-void tl__fdguard_run_high(void (*init)(void));
+/* Learn where the unwinder's code is (the object holding unwinder_fn), so
+ * that the pipe2() hook knows its pipe (fdguard.c, tl_preload.h). */
+void tl__fdguard_init(const void *unwinder_fn);
 
 /* Thread stacks, for the frame-pointer walker (threads.c). */
 void tl__thread_bounds_self(void);

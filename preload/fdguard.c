@@ -14,10 +14,10 @@
 #include "core.h"
 #include "real.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
-#include <stdlib.h>
+#include <link.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #define MAX_GUARDED 8
 
@@ -61,43 +61,63 @@ static int high_mark(void)
 	return hi > 64 ? (int)hi : 0;
 }
 
-/*
- * Run init (libunwind's first unwind) with every free number below the
- * high mark taken, then guard whatever pipe it opened. Costs one dup per
- * free number, once, at start-up.
- */
-void tl__fdguard_run_high(void (*init)(void))
+/* libunwind's code, [lo, hi): a pipe2() called from there is its own. */
+static uintptr_t unw_lo, unw_hi;
+
+static int find_text(struct dl_phdr_info *info, size_t size, void *data)
 {
-	int hi = high_mark(), null, *held = NULL, n = 0;
+	uintptr_t base = (uintptr_t)data;
 
-	if (!hi || (null = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
-	    !(held = malloc((size_t)hi * sizeof(*held)))) {
-		init();
-		free(held);
-		return;
-	}
-	for (;;) {
-		int fd = tl__libc.fcntl(null, F_DUPFD_CLOEXEC, 0);
+	(void)size;
+	if (info->dlpi_addr != base)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 
-		if (fd < 0)
-			break;
-		if (fd >= hi) {
-			tl__libc.close(fd);
-			break;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			unw_lo = info->dlpi_addr + ph->p_vaddr;
+			unw_hi = unw_lo + ph->p_memsz;
+			return 1;
 		}
-		held[n++] = fd;
 	}
-	init();
-	while (n > 0)
-		tl__libc.close(held[--n]);
-	tl__libc.close(null);
-	free(held);
-	for (int fd = hi; fd < hi + 32; fd++) {
-		struct stat st;
+	return 1;
+}
 
-		if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
-			guard(fd);
+void tl__fdguard_init(const void *unwinder_fn)
+{
+	Dl_info di;
+
+	if (dladdr(unwinder_fn, &di) && di.dli_fbase)
+		dl_iterate_phdr(find_text, di.dli_fbase);
+}
+
+bool tl__fdguard_from_unwinder(const void *caller)
+{
+	uintptr_t c = (uintptr_t)caller;
+
+	return c >= unw_lo && c < unw_hi;
+}
+
+/*
+ * libunwind's pipe, moved up to the high mark and guarded: five system
+ * calls, at its first unwind (and again if it ever reopens the pipe).
+ */
+int tl__fdguard_pipe2(int fds[2], int flags)
+{
+	int r = tl__libc.pipe2(fds, flags), hi = high_mark();
+
+	if (r != 0 || !hi)
+		return r;
+	for (int i = 0; i < 2; i++) {
+		int moved = tl__libc.fcntl(fds[i], (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, hi);
+
+		if (moved >= 0) {
+			tl__libc.close(fds[i]);
+			fds[i] = moved;
+		}
+		guard(fds[i]);
 	}
+	return 0;
 }
 
 /* close_range over [first, last], stepping around guarded descriptors. */

@@ -14,6 +14,11 @@
  * Every operation is a handful of atomics: no lock, no malloc, safe in a
  * signal handler. A close of a descriptor that is not a timerfd costs one
  * load of a flag until the first timerfd, and a table lookup after.
+ *
+ * The first page (descriptors below 4096, where nearly every timerfd
+ * lives) is mapped at start-up, so that a program that lowers its
+ * address-space limit later still has it; a later page that cannot be
+ * mapped leaves its timerfd untracked, and the caller counts it.
  */
 #include "core.h"
 
@@ -70,15 +75,21 @@ int tl__fd_max(void)
 	return atomic_load(&max_fd);
 }
 
-void tl__fd_created(int fd, uint64_t id, int clockid)
+void tl__fd_prepare(void)
+{
+	slot(0, true);
+}
+
+bool tl__fd_created(int fd, uint64_t id, int clockid)
 {
 	_Atomic uint64_t *s = slot(fd, true);
 
 	if (!s)
-		return; /* beyond 2^20 descriptors: not tracked */
+		return false; /* beyond 2^20 descriptors, or no memory for the page */
 	atomic_store(s, (id << ID_SHIFT) | ((uint64_t)clockid & ((1u << CLOCK_BITS) - 1)));
 	note_max(fd);
 	atomic_store_explicit(&any_fd, 1, memory_order_relaxed);
+	return true;
 }
 
 uint64_t tl__fd_lookup(int fd, int *clockid)

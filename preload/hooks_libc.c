@@ -21,6 +21,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -104,8 +106,11 @@ HOOK int timerfd_create(int clockid, int flags)
 	if (fd >= 0) {
 		uint64_t id = tl__kernel_id();
 
-		tl__fd_created(fd, id, clockid);
-		created(&p, id, TL_KIND_TIMERFD, TL_TIMERFD_BYTES, (uint64_t)clockid, frames, n);
+		if (tl__fd_created(fd, id, clockid))
+			created(&p, id, TL_KIND_TIMERFD, TL_TIMERFD_BYTES, (uint64_t)clockid, frames,
+				n);
+		else
+			tl__untracked();
 	}
 	tl__leave(&p);
 	return fd;
@@ -202,6 +207,16 @@ HOOK void closefrom(int lowfd)
 	if (tl__fdguard_close_range((unsigned)lowfd, ~0u, 0) != 0)
 		tl__libc.closefrom(lowfd);
 	errno = saved;
+}
+
+/* Only the pipe libunwind opens for itself is moved out of the way
+ * (fdguard.c); every other passes straight through. */
+HOOK int pipe2(int fds[2], int flags)
+{
+	tl__real_libc_init();
+	if (__builtin_expect(tl__fdguard_from_unwinder(__builtin_return_address(0)), 0))
+		return tl__fdguard_pipe2(fds, flags);
+	return tl__libc.pipe2(fds, flags);
 }
 
 HOOK int dup(int oldfd)
@@ -321,9 +336,11 @@ static int posix_create(int abi, clockid_t clockid, struct sigevent *sev, timer_
 		uint64_t id = tl__kernel_id();
 		int notify = sev ? sev->sigev_notify : SIGEV_SIGNAL;
 
-		tl__ptimer_created(key(abi, *timerid), id, clockid);
-		created(&p, id, TL_KIND_POSIX, TL_POSIX_BYTES,
-			(uint64_t)clockid | ((uint64_t)(notify & 0xff) << 8), frames, n);
+		if (tl__ptimer_created(key(abi, *timerid), id, clockid))
+			created(&p, id, TL_KIND_POSIX, TL_POSIX_BYTES,
+				(uint64_t)clockid | ((uint64_t)(notify & 0xff) << 8), frames, n);
+		else
+			tl__untracked();
 	}
 	tl__leave(&p);
 	return r;
@@ -448,6 +465,86 @@ HOOK int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(v
 	if (r != 0)
 		free(start);
 	return r;
+}
+
+/* The hook's own address, which no other library's pthread_create can
+ * stand for (real.c). */
+extern __typeof__(pthread_create) tl__pthread_create_hook
+	__attribute__((alias("pthread_create"), visibility("hidden"), nothrow));
+
+/* ---------------------------------------------------------------------------
+ * Credentials and namespaces: calls made with the writer thread out of the
+ * way (tl__writer_park() says why). Each is rare; the real call's result
+ * and errno are returned untouched.
+ */
+
+#define PARKED(call)                                                                               \
+	do {                                                                                       \
+		bool parked_;                                                                      \
+		int r_, e_;                                                                        \
+                                                                                                   \
+		tl__real_libc_init();                                                              \
+		parked_ = tl__writer_park();                                                       \
+		r_ = tl__libc.call;                                                                \
+		e_ = errno;                                                                        \
+		tl__writer_unpark(parked_);                                                        \
+		errno = e_;                                                                        \
+		return r_;                                                                         \
+	} while (0)
+
+HOOK int setuid(uid_t u)
+{
+	PARKED(setuid(u));
+}
+
+HOOK int setgid(gid_t g)
+{
+	PARKED(setgid(g));
+}
+
+HOOK int seteuid(uid_t u)
+{
+	PARKED(seteuid(u));
+}
+
+HOOK int setegid(gid_t g)
+{
+	PARKED(setegid(g));
+}
+
+HOOK int setreuid(uid_t r, uid_t e)
+{
+	PARKED(setreuid(r, e));
+}
+
+HOOK int setregid(gid_t r, gid_t e)
+{
+	PARKED(setregid(r, e));
+}
+
+HOOK int setresuid(uid_t r, uid_t e, uid_t s)
+{
+	PARKED(setresuid(r, e, s));
+}
+
+HOOK int setresgid(gid_t r, gid_t e, gid_t s)
+{
+	PARKED(setresgid(r, e, s));
+}
+
+HOOK int setgroups(size_t n, const gid_t *list)
+{
+	PARKED(setgroups(n, list));
+}
+
+HOOK int unshare(int flags)
+{
+	PARKED(unshare(flags));
+}
+
+HOOK int setns(int fd, int nstype)
+{
+	PARKED(setns(fd, nstype));
 }
 
 /* exec runs no destructors: end the trace first. If exec fails, the trace

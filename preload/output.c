@@ -72,9 +72,9 @@ static int numbered(char *path, size_t size, int k)
 	return snprintf(path, size, "%s.%d%s", base, k, ext) < (int)size ? 0 : -1;
 }
 
-int tl__output_open(struct tl__output *o)
+int tl__output_open(struct tl__output *o, bool first)
 {
-	char exe[256];
+	char exe[256], wanted[sizeof(o->path)];
 	struct stat st;
 	int fd;
 
@@ -85,6 +85,7 @@ int tl__output_open(struct tl__output *o)
 			fprintf(stderr, "timerleak: TIMERLEAK_OUTPUT is too long; not recording\n");
 		return -ENAMETOOLONG;
 	}
+	memcpy(wanted, o->path, sizeof(wanted));
 	fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	/* A program that execs itself keeps its pid and name: its new image
 	 * gets NAME.2.tlk and so on, never the old file. */
@@ -106,6 +107,15 @@ int tl__output_open(struct tl__output *o)
 		tl__libc.close(fd);
 		return -EIO;
 	}
+	/* Whoever reads the trace must find it: where it goes is said once,
+	 * by the first process, and a name that had to change always is. */
+	if (!tl__cfg.quiet && strcmp(wanted, o->path) != 0)
+		fprintf(stderr,
+			"timerleak: WARNING: %s already exists (or is a symlink); this trace "
+			"(pid %d) goes to %s instead\n",
+			wanted, (int)getpid(), o->path);
+	else if (!tl__cfg.quiet && first && tl__cfg.announce)
+		fprintf(stderr, "timerleak: recording pid %d to %s\n", (int)getpid(), o->path);
 	o->fd = fd;
 	o->dev = st.st_dev;
 	o->ino = st.st_ino;

@@ -7,6 +7,11 @@
  * published last, with release, after its value; deletion leaves a
  * tombstone that a later insert reuses. Lock-free and async-signal-safe,
  * like everything a hook calls.
+ *
+ * The table (3 MiB of address space, touched only where used) is mapped at
+ * start-up, so that a program that lowers its address-space limit later
+ * still has it; if it cannot be had then or at the first timer, timers go
+ * untracked, and the caller counts them.
  */
 #include "core.h"
 
@@ -21,7 +26,7 @@
 struct pslot {
 	_Atomic uint64_t key;
 	uint64_t id;
-	int clockid;
+	int clockid; /* CPU-time clocks are negative: kept whole */
 	int pad_;
 };
 
@@ -52,13 +57,18 @@ static uint32_t hash(uint64_t k)
 	return (uint32_t)k & (SLOTS - 1);
 }
 
-void tl__ptimer_created(uintptr_t key, uint64_t id, int clockid)
+void tl__ptimer_prepare(void)
+{
+	get_table(true);
+}
+
+bool tl__ptimer_created(uintptr_t key, uint64_t id, int clockid)
 {
 	struct pslot *t = get_table(true);
 	uint32_t h = hash(KEY(key));
 
 	if (!t)
-		return;
+		return false;
 	for (uint32_t i = 0; i < SLOTS; i++) {
 		struct pslot *s = &t[(h + i) & (SLOTS - 1)];
 		uint64_t k = atomic_load_explicit(&s->key, memory_order_acquire);
@@ -67,9 +77,10 @@ void tl__ptimer_created(uintptr_t key, uint64_t id, int clockid)
 			s->id = id;
 			s->clockid = clockid;
 			atomic_store_explicit(&s->key, KEY(key), memory_order_release);
-			return;
+			return true;
 		}
 	}
+	return false;
 }
 
 static struct pslot *find(uintptr_t key)

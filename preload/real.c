@@ -20,7 +20,7 @@ static _Atomic int libc_ready;
 /* Each symbol version of the POSIX timer calls leads to its own code: the
  * GLIBC_2.2.5 ones convert the old timer_t ABI. Look each up by version,
  * preferring the current default when an older name is missing. */
-static void resolve_posix_timers(void)
+TL_EARLY static void resolve_posix_timers(void)
 {
 	NEXTV(timer_create[0], "timer_create", "GLIBC_2.34");
 	NEXTV(timer_settime[0], "timer_settime", "GLIBC_2.34");
@@ -36,7 +36,7 @@ static void resolve_posix_timers(void)
 	NEXTV(timer_delete[1], "timer_delete", "GLIBC_2.2.5");
 }
 
-void tl__real_libc_init(void)
+TL_EARLY void tl__real_libc_init(void)
 {
 	if (atomic_load_explicit(&libc_ready, memory_order_acquire))
 		return;
@@ -59,10 +59,34 @@ void tl__real_libc_init(void)
 	NEXT(execvp, "execvp");
 	NEXT(execvpe, "execvpe");
 	NEXT(fexecve, "fexecve");
+	NEXT(sigaction, "sigaction");
+	NEXT(signal, "signal");
+	NEXT(pipe2, "pipe2");
+	NEXT(setuid, "setuid");
+	NEXT(setgid, "setgid");
+	NEXT(seteuid, "seteuid");
+	NEXT(setegid, "setegid");
+	NEXT(setreuid, "setreuid");
+	NEXT(setregid, "setregid");
+	NEXT(setresuid, "setresuid");
+	NEXT(setresgid, "setresgid");
+	NEXT(setgroups, "setgroups");
+	NEXT(unshare, "unshare");
+	NEXT(setns, "setns");
 	NEXT(exit_, "_exit");
 	NEXT(Exit_, "_Exit");
 	resolve_posix_timers();
 	atomic_store_explicit(&libc_ready, 1, memory_order_release);
+}
+
+int tl__real_thread_create(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	int (*first)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+	*(void **)&first = dlsym(RTLD_DEFAULT, "pthread_create");
+	if (!first || first == tl__pthread_create_hook)
+		first = tl__libc.pthread_create;
+	return first(th, NULL, fn, arg);
 }
 
 /* ---------------------------------------------------------------------------

@@ -16,11 +16,18 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <time.h>
 
 struct itimerspec;
 struct sigevent;
+
+/* For what a sanitizer's runtime may call while it starts, before it can
+ * run code instrumented for it (ThreadSanitizer installs its signal
+ * handlers through the sigaction() hook): the recorder's sanitized builds
+ * leave these uninstrumented. */
+#define TL_EARLY __attribute__((no_sanitize("thread")))
 
 struct tl__real_libc {
 	int (*timerfd_create)(int, int);
@@ -42,6 +49,20 @@ struct tl__real_libc {
 	int (*execvp)(const char *, char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*fexecve)(int, char *const[], char *const[]);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	sighandler_t (*signal)(int, sighandler_t);
+	int (*pipe2)(int[2], int);
+	int (*setuid)(uid_t);
+	int (*setgid)(gid_t);
+	int (*seteuid)(uid_t);
+	int (*setegid)(gid_t);
+	int (*setreuid)(uid_t, uid_t);
+	int (*setregid)(gid_t, gid_t);
+	int (*setresuid)(uid_t, uid_t, uid_t);
+	int (*setresgid)(gid_t, gid_t, gid_t);
+	int (*setgroups)(size_t, const gid_t *);
+	int (*unshare)(int);
+	int (*setns)(int, int);
 	void (*exit_)(int) __attribute__((noreturn));
 	void (*Exit_)(int) __attribute__((noreturn));
 	/* POSIX timers, by glibc symbol version: [0] GLIBC_2.34 (and 2.3.3, the
@@ -55,6 +76,13 @@ extern struct tl__real_libc tl__libc;
 
 /* Resolve tl__libc (idempotent; cheap after the first call). */
 void tl__real_libc_init(void);
+
+/* pthread_create for the recorder's own thread: the first in the process
+ * (a sanitizer's, when its runtime is preloaded before this library, so
+ * that it knows the thread), or, when that is this library's hook, the one
+ * behind it. */
+int tl__real_thread_create(pthread_t *th, void *(*fn)(void *), void *arg);
+int tl__pthread_create_hook(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 struct tl__real_gotimer {
 	gt_timer *(*timer_new)(gt_duration);

@@ -84,10 +84,10 @@ void tl__ring_release(struct tl__ring *r, uint64_t cursor)
 	 * not yet written it must read as not ready wherever it starts.
 	 */
 	if (off + n <= r->size) {
-		memset(r->data + off, 0, n);
+		tl__ring_zero(r->data + off, n);
 	} else {
-		memset(r->data + off, 0, r->size - off);
-		memset(r->data, 0, n - (r->size - off));
+		tl__ring_zero(r->data + off, r->size - off);
+		tl__ring_zero(r->data, n - (r->size - off));
 	}
 	/* Release: the zeroes are visible before the space is reused. */
 	atomic_store_explicit(&r->tail, cursor, memory_order_release);

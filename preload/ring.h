@@ -100,4 +100,36 @@ static inline uint64_t tl__ring_used(struct tl__ring *r)
 struct tl__rrec *tl__ring_peek(struct tl__ring *r, uint64_t cursor);
 void tl__ring_release(struct tl__ring *r, uint64_t cursor);
 
+/*
+ * Copies into, out of and over ring memory. Plain loops, never libc's
+ * memcpy or memset: in a service built with ThreadSanitizer those calls
+ * reach its interceptors, which see the accesses but not the atomics that
+ * order them (this library is not instrumented), and report races that
+ * are not there. The library is built with -fno-tree-loop-distribute-
+ * patterns, so the compiler keeps these loops loops.
+ */
+static inline void tl__ring_copy(void *dst, const void *src, size_t n)
+{
+	char *d = dst;
+	const char *s = src;
+
+	for (size_t i = 0; i < n; i++)
+		d[i] = s[i];
+}
+
+static inline void tl__ring_copy64(uint64_t *dst, const uint64_t *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = src[i];
+}
+
+/* n a multiple of 8, dst 8-byte aligned, as every record is. */
+static inline void tl__ring_zero(void *dst, size_t n)
+{
+	uint64_t *d = dst;
+
+	for (size_t i = 0; i < n / 8; i++)
+		d[i] = 0;
+}
+
 #endif /* TL_RING_H */

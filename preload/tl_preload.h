@@ -20,6 +20,7 @@
 #include "ring.h"
 #include "tl_trace.h"
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,16 +33,19 @@
 
 /* Settings, read once from the environment (config.c). */
 struct tl__config {
-	char output[4096];      /* TIMERLEAK_OUTPUT template: %p pid, %e exe name, %t time */
+	char output[4096];      /* TIMERLEAK_OUTPUT template: %p pid, %e exe name, %t time;
+				   made absolute at start-up */
 	int unwinder;           /* TIMERLEAK_UNWIND: enum tl__unwinder */
 	unsigned depth;         /* TIMERLEAK_DEPTH: frames per stack, 1..256 (32) */
 	int snapshot_signal;    /* TIMERLEAK_SNAPSHOT_SIGNAL: 0 for none (SIGUSR2) */
-	bool follow_fork;       /* TIMERLEAK_FOLLOW contains "fork" (default fork,exec) */
-	bool follow_exec;       /* TIMERLEAK_FOLLOW contains "exec" */
+	bool follow_fork;       /* TIMERLEAK_FOLLOW: fork, exec, fork,exec (default) or none */
+	bool follow_exec;
 	unsigned ring_kb;       /* TIMERLEAK_RING_KB: per-thread ring size (1024) */
 	unsigned flush_ms;      /* TIMERLEAK_FLUSH_MS: at most this long between chunks (200) */
 	unsigned time_shift;    /* TIMERLEAK_TIME_SHIFT: trace time resolution 2^n ns (10: ~1 us) */
+	bool clock_monotonic;   /* TIMERLEAK_CLOCK=monotonic: never the TSC (default tsc) */
 	bool quiet;             /* TIMERLEAK_QUIET=1: no messages on stderr */
+	bool announce;          /* TIMERLEAK_ANNOUNCE=0: not where the trace goes (1) */
 };
 
 enum tl__unwinder {
@@ -122,8 +126,13 @@ void tl__heapsize_init(void);
  * async-signal-safe.
  */
 
-/* A timerfd was created on fd with timer id. */
-void tl__fd_created(int fd, uint64_t id, int clockid);
+/* Map what the tables need up front (start-up). */
+void tl__fd_prepare(void);
+void tl__ptimer_prepare(void);
+/* A timerfd was created on fd with timer id. @return false when it cannot
+ * be tracked (no memory for its page; its descriptor beyond 2^20): the
+ * caller records nothing of it and counts it (tl__untracked). */
+bool tl__fd_created(int fd, uint64_t id, int clockid);
 /* The timer id and clock of fd, or 0 if fd is not a tracked timerfd.
  * The cheap filter every fd hook runs first. */
 uint64_t tl__fd_lookup(int fd, int *clockid);
@@ -138,7 +147,11 @@ bool tl__fd_any(void);
 /* The highest fd ever tracked, for close_range. */
 int tl__fd_max(void);
 
-void tl__ptimer_created(uintptr_t key, uint64_t id, int clockid);
+/* @return false when it cannot be tracked, as tl__fd_created. */
+bool tl__ptimer_created(uintptr_t key, uint64_t id, int clockid);
+/* Count a kernel timer the recorder cannot follow: the trace says so
+ * (dropped, reason untracked) and the report doubts what it could hide. */
+void tl__untracked(void);
 uint64_t tl__ptimer_lookup(uintptr_t key, int *clockid);
 uint64_t tl__ptimer_forget(uintptr_t key);
 
@@ -157,6 +170,15 @@ int tl__trace_fd(void);
 bool tl__fd_guarded(int fd);
 /* close_range around the guarded descriptors. */
 int tl__fdguard_close_range(unsigned first, unsigned last, int flags);
+/* The pipe2() hook: a pipe libunwind's own code opens (caller is the
+ * return address) is moved high and guarded by tl__fdguard_pipe2(). */
+bool tl__fdguard_from_unwinder(const void *caller);
+int tl__fdguard_pipe2(int fds[2], int flags);
+
+/* The program's sigaction() and signal() calls, through the table of who
+ * handles each fatal signal (fatal.c). Same results as libc's. */
+int tl__fatal_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+sighandler_t tl__fatal_signal(int sig, sighandler_t handler);
 /* Move the trace descriptor out of the way of newfd (dup2 onto it). */
 void tl__trace_fd_evade(int newfd);
 /* End the trace synchronously, before exec or _exit, which run no
@@ -166,5 +188,12 @@ void tl__flush_before_exec(void);
 void tl__finish_before_exit(void);
 /* exec failed: the trace goes on. */
 void tl__exec_failed(void);
+/* Around a call that changes the credentials of every thread (setuid()
+ * and the like) or needs the process to have one thread (unshare() of a
+ * user namespace): the writer thread writes what is there and ends, and
+ * a new one starts after the call (writer.c). Not async-signal-safe.
+ * @return whether it was parked, for tl__writer_unpark(). */
+bool tl__writer_park(void);
+void tl__writer_unpark(bool parked);
 
 #endif /* TL_PRELOAD_H */

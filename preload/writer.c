@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -36,6 +37,7 @@ enum request {
 	REQ_NONE = 0,
 	REQ_SYNC = 1,   /* end the trace and write everything (before exec) */
 	REQ_FINISH = 2, /* the same, then stop (exit) */
+	REQ_PARK = 3,   /* write what is there, then let the thread end (tl__writer_park) */
 };
 
 struct ringstate {
@@ -52,6 +54,7 @@ static struct {
 	struct tl__output out;
 	struct tl_trace_writer *w;
 	uint64_t dropped, discarded;
+	uint64_t unappended;    /* events the trace writer had no memory for, not yet counted */
 	int64_t last_flush;
 	struct ringstate rs[TL_MAX_RINGS];
 	_Atomic uint32_t poke;
@@ -63,6 +66,9 @@ static struct {
 	_Atomic uint32_t space; /* bumped when space is given back and someone waits */
 	_Atomic int space_waiters;
 	bool ended;             /* the trace has its end record (before an exec) */
+	_Atomic int end_signal; /* the fatal signal the trace ends with, 0 if none */
+	pid_t tid;              /* the writer thread's */
+	pthread_t thread;       /* joinable: tl__writer_park() waits for it to be gone */
 	pthread_mutex_t fd_lock; /* held while writing, and while the descriptor moves */
 } W = {.out.fd = -1, .fd_lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -170,17 +176,21 @@ static void flush(void);
 
 static void open_trace(void)
 {
-	struct tl_trace_writer_opts o = {.time_shift = tl__cfg.time_shift};
+	/* Memory for two chunks' worth, taken now: a service that runs out
+	 * of memory later (a lowered RLIMIT_AS) still gets its trace. */
+	struct tl_trace_writer_opts o = {.time_shift = tl__cfg.time_shift,
+					 .prealloc_bytes = 2 * CHUNK_BYTES};
 	int err;
 
 	W.opened = true;
-	if (tl__output_open(&W.out) != 0) {
+	if (tl__output_open(&W.out, W.eager) != 0) {
 		give_up();
 		return;
 	}
 	atomic_store(&trace_fd, W.out.fd);
 	W.w = tl_trace_writer_new(W.out.fd, &o, &err);
-	if (!W.w || write_process() != 0 || tl__modules_scan(W.w, tl__now()) != 0) {
+	if (!W.w || write_process() != 0 || tl_trace_writer_recorder(W.w, tl__cfg.flush_ms) != 0 ||
+	    tl__modules_scan(W.w, tl__now()) != 0) {
 		if (!tl__cfg.quiet)
 			fprintf(stderr, "timerleak: cannot start %s: %s; not recording\n",
 				W.out.path, tl_trace_strerror(W.w ? TL_TRACE_E_NOMEM : err));
@@ -203,7 +213,7 @@ static void announce_thread(uint32_t i, struct tl__ring *r)
 
 	W.rs[i].gen = atomic_load_explicit(&r->gen, memory_order_acquire);
 	W.rs[i].tid = atomic_load_explicit(&r->tid, memory_order_relaxed);
-	memcpy(name, r->name, sizeof(name));
+	tl__ring_copy(name, r->name, sizeof(name));
 	name[16] = 0;
 	tl_trace_writer_thread(W.w, W.rs[i].tid, name);
 }
@@ -226,9 +236,18 @@ static void emit(struct tl__rrec *rec, uint32_t tid, bool *flush_now)
 	default:
 		if (!tl_rec_is_event(rec->type))
 			break;
-		if (rec->nframes)
-			ev.stack = tl__stack_id(W.w, rec->frames, rec->nframes);
-		tl_trace_writer_event(W.w, rec->type, rec->time, tid, &ev);
+		if (rec->nframes) {
+			uint64_t frames[TL_MAX_DEPTH];
+			unsigned n = rec->nframes < TL_MAX_DEPTH ? rec->nframes : TL_MAX_DEPTH;
+
+			tl__ring_copy64(frames, rec->frames, n);
+			ev.stack = tl__stack_id(W.w, frames, n);
+		}
+		if (tl_trace_writer_event(W.w, rec->type, rec->time, tid, &ev) == TL_TRACE_E_NOMEM)
+			W.unappended++;
+		/* A chunk at a time: within what was allocated for it. */
+		if (tl_trace_writer_pending(W.w) >= CHUNK_BYTES)
+			flush();
 		break;
 	}
 }
@@ -290,12 +309,18 @@ static void account_drops(uint32_t n, int64_t now)
 {
 	uint64_t nomem = atomic_exchange(&tl__reg.lost_nomem, 0);
 	uint64_t threads = atomic_exchange(&tl__reg.lost_threads, 0);
+	uint64_t untracked = atomic_exchange(&tl__reg.untracked, 0);
 
 	if (nomem)
 		tl_trace_writer_dropped(W.w, now, 0, nomem, TL_DROP_NOMEM);
 	if (threads)
 		tl_trace_writer_dropped(W.w, now, 0, threads, TL_DROP_TOO_MANY_THREADS);
-	W.dropped += nomem + threads;
+	if (untracked)
+		tl_trace_writer_dropped(W.w, now, 0, untracked, TL_DROP_UNTRACKED);
+	if (W.unappended)
+		tl_trace_writer_dropped(W.w, now, 0, W.unappended, TL_DROP_NOMEM);
+	W.dropped += nomem + threads + untracked + W.unappended;
+	W.unappended = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		struct tl__ring *r = atomic_load_explicit(&tl__reg.rings[i], memory_order_acquire);
 		uint64_t d = r ? atomic_exchange(&r->dropped, 0) : 0;
@@ -339,7 +364,6 @@ static void release_rings(uint32_t n)
 }
 
 static void release_rings(uint32_t n);
-static void flush(void);
 
 /* Records merged between two givings-back of ring space: a round over
  * many full rings takes longer than a waiting thread should. */
@@ -451,6 +475,8 @@ static void end_trace(void)
 	if (st.lost_events || W.discarded)
 		tl_trace_writer_dropped(W.w, now, 0, st.lost_events + W.discarded,
 					TL_DROP_WRITE_FAILED);
+	if (atomic_load(&W.end_signal))
+		tl_trace_writer_end_signal(W.w, atomic_load(&W.end_signal));
 	/* events: what the file holds; dropped: every event lost, to a full
 	 * ring, a failed write or a broken file. Together: all that was made. */
 	pthread_mutex_lock(&W.fd_lock);
@@ -476,13 +502,23 @@ static bool behind(void)
 static void *writer_thread(void *arg)
 {
 	(void)arg;
+	W.tid = tl__gettid();
+	/* Named by itself: no file to open in /proc. */
+	prctl(PR_SET_NAME, "timerleak");
+	/* Start-up work that need not hold the service's start back. */
+	tl__clock_init();
 	/* More weight than a service thread, where the service may grant it:
 	 * a writer starved of CPU makes every thread wait for ring space. */
-	setpriority(PRIO_PROCESS, (id_t)tl__gettid(), -5);
+	setpriority(PRIO_PROCESS, (id_t)W.tid, -5);
 	for (;;) {
 		int req = atomic_load(&W.request);
 
 		round_all();
+		if (req == REQ_PARK) {
+			flush();
+			atomic_store(&W.request, REQ_NONE);
+			break; /* tl__writer_park() joins the thread */
+		}
 		if (req != REQ_NONE) {
 			end_trace();
 			W.ended = true;
@@ -490,6 +526,9 @@ static void *writer_thread(void *arg)
 				atomic_store(&trace_fd, -1);
 				tl__output_close(&W.out);
 			}
+			/* Only a parked writer is joined (tl__writer_park). */
+			if (req == REQ_FINISH)
+				pthread_detach(pthread_self());
 			atomic_store(&W.request, REQ_NONE);
 			atomic_fetch_add(&W.done, 1);
 			futex(&W.done, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL);
@@ -502,12 +541,23 @@ static void *writer_thread(void *arg)
 	return NULL;
 }
 
-int tl__writer_start(bool eager)
+static int start_thread(void)
 {
 	sigset_t all, old;
-	pthread_t th;
 	int err;
 
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = tl__real_thread_create(&W.thread, writer_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return -err;
+	W.running = true;
+	return 0;
+}
+
+int tl__writer_start(bool eager)
+{
 	W.eager = eager;
 	W.process_flags = eager ? 0 : forked_child ? TL_PROCESS_FORKED : TL_PROCESS_EXECED;
 	/* The first traced process has its file, and its description, on
@@ -518,16 +568,46 @@ int tl__writer_start(bool eager)
 		if (W.broken)
 			return -EIO;
 	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = tl__libc.pthread_create(&th, NULL, writer_thread, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err)
-		return -err;
-	pthread_detach(th);
-	pthread_setname_np(th, "timerleak");
-	W.running = true;
-	return 0;
+	return start_thread();
+}
+
+/*
+ * Credentials are per thread in Linux, and glibc makes setuid() and the
+ * like apply to every thread of the process by having each thread make the
+ * call: a writer thread whose capabilities differ from the caller's (who
+ * kept its own with PR_SET_KEEPCAPS, as setpriv does) fails where the
+ * caller succeeds, and glibc aborts the process. And unshare() of a user
+ * namespace needs a process of one thread. So around such calls the
+ * writer thread is gone: it writes what is there and ends, and a new one,
+ * started afterwards, has the caller's credentials.
+ */
+bool tl__writer_park(void)
+{
+	if (!W.running || tl__in_vfork_child() || tl__gettid() == W.tid ||
+	    !atomic_load(&tl__recording))
+		return false;
+	atomic_store(&W.request, REQ_PARK);
+	tl__writer_poke();
+	pthread_join(W.thread, NULL);
+	W.running = false;
+	return true;
+}
+
+void tl__writer_unpark(bool parked)
+{
+	if (parked && start_thread() != 0)
+		give_up(); /* no writer: nothing more can be written */
+}
+
+/* Whether anything was ever recorded: a ring, or a count of losses. A
+ * process that recorded nothing and has no file (a child exec'd by a
+ * traced program, which makes its file at its first event) has nothing to
+ * end, and its exit need not wait for the writer. */
+static bool nothing_recorded(void)
+{
+	return !W.eager && atomic_load(&tl__reg.nrings) == 0 &&
+	       !atomic_load(&tl__reg.lost_nomem) && !atomic_load(&tl__reg.lost_threads) &&
+	       !atomic_load(&tl__reg.untracked);
 }
 
 void tl__writer_finish(int timeout_ms, bool before_exec)
@@ -535,7 +615,7 @@ void tl__writer_finish(int timeout_ms, bool before_exec)
 	uint32_t seen = atomic_load(&W.done);
 	int64_t until = tl__now() + (int64_t)timeout_ms * 1000000;
 
-	if (!W.running)
+	if (!W.running || nothing_recorded())
 		return;
 	atomic_store(&W.request, before_exec ? REQ_SYNC : REQ_FINISH);
 	tl__writer_poke();
@@ -547,6 +627,20 @@ void tl__writer_finish(int timeout_ms, bool before_exec)
 			break;
 		futex(&W.done, FUTEX_WAIT_PRIVATE, seen, &ts);
 	}
+}
+
+/*
+ * A fatal signal is ending the process (fatal.c): the trace ends with it.
+ * Async-signal-safe. Nothing to wait for in a vfork child, in a process
+ * that does not record, or on the writer thread itself.
+ */
+void tl__writer_finish_signal(int sig, int timeout_ms)
+{
+	if (tl__in_vfork_child() || !W.running || tl__gettid() == W.tid ||
+	    !atomic_exchange(&tl__recording, 0))
+		return;
+	atomic_store(&W.end_signal, sig);
+	tl__writer_finish(timeout_ms, false);
 }
 
 void tl__flush_before_exec(void)

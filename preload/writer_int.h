@@ -30,8 +30,10 @@ struct tl__output {
 
 /* Create the file from the output template, safely (O_EXCL, O_NOFOLLOW,
  * mode 0600), and move its descriptor high, out of the service's way.
- * @return 0 or -errno (message printed unless quiet). */
-int tl__output_open(struct tl__output *o);
+ * first: the first traced process, which says where its trace goes (a
+ * name that had to change is always said). @return 0 or -errno (message
+ * printed unless quiet). */
+int tl__output_open(struct tl__output *o, bool first);
 /* Whether o->fd is still our file (a service that closed every
  * descriptor may have reused the number). */
 bool tl__output_intact(const struct tl__output *o);

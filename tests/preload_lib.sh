@@ -38,7 +38,7 @@ rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 2
 # The recorder's own environment starts from nothing, whatever the caller's.
 unset TIMERLEAK_OUTPUT TIMERLEAK_UNWIND TIMERLEAK_DEPTH TIMERLEAK_SNAPSHOT_SIGNAL \
 	TIMERLEAK_FOLLOW TIMERLEAK_RING_KB TIMERLEAK_FLUSH_MS TIMERLEAK_TIME_SHIFT \
-	TIMERLEAK_QUIET TIMERLEAK_PARENT GOTIMER_CHAN
+	TIMERLEAK_QUIET TIMERLEAK_ANNOUNCE TIMERLEAK_CLOCK TIMERLEAK_PARENT GOTIMER_CHAN
 
 deadline=60 # seconds any one program may run
 failures=0
@@ -88,14 +88,15 @@ expect_min() {
 # ---------------------------------------------------------------------------
 # Running programs
 
-# run NAME CMD...: CMD under the recorder, within the deadline, standard
-# output in NAME.out, standard error in NAME.err, exit status in $status.
-# The trace goes to $work/NAME.<pid>.tlk, or where $tmpl says.
+# run NAME CMD...: CMD under the recorder ($preload, or libtimerleak.so),
+# within the deadline, standard output in NAME.out, standard error in
+# NAME.err, exit status in $status. The trace goes to $work/NAME.<pid>.tlk,
+# or where $tmpl says.
 run() {
 	run_name=$1
 	shift
 	status=0
-	timeout -k 5 $deadline env LD_PRELOAD="$TL_PRELOAD" \
+	timeout -k 5 $deadline env LD_PRELOAD="${preload:-$TL_PRELOAD}" \
 		TIMERLEAK_OUTPUT="${tmpl:-$work/$run_name.%p.tlk}" "$@" \
 		>"$run_name.out" 2>"$run_name.err" || status=$?
 	case $status in
@@ -103,13 +104,22 @@ run() {
 	esac
 }
 
+# bare NAME CMD...: CMD without the recorder, the same way: NAME.out,
+# NAME.err, $status.
+bare() {
+	run_name=$1
+	shift
+	status=0
+	timeout -k 5 $deadline "$@" >"$run_name.out" 2>"$run_name.err" || status=$?
+}
+
 # run_bg NAME CMD...: the same, in the background, pid in $bg_pid (no
 # deadline: the caller waits for it or kills it).
 run_bg() {
 	run_name=$1
 	shift
-	env LD_PRELOAD="$TL_PRELOAD" TIMERLEAK_OUTPUT="${tmpl:-$work/$run_name.%p.tlk}" "$@" \
-		>"$run_name.out" 2>"$run_name.err" &
+	env LD_PRELOAD="${preload:-$TL_PRELOAD}" TIMERLEAK_OUTPUT="${tmpl:-$work/$run_name.%p.tlk}" \
+		"$@" >"$run_name.out" 2>"$run_name.err" &
 	bg_pid=$!
 }
 

@@ -664,6 +664,351 @@ scenario_usr2_ignored() {
 }
 
 # ---------------------------------------------------------------------------
+# How services end: fatal signals, with and without handlers of their own
+
+# ends_expect NAME SIGNO: NAME's trace ends cleanly, with the record of the
+# signal SIGNO, and holds every timer made before it (50 of each kind).
+ends_expect() {
+	one_trace "$1" || return
+	expect "$1: end" clean "$(tc "$trace" end)"
+	expect "$1: the signal the trace ends with" "signo=$2" \
+		"$(awk '$2 == "signal" { print $3 }' "$trace.events")"
+	for fe in "create timerfd" "arm timerfd" "create posix" "arm posix"; do
+		expect_ev "$trace" $fe 50
+	done
+	expect "$1: dropped" 0 "$(tc "$trace" dropped)"
+}
+
+# A crash (SIGSEGV), abort(), and a crash handler installed one-shot
+# (SA_RESETHAND), all in a run's first moments, before any chunk was due:
+# the trace holds every timer and ends with the signal, and the process
+# dies of it exactly as it does without the recorder.
+scenario_crash() {
+	ulimit -c 0
+	for mode in segv abort segv_oneshot; do
+		bare "bare_$mode" "$TL_BIN/preload_ends" $mode -n 50
+		want=$status
+		run "$mode" "$TL_BIN/preload_ends" $mode -n 50
+		expect "$mode: exit status (as without the recorder)" "$want" "$status"
+		expect "$mode: output (as without the recorder)" "$(cat "bare_$mode.out")" \
+			"$(cat "$mode.out")"
+		case $mode in
+		abort) ends_expect "$mode" 6 ;;
+		*) ends_expect "$mode" 11 ;;
+		esac
+	done
+}
+
+# SIGTERM with the default action, and with a handler of the program's own
+# that restores the default and raises the signal again: the trace ends
+# with SIGTERM and holds everything; the process dies of SIGTERM.
+scenario_sigterm() {
+	for mode in term term_handler; do
+		run_bg "$mode" "$TL_BIN/preload_ends" $mode -n 50
+		wait_for "$mode: ready" 30 grep -q ready "$mode.out" || {
+			kill -9 "$bg_pid"
+			continue
+		}
+		kill -TERM "$bg_pid"
+		wait_bg "$mode"
+		expect "$mode: exit status (SIGTERM)" 143 "$status"
+		if [ $mode = term_handler ]; then
+			expect "$mode: the program's handler ran" 1 "$(val "$mode.out" handled)"
+		fi
+		ends_expect "$mode" 15
+	done
+}
+
+# The program's view of its signal dispositions, through sigaction() and
+# signal(), is what it set, as without the recorder.
+scenario_dispositions() {
+	bare bare "$TL_BIN/preload_ends" dispositions
+	run disp "$TL_BIN/preload_ends" dispositions
+	expect "exit status" 0 "$status"
+	expect "dispositions seen by the program (as without the recorder)" "$(cat bare.out)" \
+		"$(cat disp.out)"
+}
+
+# A daemon: fork, setsid, chdir("/"), standard error to /dev/null. With a
+# relative output name (like the default), its trace goes where the service
+# was started, not to /, for root and for a user who cannot write in /.
+daemon_check() {
+	expect "$1: exit status" 0 "$status"
+	child=$(val "$1.out" child)
+	expect "$1: the daemon's exit status" 0 "$(val "$1.out" child_status)"
+	if [ -e "/$1.$child.tlk" ]; then
+		fail "$1: the daemon's trace went to /$1.$child.tlk"
+		rm -f "/$1.$child.tlk"
+	fi
+	if [ ! -f "$1.$child.tlk" ]; then
+		fail "$1: the daemon's trace $1.$child.tlk: missing ($(ls ./*.tlk 2>/dev/null))"
+		return
+	fi
+	read_trace "$1.$child.tlk"
+	expect_clean "$1.$child.tlk"
+	for fe in "create timerfd" "free timerfd" "create posix" "free posix"; do
+		expect_ev "$1.$child.tlk" $fe 20
+	done
+}
+
+scenario_daemon() {
+	tmpl="daemon.%p.tlk"
+	run daemon "$TL_BIN/preload_ends" daemon -n 20
+	daemon_check daemon
+	# The same as a user who may not write in /.
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+		mkdir user
+		chmod 777 user
+		cd user || return
+		tmpl="user.%p.tlk"
+		run user setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			"$TL_BIN/preload_ends" daemon -n 20
+		daemon_check user
+		cd "$work" || return
+	fi
+}
+
+# Credentials and namespaces: a program that drops privileges keeping its
+# capabilities for itself (PR_SET_KEEPCAPS, as setpriv does: glibc aborts
+# the process if any thread fails the change), and one that unshares a user
+# namespace, which only a process of one thread may: both work as they do
+# without the recorder, whose writer thread steps aside, and the trace
+# goes on after the change.
+scenario_privileges() {
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+		mkdir priv
+		chmod 777 priv
+		cd priv || return
+		tmpl="priv.%p.tlk"
+		bare bare setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			"$TL_BIN/preload_ends" daemon -n 5
+		want=$status
+		run priv setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			"$TL_BIN/preload_ends" daemon -n 5
+		expect "setpriv: exit status (as without the recorder)" "$want" "$status"
+		expect "setpriv: the daemon's exit status" 0 "$(val priv.out child_status)"
+		cd "$work" || return
+	else
+		echo "note: not root, or no setpriv: the privilege drop is not tried"
+	fi
+	tmpl=
+	bare bare_ns "$TL_BIN/preload_ends" unshare -n 10
+	run ns "$TL_BIN/preload_ends" unshare -n 10
+	expect "unshare(CLONE_NEWUSER) (as without the recorder)" "$(val bare_ns.out unshare)" \
+		"$(val ns.out unshare)"
+	one_trace ns || return
+	expect_clean "$trace"
+	expect_ev "$trace" create timerfd 20
+	expect_ev "$trace" free posix 20
+}
+
+# A program that lowers its address-space limit (RLIMIT_AS) after its first
+# timer, then makes timers of the other kind: the tables the recorder needs
+# were mapped at start-up, so each timer is followed to its end, and the
+# report finds no leak (it used to report every one of them leaked).
+scenario_rlimit() {
+	for mode in rlimit_posix rlimit_fd; do
+		run "$mode" "$TL_BIN/preload_ends" $mode -n 50
+		expect "$mode: exit status" 0 "$status"
+		one_trace "$mode" || continue
+		expect_clean "$trace"
+		tfd=$(val "$mode.out" timerfds)
+		posix=$(val "$mode.out" posix_timers)
+		expect_ev "$trace" create timerfd "$tfd"
+		expect_ev "$trace" free timerfd "$tfd"
+		expect_ev "$trace" create posix "$posix"
+		expect_ev "$trace" free posix "$posix"
+		"$TL_REPORT" "$trace" >"$mode.report" 2>&1
+		grep -q 'LEAK' "$mode.report" && fail "$mode: the report finds a leak: $(grep LEAK "$mode.report")"
+	done
+}
+
+# Timerfds above the first 4,096 descriptors, made with no address space to
+# spare: the table page they need cannot be mapped, and the recorder says
+# so: each is counted as untracked, none goes missing silently.
+scenario_untracked() {
+	run hi "$TL_BIN/preload_ends" highfd -n 20
+	expect "exit status" 0 "$status"
+	[ "$(val hi.out skip)" = 1 ] && skip "the descriptor limit cannot be raised to 4,200"
+	one_trace hi || return
+	expect "end" clean "$(tc "$trace" end)"
+	expect "timers counted as untracked" 20 \
+		"$(awk '$2 == "dropped" && /reason=untracked/ { split($4, c, "="); n += c[2] } END { print n + 0 }' "$trace.events")"
+	expect_ev "$trace" create timerfd 1
+	expect_ev "$trace" create posix 20
+}
+
+# ---------------------------------------------------------------------------
+# The recorder's settings and messages
+
+# Every setting takes exact values: anything else gets one line naming
+# what it takes and the default, which is then used.
+scenario_settings() {
+	for setting in TIMERLEAK_FOLLOW=nofork TIMERLEAK_FOLLOW=sideways TIMERLEAK_CLOCK=sundial \
+		TIMERLEAK_QUIET=yes TIMERLEAK_ANNOUNCE=no TIMERLEAK_UNWIND=dwarf TIMERLEAK_DEPTH=12x \
+		TIMERLEAK_RING_KB=-5 TIMERLEAK_FLUSH_MS=0 TIMERLEAK_TIME_SHIFT=21 \
+		TIMERLEAK_SNAPSHOT_SIGNAL=USR3; do
+		var=${setting%%=*}
+		value=${setting#*=}
+		name=$(echo "$var.$value" | tr -c 'A-Za-z0-9.\n' _)
+		status=0
+		timeout -k 5 $deadline env "$setting" LD_PRELOAD="$TL_PRELOAD" \
+			TIMERLEAK_OUTPUT="$work/$name.%p.tlk" "$TL_BIN/preload_plain" none \
+			>"$name.out" 2>"$name.err" || status=$?
+		expect "$setting: exit status" 0 "$status"
+		expect "$setting: messages about it" 1 \
+			"$(grep -c "^timerleak: $var=$value: not .*; using [^ ]*\$" "$name.err")"
+	done
+	# The default was used: fork followed, with fork,exec the default.
+	export TIMERLEAK_FOLLOW=nofork
+	run follow "$TL_BIN/preload_fork" fork -n 20
+	unset TIMERLEAK_FOLLOW
+	expect "TIMERLEAK_FOLLOW=nofork: fork followed (the default)" 2 \
+		"$(ls follow.*.tlk 2>/dev/null | wc -l)"
+	# Good values, in every form they take: no message beyond where the
+	# trace goes.
+	for setting in TIMERLEAK_FOLLOW=exec,fork TIMERLEAK_FOLLOW=none TIMERLEAK_CLOCK=monotonic \
+		TIMERLEAK_CLOCK=tsc TIMERLEAK_QUIET=0 TIMERLEAK_UNWIND=fp TIMERLEAK_DEPTH=256 \
+		TIMERLEAK_SNAPSHOT_SIGNAL=SIGUSR1 TIMERLEAK_SNAPSHOT_SIGNAL=none; do
+		status=0
+		timeout -k 5 $deadline env "$setting" LD_PRELOAD="$TL_PRELOAD" \
+			TIMERLEAK_OUTPUT="$work/good.%p.tlk" "$TL_BIN/preload_plain" none \
+			>good.out 2>good.err || status=$?
+		expect "$setting: messages" "timerleak: recording pid" "$(cut -c1-24 good.err)"
+	done
+}
+
+# Where the trace goes is said once, at start-up, by the first process;
+# loudly when the name was taken (a file, or a symlink, which is never
+# followed), and not at all with TIMERLEAK_QUIET=1 or TIMERLEAK_ANNOUNCE=0.
+scenario_output_name() {
+	tmpl="$work/fresh.%p.tlk"
+	run fresh "$TL_BIN/preload_fork" fork -n 5
+	parent=$(line_val fresh.out role=parent pid)
+	expect "the start-up line (once, by the parent)" \
+		"timerleak: recording pid $parent to $work/fresh.$parent.tlk" "$(cat fresh.err)"
+	tmpl="$work/svc.tlk"
+	echo old >svc.tlk
+	run taken "$TL_BIN/preload_plain" none
+	expect "an existing file is left alone" old "$(cat svc.tlk)"
+	[ -f svc.2.tlk ] || fail "no svc.2.tlk"
+	grep -q "^timerleak: WARNING: $work/svc.tlk already exists (or is a symlink); this trace (pid [0-9]*) goes to $work/svc.2.tlk instead\$" taken.err ||
+		fail "no warning that the name was taken: $(cat taken.err)"
+	echo target >target
+	ln -s target link.tlk
+	tmpl="$work/link.tlk"
+	run link "$TL_BIN/preload_plain" none
+	expect "a symlink's target is left alone" target "$(cat target)"
+	[ -f link.2.tlk ] || fail "no link.2.tlk"
+	grep -q "WARNING: $work/link.tlk already exists" link.err ||
+		fail "no warning about the symlink: $(cat link.err)"
+	for quiet in TIMERLEAK_QUIET=1 TIMERLEAK_ANNOUNCE=0; do
+		tmpl="$work/q.%p.tlk"
+		env "$quiet" LD_PRELOAD="$TL_PRELOAD" TIMERLEAK_OUTPUT="$tmpl" \
+			"$TL_BIN/preload_plain" none >q.out 2>q.err
+		expect "$quiet: messages" "" "$(cat q.err)"
+	done
+}
+
+# Start-up: a process that records nothing, such as each command a traced
+# shell script runs, pays a few dozen system calls of the recorder's, not
+# thousands: libunwind's pipe is moved with two fcntl calls instead of a
+# thousand, and nothing reads /proc/self/maps.
+# startup_calls NAME [VAR=value...]: the system calls of true(1), from its
+# exec to its exit, in the environment given, in NAME.calls.
+startup_calls() {
+	sc_name=$1
+	shift
+	strace -f -qq -o "$sc_name.st" env "$@" "$true_cmd" >/dev/null 2>&1
+	awk -v t="$true_cmd" 'index($0, "execve(\"" t "\"") { on = 1 }
+		on && $2 ~ /^[a-z_0-9]+\(/' "$sc_name.st" >"$sc_name.calls"
+}
+
+scenario_startup() {
+	command -v strace >/dev/null || skip "strace is not installed"
+	true_cmd=/bin/true
+	[ -x $true_cmd ] || true_cmd=/usr/bin/true
+	startup_calls bare TIMERLEAK_PARENT=1
+	base=$(wc -l <bare.calls)
+	expect_min "system calls of a bare start (strace works)" 10 "$base"
+	for unwinder in libunwind fp; do
+		startup_calls "$unwinder" TIMERLEAK_PARENT=1 TIMERLEAK_UNWIND=$unwinder \
+			LD_PRELOAD="$TL_PRELOAD" TIMERLEAK_OUTPUT="$work/s.%p.tlk"
+		n=$(wc -l <"$unwinder.calls")
+		echo "$unwinder: $n system calls from exec to exit (bare: $base)"
+		expect_range "$unwinder: system calls the recorder adds at start-up" 0 150 $((n - base))
+		expect_range "$unwinder: fcntl calls" 0 4 "$(grep -c ' fcntl(' "$unwinder.calls")"
+		expect "$unwinder: reads of /proc/self/maps" 0 "$(grep -c '/proc/self/maps' "$unwinder.calls")"
+	done
+	expect "trace files of processes that recorded nothing" 0 "$(ls s.*.tlk 2>/dev/null | wc -l)"
+}
+
+# ---------------------------------------------------------------------------
+# Sanitizers: programs built with one, and the recorder built with one
+
+# tsan_check NAME PROG: NAME's run of PROG exited 0, TSan said nothing, and
+# the trace holds the program's timers.
+tsan_check() {
+	expect "$1: exit status" 0 "$status"
+	grep -q 'ThreadSanitizer\|AddressSanitizer\|runtime error' "$1.err" &&
+		fail "$1: a sanitizer spoke: $(grep -m 3 'Sanitizer\|runtime error\|SUMMARY' "$1.err")"
+	one_trace "$1" || return
+	expect "$1: end" clean "$(tc "$trace" end)"
+	expect_min "$1: timers created" 10 "$(awk '$1 == "timers" { print $3 }' "$trace.check")"
+}
+
+# Programs built with ThreadSanitizer (against a TSan libgotimer), under the
+# plain recorder with each unwinder, run as they do without it.
+scenario_tsan_programs() {
+	export TSAN_OPTIONS="halt_on_error=1:exitcode=66"
+	for prog in leak_ticker ok_afterfunc leak_timerfd leak_posix_timer; do
+		bare "bare_$prog" "$TL_BIN/${prog}_tsan"
+		expect "$prog without the recorder: exit status" 0 "$status"
+		for unwinder in libunwind fp; do
+			export TIMERLEAK_UNWIND=$unwinder
+			run "${prog}_$unwinder" "$TL_BIN/${prog}_tsan"
+			tsan_check "${prog}_$unwinder"
+		done
+		unset TIMERLEAK_UNWIND
+	done
+}
+
+# libtimerleak.so under AddressSanitizer and UndefinedBehaviorSanitizer, in
+# plain programs: every timer kind, callbacks, threads, fork, a signal.
+scenario_san_asan() {
+	[ -n "${TL_PRELOAD_ASAN:-}" ] || skip "this build has no sanitized recorder"
+	preload="$TL_LIBASAN:$TL_PRELOAD_ASAN"
+	export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1"
+	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+	for prog in leak_ticker ok_afterfunc leak_timerfd leak_posix_timer; do
+		run "$prog" "$TL_TESTDATA/$prog"
+		tsan_check "$prog"
+	done
+	run threads "$TL_BIN/preload_threads" -t 8 -n 2000
+	tsan_check threads
+	run fork "$TL_BIN/preload_fork" fork -n 100
+	expect "fork: exit status" 0 "$status"
+	expect "fork: trace files" 2 "$(ls fork.*.tlk | wc -l)"
+	run_bg term "$TL_BIN/preload_ends" term -n 50
+	wait_for "term: ready" 30 grep -q ready term.out && kill -TERM "$bg_pid"
+	wait_bg term
+	expect "term: exit status" 143 "$status"
+	ends_expect term 15
+}
+
+# libtimerleak.so under ThreadSanitizer, in programs built with it: TSan
+# sees both sides of every ring, and the writer thread.
+scenario_san_tsan() {
+	[ -n "${TL_PRELOAD_TSAN:-}" ] || skip "this build has no sanitized recorder"
+	preload="$TL_LIBTSAN:$TL_PRELOAD_TSAN"
+	export TSAN_OPTIONS="halt_on_error=1:exitcode=66"
+	for prog in leak_ticker ok_afterfunc leak_timerfd leak_posix_timer; do
+		run "$prog" "$TL_BIN/${prog}_tsan"
+		tsan_check "$prog"
+	done
+}
+
+# ---------------------------------------------------------------------------
 # A real program nobody here wrote: stress-ng, with and without the
 # recorder at the same time. Its workers are forked: each has a trace.
 #
