@@ -191,9 +191,15 @@ static uint32_t site_of(struct tl_analysis *a, uint32_t stack, uint32_t kind)
 }
 
 /* Live count of site s changes by delta at time t. */
-static void site_live(struct tl_an_site *s, int64_t t, int delta, uint64_t bytes)
+static void site_live(struct tl_analysis *a, struct tl_an_site *s, int64_t t, int delta,
+		      uint64_t bytes)
 {
 	uint64_t before = s->live;
+
+	if (delta > 0)
+		a->live++;
+	else
+		a->live -= a->live > 0 && s->live > 0;
 
 	if (t > s->last_change) {
 		if (s->last_change)
@@ -315,7 +321,7 @@ static struct an_timer *provisional(struct tl_analysis *a, uint64_t id, int64_t 
 	if (id <= a->priv->max_id[id & 1])
 		t->flags |= T_LATE;
 	t->created = time;
-	site_live(&a->sites[site], time, +1, 0);
+	site_live(a, &a->sites[site], time, +1, 0);
 	return t;
 }
 
@@ -346,10 +352,20 @@ static void adopt(struct tl_analysis *a, struct an_timer *t, int64_t time)
 	if (t->flags & T_FREED)
 		u->freed--; /* the free moves to the timer's own site */
 	else
-		site_live(u, time, -1, t->bytes);
+		site_live(a, u, time, -1, t->bytes);
 	a->orphans -= t->late_events;
 	t->late_events = 0;
 	t->flags &= (uint8_t)~(T_PROVISIONAL | T_LATE);
+}
+
+/* A timer of site s ended its life at time: the longest such life is how
+ * long the site's timers may be in flight (tl_an_growth). */
+static void ended(struct tl_an_site *s, const struct an_timer *t, int64_t time)
+{
+	int64_t life = tl_an_since(time, t->created);
+
+	if (!(t->flags & T_PROVISIONAL) && life > s->longest_life)
+		s->longest_life = life;
 }
 
 static void on_free(struct tl_analysis *a, struct tl_an_site *s, struct an_timer *t,
@@ -358,8 +374,9 @@ static void on_free(struct tl_analysis *a, struct tl_an_site *s, struct an_timer
 	if (t->flags & T_FREED)
 		return; /* twice */
 	s->freed++;
+	ended(s, t, time);
 	set_pending(s, t, false, time);
-	site_live(s, time, -1, t->bytes);
+	site_live(a, s, time, -1, t->bytes);
 	if (t->flags & T_PROVISIONAL)
 		t->flags |= T_FREED; /* kept: its create may still come */
 	else
@@ -395,7 +412,7 @@ static int on_create(struct tl_analysis *a, const struct tl_record *r)
 		s->first_created = r->time;
 	s->last_created = r->time;
 	note_duration(s, e->duration);
-	site_live(s, r->time, +1, t->bytes);
+	site_live(a, s, r->time, +1, t->bytes);
 	if (is_runtime_kind(e->kind)) {
 		if (is_periodic_kind(e->kind))
 			t->flags |= T_PERIODIC;
@@ -443,6 +460,8 @@ static void on_stop(struct tl_an_site *s, struct an_timer *t, const struct tl_re
 
 	if ((f & TL_STOP_WAS_ACTIVE) || ((f & TL_STOP_UNKNOWN) && (t->flags & T_PENDING)))
 		s->stopped++;
+	if (is_periodic_kind(t->kind) && (t->flags & T_PENDING))
+		ended(s, t, r->time); /* a ticker's running life */
 	set_pending(s, t, false, r->time);
 	t->deadline = 0;
 	if (!is_periodic_kind(t->kind))
@@ -648,16 +667,22 @@ static int on_meta(struct tl_analysis *a, const struct tl_record *r)
 		return a->runtime ? 0 : TL_TRACE_E_NOMEM;
 	case TL_REC_DROPPED:
 		a->dropped += r->dropped.count;
-		if (r->dropped.reason > 0 && r->dropped.reason < 5)
+		if (r->dropped.reason > 0 && r->dropped.reason <= TL_DROP_MAX)
 			a->dropped_by_reason[r->dropped.reason] += r->dropped.count;
 		return 0;
+	case TL_REC_SIGNAL:
+		a->end_signal = r->signal.signo;
+		return 0;
+	case TL_REC_RECORDER:
+		a->flush_ms = r->recorder.flush_ms;
+		return 0;
 	case TL_REC_SNAPSHOT: {
-		int64_t *n = realloc(a->snapshots, (a->nsnapshots + 1) * sizeof(*n));
+		struct tl_an_snapshot *n = realloc(a->snapshots, (a->nsnapshots + 1) * sizeof(*n));
 
 		if (!n)
 			return TL_TRACE_E_NOMEM;
 		a->snapshots = n;
-		a->snapshots[a->nsnapshots++] = r->time;
+		a->snapshots[a->nsnapshots++] = (struct tl_an_snapshot){r->time, a->live};
 		if (!a->priv->at_done && a->priv->at_snapshot == a->nsnapshots)
 			report_live(a, r->time);
 		return 0;
@@ -713,10 +738,43 @@ void tl_an_prefetch(const struct tl_analysis *a, const struct tl_record *r)
 		tl_idmap_prefetch(&a->priv->ids, r->ev.id);
 }
 
+/* Which measure of what is left at the end a kind has (tl_an_growth). */
+enum end_measure { END_NONE, END_RUNNING, END_OPEN, END_UNFREED };
+
+static enum end_measure end_measure(uint32_t kind)
+{
+	if (is_periodic_kind(kind))
+		return END_RUNNING;
+	if (kind == TL_KIND_TIMERFD || kind == TL_KIND_POSIX)
+		return END_OPEN;
+	if (kind == TL_KIND_TIMER || kind == TL_KIND_AFTERFUNC)
+		return END_UNFREED;
+	return END_NONE;
+}
+
+/* A timer left at the end, in its site's growth (tl_an_growth). */
+static void retain(const struct tl_analysis *a, struct tl_an_site *s, const struct an_timer *t)
+{
+	struct tl_an_growth *g = &s->growth;
+	int64_t age = tl_an_since(a->end_time, t->created);
+	int64_t tenth = tl_an_since(a->end_time, a->window_start) / 10;
+
+	if (s->longest_life > 0 && age < s->longest_life) {
+		g->in_flight++;
+		return;
+	}
+	if (!g->retained++ || t->created < g->first)
+		g->first = t->created;
+	if (g->retained == 1 || t->created > g->last)
+		g->last = t->created;
+	g->recent += age <= tenth;
+}
+
 static void finish_timer(struct tl_analysis *a, struct an_timer *t)
 {
 	struct tl_an_site *s = &a->sites[t->site];
 	bool pending = t->flags & T_PENDING, released = t->flags & T_RELEASED;
+	bool periodic = pending && (t->flags & T_PERIODIC), inactive = !released && !pending;
 
 	if (t->flags & T_LATE)
 		return; /* never created: its events were orphans */
@@ -728,10 +786,38 @@ static void finish_timer(struct tl_analysis *a, struct an_timer *t)
 		pending = false; /* a kernel one-shot that expired silently */
 	s->end_live++;
 	s->end_pending += pending;
-	s->end_periodic += pending && (t->flags & T_PERIODIC);
+	s->end_periodic += periodic;
 	s->end_unreleased += !released;
 	s->end_released_pending += released && pending;
-	s->end_inactive_unreleased += !released && !pending;
+	s->end_inactive_unreleased += inactive;
+	if (t->flags & T_PROVISIONAL)
+		return; /* no site to judge */
+	switch (end_measure(s->kind)) {
+	case END_RUNNING:
+		if (periodic)
+			retain(a, s, t);
+		break;
+	case END_OPEN:
+		retain(a, s, t);
+		break;
+	case END_UNFREED:
+		if (inactive)
+			retain(a, s, t);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The most timers a site had live in the bucket of its series that holds t. */
+static uint64_t series_at(const struct tl_an_series *s, int64_t t)
+{
+	int64_t since = tl_an_since(t, s->t0);
+	uint64_t b = since > 0 && s->step > 0 ? (uint64_t)(since / s->step) : 0;
+
+	if (s->n == 0)
+		return 0;
+	return s->max[b < s->n ? b : s->n - 1];
 }
 
 void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
@@ -743,6 +829,14 @@ void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
 		a->end_time = a->last_time;
 	if (!a->have_process)
 		a->proc.start = a->first_time == INT64_MAX ? 0 : a->first_time;
+	/* The window: from when recording began (or the first record) to the
+	 * end; start-up is its first quarter. */
+	a->window_start = a->proc.start;
+	if (a->first_time != INT64_MAX && tl_an_since(a->first_time, a->window_start) < 0)
+		a->window_start = a->first_time; /* records before the recording began: garbage */
+	if (tl_an_since(a->end_time, a->window_start) < 0)
+		a->window_start = a->end_time;
+	a->startup_end = a->window_start + tl_an_since(a->end_time, a->window_start) / 4;
 	if (!p->at_done && !p->at_snapshot)
 		report_live(a, a->end_time);
 	for (size_t i = 0; i < p->ntimers; i++) {
@@ -753,11 +847,16 @@ void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
 	}
 	for (size_t i = 0; i < a->nsites; i++) {
 		struct tl_an_site *s = &a->sites[i];
+		struct tl_an_growth *g = &s->growth;
 
 		/* Close the integral and carry the series up to the end. */
 		if (s->last_change && a->end_time > s->last_change)
 			s->timer_seconds += (double)s->live * (double)tl_an_since(a->end_time, s->last_change) / 1e9;
 		s->last_change = a->end_time;
 		series_put(&s->series, a->end_time, (uint32_t)s->live, (uint32_t)s->live);
+		/* Growth: what is left beyond what start-up had. */
+		g->measured = end_measure(s->kind) != END_NONE;
+		g->level = series_at(&s->series, a->startup_end);
+		g->grew = g->retained > g->level ? g->retained - g->level : 0;
 	}
 }

@@ -37,6 +37,23 @@ struct tl_an_series {
 	uint32_t max[TL_AN_SERIES];
 };
 
+/*
+ * What a site left at the end, judged against the window the trace saw
+ * (docs/detectors.md, "Growth, not the end"). The measure depends on the
+ * kind: running tickers; open timerfds and allocated POSIX timers; for
+ * libgotimer timers and callback timers, those done but never freed.
+ */
+struct tl_an_growth {
+	bool measured;      /* the kind has such a measure */
+	uint64_t retained;  /* still there at the end, and older than in_flight ones */
+	uint64_t in_flight; /* still there, but younger than the longest life of one of the
+			       site's timers that ended: it may yet end as they did */
+	uint64_t level;     /* live timers of the site at the end of start-up */
+	uint64_t grew;      /* retained - level, when positive */
+	uint64_t recent;    /* retained ones created in the window's last tenth */
+	int64_t first, last; /* creation of the first and last retained */
+};
+
 /* A creation site: one creation stack, one kind. */
 struct tl_an_site {
 	uint32_t stack; /* creation stack id, 0 when unknown */
@@ -64,10 +81,12 @@ struct tl_an_site {
 	double sum_duration;       /* of creates and resets with a duration, in ns */
 	uint64_t n_duration;
 	uint64_t arg_bytes_max;    /* largest callback argument */
+	int64_t longest_life;      /* of its timers that ended: freed, or (tickers) stopped */
 
 	/* At the end (tl_an_finish): */
 	uint64_t end_live, end_pending, end_periodic, end_unreleased, end_released_pending;
 	uint64_t end_inactive_unreleased; /* handle held, timer done: never freed */
+	struct tl_an_growth growth;
 
 	struct tl_an_series series;
 };
@@ -103,16 +122,28 @@ struct tl_an_stack {
 	uint64_t *frames;
 };
 
+/* A snapshot record, and the timers live at it. */
+struct tl_an_snapshot {
+	int64_t time;
+	uint64_t live;
+};
+
 struct tl_analysis {
 	struct tl_an_process proc;
 	bool have_process;
 	int mode;             /* TL_MODE_ASYNC/SYNC, 0 when no runtime record */
 	char *runtime;        /* "libgotimer", or NULL */
 	int64_t first_time, last_time, end_time;
+	/* The window the verdicts judge (docs/detectors.md): from when the
+	 * recording began to its end; its first quarter is start-up. */
+	int64_t window_start, startup_end;
 	bool clean_end;
+	int end_signal;       /* the fatal signal the traced process died of, 0 if none */
+	uint32_t flush_ms;    /* the recorder's flush interval, 0 when unknown */
+	uint64_t live;        /* timers live now (at the end, after tl_an_finish) */
 	uint64_t events, events_by_type[0x20];
 	uint64_t created_by_kind[TL_KIND_MAX + 1];
-	uint64_t dropped, dropped_by_reason[5];
+	uint64_t dropped, dropped_by_reason[TL_DROP_MAX + 1];
 	uint64_t orphans;     /* events of ids never created (late, or their create lost) */
 	uint64_t preexisting; /* timers first seen by a later event: created before the trace */
 
@@ -122,7 +153,7 @@ struct tl_analysis {
 	size_t nresets, capresets;
 	struct tl_an_stack *stacks; /* in order of arrival; tl_an_stack() finds one by id */
 	size_t nstacks, capstacks;
-	int64_t *snapshots;
+	struct tl_an_snapshot *snapshots;
 	size_t nsnapshots;
 	struct tl_an_instant *instants;
 	size_t ninstants;

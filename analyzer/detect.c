@@ -7,9 +7,12 @@
 #include "units.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static bool is_kernel(uint32_t kind);
 
 struct ctx {
 	const struct tl_analysis *a;
@@ -57,10 +60,81 @@ static struct tl_finding *add(struct ctx *c, const char *pattern, const char *ti
 	c->f = f;
 	f = &c->f[c->n++];
 	memset(f, 0, sizeof(*f));
-	*f = (struct tl_finding){pattern, title, sev, false, site, 0, count, what, "", ""};
-	/* Lost events could hide a stop or a free behind any count this small. */
-	f->uncertain = c->a->dropped > 0 && count <= c->a->dropped;
+	*f = (struct tl_finding){.pattern = pattern, .title = title, .severity = sev,
+				 .site = site, .count = count, .what = what};
+	/* Lost events could hide a stop or a free behind any count this small;
+	 * a kernel timer that could not be tracked, behind any of its kind. */
+	f->uncertain = (c->a->dropped > 0 && count <= c->a->dropped) ||
+		       (c->a->dropped_by_reason[TL_DROP_UNTRACKED] > 0 &&
+			is_kernel(c->a->sites[site].kind));
 	return f;
+}
+
+/* ---------------------------------------------------------------------------
+ * What was left at the end, judged by growth (docs/detectors.md)
+ */
+
+enum { END_NONE = -1 };
+
+/* The severity of what site s left at the end: a leak when it grew past
+ * start-up by min_count or more, a note when it only held what start-up
+ * made (or grew by less), none when nothing old enough is left. */
+static int end_verdict(const struct ctx *c, const struct tl_an_site *s)
+{
+	const struct tl_an_growth *g = &s->growth;
+
+	if (!g->measured || !g->retained)
+		return END_NONE;
+	return g->grew >= c->o->min_count ? TL_SEV_LEAK : TL_SEV_NOTE;
+}
+
+/* Append to f->window, which stays terminated however long it gets. */
+static void __attribute__((format(printf, 2, 3))) window_add(struct tl_finding *f,
+							      const char *fmt, ...)
+{
+	size_t o = strlen(f->window);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(f->window + o, sizeof(f->window) - o, fmt, ap);
+	va_end(ap);
+}
+
+/* The line that says what the verdict saw: "over the 3.02 s recorded:
+ * grew by 266 after start-up (its first 755 ms), 118/s, still growing at
+ * the end". */
+static void end_window(const struct ctx *c, const struct tl_an_site *s, struct tl_finding *f)
+{
+	const struct tl_analysis *a = c->a;
+	const struct tl_an_growth *g = &s->growth;
+	int64_t from = tl_an_since(g->first, a->startup_end) > 0 ? g->first : a->startup_end;
+	double span = (double)tl_an_since(g->last, from) / 1e9;
+	char w[32], st[32], n1[32], n2[32];
+
+	tl_fmt_ns(w, sizeof(w), (double)tl_an_since(a->end_time, a->window_start));
+	tl_fmt_ns(st, sizeof(st), (double)tl_an_since(a->startup_end, a->window_start));
+	if (f->severity == TL_SEV_LEAK) {
+		window_add(f, "over the %s recorded: grew by %s after start-up (its first %s)", w,
+			   tl_fmt_count(n1, sizeof(n1), g->grew), st);
+		/* The rate over the time it grew in, when that can carry one. */
+		if (span >= 0.01)
+			window_add(f, ", %.3g/s", (double)g->grew / span);
+		if (g->recent)
+			window_add(f, ", still growing at the end");
+		else
+			window_add(f, ", none since %.2f s", tl_an_secs(a, g->last));
+	} else if (g->last <= a->startup_end) {
+		window_add(f, "created in start-up (by %.2f s), constant over the %s recorded",
+			   tl_an_secs(a, g->last), w);
+	} else {
+		window_add(f, "held at about %s over the %s recorded (grew by %s after start-up)",
+			   tl_fmt_count(n1, sizeof(n1), g->retained), w,
+			   tl_fmt_count(n2, sizeof(n2), g->grew));
+	}
+	if (g->in_flight)
+		window_add(f, "; %s more too young to judge (the site ends its own within %s)",
+			   tl_fmt_count(n1, sizeof(n1), g->in_flight),
+			   tl_fmt_ns(n2, sizeof(n2), (double)s->longest_life));
 }
 
 /* The creating function, for fix lines: "handle_request", or a generic
@@ -116,15 +190,16 @@ static bool is_callback(uint32_t kind)
 
 static void never_stopped_ticker(struct ctx *c, uint32_t i, const struct tl_an_site *s)
 {
+	int sev = end_verdict(c, s);
+	uint64_t n = s->growth.retained;
 	char b[32], b2[32];
 	struct tl_finding *f;
-	bool leak = s->end_periodic >= c->o->min_count;
 
-	if (!is_ticker(s->kind) || !s->end_periodic)
+	if (!is_ticker(s->kind) || sev == END_NONE)
 		return;
-	f = add(c, "never-stopped-ticker", leak ? "never-stopped ticker" : "long-lived ticker",
-		leak ? TL_SEV_LEAK : TL_SEV_NOTE, i, s->end_periodic,
-		"tickers still running at the end");
+	f = add(c, "never-stopped-ticker",
+		sev == TL_SEV_LEAK ? "never-stopped ticker" : "long-lived ticker", sev, i, n,
+		n == 1 ? "ticker still running at the end" : "tickers still running at the end");
 	if (!f)
 		return;
 	snprintf(f->detail, sizeof(f->detail),
@@ -132,7 +207,8 @@ static void never_stopped_ticker(struct ctx *c, uint32_t i, const struct tl_an_s
 		 " stopped; %s held, every %s",
 		 s->end_periodic, s->created, s->stopped,
 		 tl_fmt_bytes(b, sizeof(b), s->live_bytes), tl_fmt_ns(b2, sizeof(b2), mean_duration(s)));
-	if (leak)
+	end_window(c, s, f);
+	if (sev == TL_SEV_LEAK)
 		snprintf(f->fix, sizeof(f->fix),
 			 "stop the ticker before %s returns: gt_ticker_stop() or gt_ticker_free() "
 			 "(Go: defer t.Stop())",
@@ -152,7 +228,7 @@ static void after_in_loop(struct ctx *c, uint32_t i, const struct tl_an_site *s)
 	if (!is_oneshot_chan(s->kind) || s->created < c->o->churn_min ||
 	    (double)s->abandoned < c->o->abandon_ratio * (double)s->created)
 		return;
-	f = add(c, "after-in-loop", leak ? "after-in-loop: timers retained" : "after-in-loop churn",
+	f = add(c, "after-in-loop", leak ? "after-in-loop" : "after-in-loop churn",
 		leak ? TL_SEV_LEAK : TL_SEV_WARNING, i, leak ? s->peak_pending : s->abandoned,
 		leak ? "timers retained at once" : "timers abandoned before firing");
 	if (!f)
@@ -167,10 +243,17 @@ static void after_in_loop(struct ctx *c, uint32_t i, const struct tl_an_site *s)
 		 tl_fmt_ns(b2, sizeof(b2), mean_duration(s)),
 		 a->mode == TL_MODE_SYNC ? "sync" : a->mode == TL_MODE_ASYNC ? "async" : "unknown",
 		 leak ? ": abandoned timers stay until they fire" : ": abandoned timers go at once");
-	snprintf(f->fix, sizeof(f->fix),
-		 "in %s, create one timer before the loop and Stop-drain-Reset it each turn "
-		 "instead of a new %s per turn (Go: time.NewTimer + Reset, not time.After)",
-		 who(c, s->stack), s->kind == TL_KIND_AFTER ? "gt_after()" : "timer");
+	if (a->mode == TL_MODE_SYNC)
+		snprintf(f->fix, sizeof(f->fix),
+			 "in %s, create one timer before the loop and Reset it each turn instead of "
+			 "a new %s per turn; in sync mode Reset needs no drain (Go 1.23+: "
+			 "time.NewTimer + Reset, not time.After)",
+			 who(c, s->stack), s->kind == TL_KIND_AFTER ? "gt_after()" : "timer");
+	else
+		snprintf(f->fix, sizeof(f->fix),
+			 "in %s, create one timer before the loop and Stop-drain-Reset it each turn "
+			 "instead of a new %s per turn (Go: time.NewTimer + Reset, not time.After)",
+			 who(c, s->stack), s->kind == TL_KIND_AFTER ? "gt_after()" : "timer");
 }
 
 static void reset_without_drain(struct ctx *c, const struct tl_an_reset_site *r)
@@ -181,7 +264,8 @@ static void reset_without_drain(struct ctx *c, const struct tl_an_reset_site *r)
 
 	f = add(c, "reset-without-drain", "reset without drain",
 		async ? TL_SEV_WARNING : TL_SEV_NOTE, r->site, r->pending,
-		"resets while a fired value waited");
+		r->pending == 1 ? "reset while a fired value waited"
+				: "resets while a fired value waited");
 	if (!f)
 		return;
 	f->call_stack = r->stack;
@@ -191,25 +275,34 @@ static void reset_without_drain(struct ctx *c, const struct tl_an_reset_site *r)
 		 r->pending, s->resets,
 		 async ? "it is received after the reset, as if the new timeout had expired"
 		       : "sync mode discards it, but async semantics (Go <= 1.22) would deliver it");
-	snprintf(f->fix, sizeof(f->fix),
-		 "in %s, drain before Reset: if (!gt_timer_stop(t)) gt_chan_try_recv(gt_timer_chan(t), "
-		 "NULL); (Go <= 1.22: if !t.Stop() { <-t.C })",
-		 who(c, r->stack));
+	if (async)
+		snprintf(f->fix, sizeof(f->fix),
+			 "in %s, drain before Reset: if (!gt_timer_stop(t)) "
+			 "gt_chan_try_recv(gt_timer_chan(t), NULL); (Go <= 1.22: if !t.Stop() { <-t.C })",
+			 who(c, r->stack));
+	else
+		snprintf(f->fix, sizeof(f->fix),
+			 "nothing in sync mode (Go 1.23+), where Reset discards the stale value; if "
+			 "%s must also run in async mode (Go <= 1.22), drain before Reset there",
+			 who(c, r->stack));
 }
 
 static void unclosed_kernel(struct ctx *c, uint32_t i, const struct tl_an_site *s)
 {
-	bool fd = s->kind == TL_KIND_TIMERFD, leak = s->end_live >= c->o->min_count;
+	int sev = end_verdict(c, s);
+	bool fd = s->kind == TL_KIND_TIMERFD, leak = sev == TL_SEV_LEAK;
+	uint64_t n = s->growth.retained;
 	char b[32];
 	struct tl_finding *f;
 
-	if (!is_kernel(s->kind) || !s->end_live)
+	if (!is_kernel(s->kind) || sev == END_NONE)
 		return;
 	f = add(c, fd ? "unclosed-timerfd" : "undeleted-posix-timer",
 		fd ? (leak ? "unclosed timerfd" : "long-lived timerfd")
 		   : (leak ? "undeleted POSIX timer" : "long-lived POSIX timer"),
-		leak ? TL_SEV_LEAK : TL_SEV_NOTE, i, s->end_live,
-		fd ? "timerfds still open at the end" : "POSIX timers never deleted");
+		sev, i, n,
+		fd ? (n == 1 ? "timerfd still open at the end" : "timerfds still open at the end")
+		   : (n == 1 ? "POSIX timer never deleted" : "POSIX timers never deleted"));
 	if (!f)
 		return;
 	snprintf(f->detail, sizeof(f->detail),
@@ -217,6 +310,7 @@ static void unclosed_kernel(struct ctx *c, uint32_t i, const struct tl_an_site *
 		 " still armed, %" PRIu64 " periodic); about %s of kernel memory",
 		 s->end_live, s->created, fd ? "open" : "allocated", s->end_pending,
 		 s->end_periodic, tl_fmt_bytes(b, sizeof(b), s->live_bytes));
+	end_window(c, s, f);
 	if (!leak)
 		snprintf(f->fix, sizeof(f->fix),
 			 "nothing, if it is meant to live as long as the process");
@@ -255,20 +349,24 @@ static void callback_retention(struct ctx *c, uint32_t i, const struct tl_an_sit
 
 static void never_freed(struct ctx *c, uint32_t i, const struct tl_an_site *s)
 {
+	int sev = end_verdict(c, s);
+	uint64_t n = s->growth.retained;
 	char b[32];
 	struct tl_finding *f;
 
-	if ((s->kind != TL_KIND_TIMER && s->kind != TL_KIND_AFTERFUNC) ||
-	    s->end_inactive_unreleased < c->o->min_count)
+	/* A set of timers kept for reuse is how timers are meant to be
+	 * used: only growth is reported. */
+	if ((s->kind != TL_KIND_TIMER && s->kind != TL_KIND_AFTERFUNC) || sev != TL_SEV_LEAK)
 		return;
-	f = add(c, "timer-not-freed", "timer never freed", TL_SEV_LEAK, i,
-		s->end_inactive_unreleased, "timers done but never freed");
+	f = add(c, "timer-not-freed", "timer never freed", sev, i, n,
+		n == 1 ? "timer done but never freed" : "timers done but never freed");
 	if (!f)
 		return;
 	snprintf(f->detail, sizeof(f->detail),
 		 "%" PRIu64 " of %" PRIu64 " created had fired or been stopped and were still "
 		 "allocated at the end (%s)",
 		 s->end_inactive_unreleased, s->created, tl_fmt_bytes(b, sizeof(b), s->live_bytes));
+	end_window(c, s, f);
 	snprintf(f->fix, sizeof(f->fix), "gt_timer_free() the timer once %s is done with it",
 		 who(c, s->stack));
 }
@@ -278,7 +376,7 @@ static void dropped_ticks(struct ctx *c, uint32_t i, const struct tl_an_site *s)
 	struct tl_finding *f;
 
 	if (!is_ticker(s->kind) || s->fired < 100 || s->dropped_ticks * 2 < s->fired ||
-	    s->end_periodic >= c->o->min_count)
+	    end_verdict(c, s) == TL_SEV_LEAK)
 		return;
 	f = add(c, "dropped-ticks", "ticks dropped", TL_SEV_NOTE, i, s->dropped_ticks,
 		"ticks dropped by a slow reader");

@@ -18,7 +18,7 @@ enum tl_severity {
 };
 
 struct tl_detect_opts {
-	uint64_t min_count;       /* timers left at the end that make a leak (3) */
+	uint64_t min_count;       /* growth after start-up that makes a leak (3) */
 	uint64_t churn_min;       /* creations before a site can be churn (100) */
 	double abandon_ratio;     /* share abandoned before firing for churn (0.9) */
 	uint64_t retained_min;    /* peak pending timers that make churn a leak (100) */
@@ -39,6 +39,9 @@ struct tl_finding {
 	uint64_t count;        /* what the finding counts (see what) */
 	const char *what;      /* "tickers still running at the end", ... */
 	char detail[320];      /* one line of numbers */
+	char window[256];      /* what the verdict is based on: the window it saw, and how
+				  the site's timers grew in it ("" when the verdict is not
+				  about what was left at the end) */
 	char fix[256];         /* one line, in the program's terms */
 };
 

@@ -282,11 +282,26 @@ static void report_damage(const char *path, const struct tl_trace_reader_stats *
 			"(%" PRIu64 " bytes); the first at byte %" PRIu64 ": %s\n",
 			path, s->bad_chunks, s->bad_chunks == 1 ? "" : "s", s->skipped_bytes,
 			s->first_error_offset, tl_trace_strerror(s->first_error));
-	if (s->truncated)
+	/* No end record and no damage: the process was killed without a
+	 * chance to write its last events (kill -9), or is still being
+	 * recorded. Common for services, and not damage: a note. */
+	if (s->truncated && (s->bad_chunks || s->skipped_bytes))
 		fprintf(stderr,
 			"timerleak-report: warning: %s: the trace is truncated (it has no end "
 			"record): what was recorded after its last whole chunk is lost\n",
 			path);
+	else if (s->truncated)
+		fprintf(stderr,
+			"timerleak-report: note: %s: the trace has no end record (the process was "
+			"killed without warning, or is still being recorded): it is read up to its "
+			"last chunk\n",
+			path);
+	if (s->trailing_bytes)
+		fprintf(stderr,
+			"timerleak-report: warning: %s: %" PRIu64 " bytes after the trace's end "
+			"record, from byte %" PRIu64 ", are not part of it (another trace appended "
+			"to it?): they were not read\n",
+			path, s->trailing_bytes, s->trailing_offset);
 	if (s->unknown_records)
 		fprintf(stderr,
 			"timerleak-report: note: %s: skipped %" PRIu64 " records of trace format "

@@ -86,10 +86,25 @@ static void process(const struct tl_report *r, FILE *out, bool *first)
 	fputc('}', out);
 }
 
+/* "SIGTERM", or NULL for 0. */
+static const char *signal_name(int sig, char *buf, size_t size)
+{
+	const char *abbrev = sig ? sigabbrev_np(sig) : NULL;
+
+	if (!sig)
+		return NULL;
+	if (abbrev)
+		snprintf(buf, size, "SIG%s", abbrev);
+	else
+		snprintf(buf, size, "%d", sig);
+	return buf;
+}
+
 static void trace(const struct tl_report *r, FILE *out, bool *first)
 {
 	const struct tl_analysis *a = r->a;
-	bool f = true, g = true;
+	bool f = true, g = true, w = true;
+	char sig[32];
 
 	jkey(out, "trace", first);
 	fputc('{', out);
@@ -101,6 +116,29 @@ static void trace(const struct tl_report *r, FILE *out, bool *first)
 	jint(out, "dropped", a->dropped, &f);
 	jint(out, "dropped_ring_full", a->dropped_by_reason[TL_DROP_RING_FULL], &f);
 	jint(out, "dropped_write_failed", a->dropped_by_reason[TL_DROP_WRITE_FAILED], &f);
+	jint(out, "dropped_too_many_threads", a->dropped_by_reason[TL_DROP_TOO_MANY_THREADS], &f);
+	jint(out, "dropped_out_of_memory", a->dropped_by_reason[TL_DROP_NOMEM], &f);
+	jint(out, "dropped_untracked", a->dropped_by_reason[TL_DROP_UNTRACKED], &f);
+	jtext(out, "ended_by_signal", signal_name(a->end_signal, sig, sizeof(sig)), &f);
+	jint(out, "flush_ms", a->flush_ms, &f);
+	jint(out, "unread_bytes", r->st->trailing_bytes, &f);
+	jkey(out, "window", &f);
+	fputc('{', out);
+	jnum(out, "start_s", tl_an_secs(a, a->window_start), &w);
+	jnum(out, "startup_end_s", tl_an_secs(a, a->startup_end), &w);
+	jnum(out, "end_s", tl_an_secs(a, a->end_time), &w);
+	fputc('}', out);
+	jkey(out, "snapshots", &f);
+	fputc('[', out);
+	for (size_t i = 0; i < a->nsnapshots; i++) {
+		bool g2 = true;
+
+		fputs(i ? ",{" : "{", out);
+		jnum(out, "time_s", tl_an_secs(a, a->snapshots[i].time), &g2);
+		jint(out, "live", a->snapshots[i].live, &g2);
+		fputc('}', out);
+	}
+	fputc(']', out);
 	jint(out, "timers_before_trace", a->preexisting, &f);
 	jint(out, "orphan_events", a->orphans, &f);
 	jkey(out, "created_by_kind", &f);
@@ -143,6 +181,14 @@ static void stats(const struct tl_report *r, const struct tl_an_site *s, FILE *o
 	     &f);
 	jnum(out, "first_created_s", tl_an_secs(a, s->first_created), &f);
 	jnum(out, "last_created_s", tl_an_secs(a, s->last_created), &f);
+	if (s->growth.measured) {
+		jint(out, "retained_end", s->growth.retained, &f);
+		jint(out, "in_flight_end", s->growth.in_flight, &f);
+		jint(out, "startup_level", s->growth.level, &f);
+		jint(out, "grew", s->growth.grew, &f);
+		jint(out, "grew_last_tenth", s->growth.recent, &f);
+		jnum(out, "longest_life_s", (double)s->longest_life / 1e9, &f);
+	}
 	fputc('}', out);
 }
 
@@ -161,6 +207,7 @@ static void finding(const struct tl_report *r, const struct tl_finding *fd, FILE
 	jint(out, "count", fd->count, &f);
 	jtext(out, "what", fd->what, &f);
 	jtext(out, "detail", fd->detail, &f);
+	jtext(out, "window", fd->window[0] ? fd->window : NULL, &f);
 	jtext(out, "fix", fd->fix, &f);
 	jkey(out, "site", &f);
 	frames(r, s->stack, out);

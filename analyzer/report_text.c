@@ -30,6 +30,73 @@ static const char *kind_list(const struct tl_analysis *a, char *buf, size_t size
 	return buf[0] ? buf : "none";
 }
 
+/* Every reason events were lost, so that the parts add up to the whole. */
+static void lost(const struct tl_analysis *a, FILE *out)
+{
+	static const char *const why[TL_DROP_MAX + 1] = {
+		[TL_DROP_RING_FULL] = "ring full",
+		[TL_DROP_WRITE_FAILED] = "unwritable",
+		[TL_DROP_TOO_MANY_THREADS] = "too many threads",
+		[TL_DROP_NOMEM] = "out of memory",
+		[TL_DROP_UNTRACKED] = "kernel timers untracked",
+	};
+	uint64_t known = 0;
+	char b[32];
+	bool first = true;
+
+	fprintf(out, "  lost      %s events dropped (", tl_fmt_count(b, sizeof(b), a->dropped));
+	for (int k = 1; k <= TL_DROP_MAX; k++) {
+		if (!a->dropped_by_reason[k])
+			continue;
+		fprintf(out, "%s%s %s", first ? "" : ", ",
+			tl_fmt_count(b, sizeof(b), a->dropped_by_reason[k]), why[k]);
+		known += a->dropped_by_reason[k];
+		first = false;
+	}
+	if (known < a->dropped)
+		fprintf(out, "%s%s for reasons this reader does not know", first ? "" : ", ",
+			tl_fmt_count(b, sizeof(b), a->dropped - known));
+	fprintf(out, "); findings marked (uncertain) may be off\n");
+}
+
+/* How the trace ended: cleanly (nothing to say), by a fatal signal the
+ * recorder caught (normal for a daemon), or cut short. */
+static void ended(const struct tl_report *r, FILE *out)
+{
+	const struct tl_analysis *a = r->a;
+	const char *abbrev = a->end_signal ? sigabbrev_np(a->end_signal) : NULL;
+	char ms[32];
+
+	if (a->clean_end && a->end_signal)
+		fprintf(out, "  ended     by SIG%s (the recorder wrote its events out on the way)\n",
+			abbrev ? abbrev : "?");
+	else if (!a->clean_end)
+		fprintf(out,
+			"  ended     without an end record (killed without warning, or still being "
+			"recorded): its last %s may be missing\n",
+			a->flush_ms ? tl_fmt_ns(ms, sizeof(ms), (double)a->flush_ms * 1e6)
+				    : "moments");
+	if (r->st->bad_chunks)
+		fprintf(out, "  trace     damaged chunks skipped (see the warning)\n");
+}
+
+/* The snapshots taken (the snapshot signal), for --at snapshot:N. */
+static void snapshots(const struct tl_analysis *a, FILE *out)
+{
+	char b[32];
+
+	if (!a->nsnapshots)
+		return;
+	fprintf(out, "  snapshots");
+	for (size_t i = 0; i < a->nsnapshots && i < 8; i++)
+		fprintf(out, "%s %zu at %.2f s (%s live)", i ? "," : "", i + 1,
+			tl_an_secs(a, a->snapshots[i].time),
+			tl_fmt_count(b, sizeof(b), a->snapshots[i].live));
+	if (a->nsnapshots > 8)
+		fprintf(out, ", and %zu more (--json lists them all)", a->nsnapshots - 8);
+	fprintf(out, "\n");
+}
+
 static void summary(const struct tl_report *r, FILE *out)
 {
 	const struct tl_analysis *a = r->a;
@@ -58,20 +125,13 @@ static void summary(const struct tl_report *r, FILE *out)
 	fprintf(out, "\n  timers    %s created: %s\n", tl_fmt_count(b1, sizeof(b1), created),
 		kind_list(a, kinds, sizeof(kinds)));
 	if (a->dropped)
-		fprintf(out,
-			"  lost      %s events dropped (%s ring full, %s unwritable); findings "
-			"marked (uncertain) may be off\n",
-			tl_fmt_count(b1, sizeof(b1), a->dropped),
-			tl_fmt_count(b2, sizeof(b2), a->dropped_by_reason[TL_DROP_RING_FULL]),
-			tl_fmt_count(kinds, sizeof(kinds), a->dropped_by_reason[TL_DROP_WRITE_FAILED]));
-	if (!a->clean_end || r->st->bad_chunks)
-		fprintf(out, "  trace     %s%s\n",
-			a->clean_end ? "" : "truncated: analysed up to its last whole chunk",
-			r->st->bad_chunks ? " (damaged chunks skipped)" : "");
+		lost(a, out);
+	ended(r, out);
 	if (a->preexisting || a->orphans)
 		fprintf(out, "  unknown   %" PRIu64 " timers created before the trace, %" PRIu64
 			     " events of timers never seen created\n",
 			a->preexisting, a->orphans);
+	snapshots(a, out);
 	fprintf(out, "  findings  %zu leak%s, %zu warning%s, %zu note%s\n", sev[TL_SEV_LEAK],
 		sev[TL_SEV_LEAK] == 1 ? "" : "s", sev[TL_SEV_WARNING],
 		sev[TL_SEV_WARNING] == 1 ? "" : "s", sev[TL_SEV_NOTE], sev[TL_SEV_NOTE] == 1 ? "" : "s");
@@ -121,8 +181,12 @@ static void numbers(const struct tl_report *r, const struct tl_an_site *s, FILE 
 	double sp = (double)tl_an_since(s->last_created, s->first_created) / 1e9;
 
 	fprintf(out, "    created %s", tl_fmt_count(b1, sizeof(b1), s->created));
-	if (sp > 0)
-		fprintf(out, " at %.0f/s", (double)s->created / sp);
+	/* A rate only over a span that can carry one: four timers made in
+	 * the same millisecond are "within 0.2 ms", not "at 20000/s". */
+	if (s->created > 2 && sp >= 0.01)
+		fprintf(out, " at %.3g/s", (double)s->created / sp);
+	else if (s->created > 1)
+		fprintf(out, " within %s", tl_fmt_ns(b3, sizeof(b3), sp * 1e9));
 	fprintf(out, ", peak %s live at %.2f s (%s), %.1f timer-seconds, first %.2f s, last %.2f s\n",
 		tl_fmt_count(b2, sizeof(b2), s->peak_live), tl_an_secs(a, s->peak_live_time),
 		tl_fmt_bytes(b3, sizeof(b3), s->peak_bytes), s->timer_seconds,
@@ -142,6 +206,8 @@ static void finding(const struct tl_report *r, size_t i, FILE *out)
 		stack(r, f->call_stack, "at", out);
 	stack(r, s->stack, f->call_stack ? "timer created at" : "created at", out);
 	fprintf(out, "    %s\n", f->detail);
+	if (f->window[0])
+		fprintf(out, "    %s\n", f->window);
 	numbers(r, s, out);
 	tl_report_sparkline(&s->series, spark, sizeof(spark), 60);
 	fprintf(out, "    live |%s| %.2f s\n", spark, tl_an_duration(r->a));

@@ -104,7 +104,8 @@ endfunction()
 # options and exit codes: no recorder needed.
 foreach(case gen.drops gen.not_freed gen.ticks gen.churn gen.resets.none gen.resets.async
 		gen.resets.sync gen.callbacks gen.unknown gen.forever gen.zero_id gen.sparse_stack
-		gen.late_create gen.far_start min_count.gen fail_on usage newer.gen truncated.header)
+		gen.late_create gen.far_start gen.lost gen.snapshots concatenated min_count.gen
+		fail_on usage newer.gen truncated.header)
 	tl_analyzer_test(${case})
 endforeach()
 
@@ -119,7 +120,7 @@ if(NOT TL_SANITIZERS)
 		endforeach()
 	endforeach()
 	foreach(prog leak_timerfd ok_timerfd leak_posix_timer leak_posix_timer_none
-			ok_posix_timer)
+			ok_posix_timer ok_daemon leak_daemon)
 		tl_analyzer_test(td.${prog})
 	endforeach()
 	# The seed: 100,000 messages.

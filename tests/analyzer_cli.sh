@@ -66,7 +66,11 @@ normalize() {
 		-e "s|traced    [0-9.]* [a-zµ]*s, [0-9,]* events|traced    TIME, EVENTS events|" \
 		-e "s|$1:$line\$|$1:LINE($3)|" \
 		-e "s|\($1\):[0-9][0-9]*\$|\1:NN|" \
-		-e "s|at [0-9]*/s|at RATE/s|g" -e "s|([0-9]*/s)|(RATE/s)|" \
+		-e "s|created \([0-9,]*\) at [0-9.e+]*/s|created \1 RATE|" \
+		-e "s|created \([0-9,]*\) within [0-9.]* [a-zµ]*s|created \1 RATE|" \
+		-e "s|at [0-9.e+]*/s|at RATE/s|g" -e "s|([0-9.e+]*/s)|(RATE/s)|" \
+		-e "s#^    over the .* recorded: grew by .*#    over the TIME recorded: grew by GROWTH#" \
+		-e "s#^    created in start-up (by [0-9.]* s), constant over the .* recorded#    created in start-up (by T s), constant over the TIME recorded#" \
 		-e "s|live at [0-9.]* s|live at T s|" \
 		-e "s|[0-9][0-9.]* timer-seconds|T timer-seconds|" \
 		-e "s|first [0-9.]* s, last [0-9.]* s|first T s, last T s|" \
@@ -162,20 +166,20 @@ truncated)
 	run "$report" --json header16.tlk
 	;;
 recorded_leak_timerfd)
-	record t - leak_timerfd -n 8 -r 1 -w 2
+	record t - leak_timerfd -n 40 -r 3 -w 2
 	run "$report" t.tlk
 	normalize leak_timerfd.c keepalive_open timerfd_create
 	;;
 recorded_posix_timers)
-	record leak - leak_posix_timer -n 6 -w 2
-	record ok - ok_posix_timer -n 6 -w 2
+	record leak - leak_posix_timer -n 40 -w 2
+	record ok - ok_posix_timer -n 40 -w 2
 	run "$report" leak.tlk
 	normalize leak_posix_timer.c watchdog_create timer_create
 	run "$report" ok.tlk
 	normalize ok_posix_timer.c uptime_timer_create timer_create
 	;;
 recorded_leak_ticker)
-	record t async leak_ticker -n 10 -l 20
+	record t async leak_ticker -n 40 -l 20
 	run "$report" t.tlk
 	normalize leak_ticker.c handle_request gt_ticker_new
 	;;

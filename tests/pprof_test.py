@@ -871,7 +871,7 @@ def case_wrapper_exit_status(tree):
     # The command's trace is reported whatever its exit status.
     p = wrap(w, ["run", "-o", "st.tlk", "--", PROG, "exit", 4, 5])
     expect("exit status", 4, p.returncode)
-    check(re.search(r"never-stopped ticker: 5 tickers", p.stdout),
+    check(re.search(r"(never-stopped|long-lived) ticker: 5 tickers", p.stdout),
           "no report of the failed command's trace:\n" + p.stdout + p.stderr)
     check_tmp_clean()
 
@@ -917,7 +917,7 @@ def case_wrapper_children(tree):
             rest = p.stdout[i:]
             expect("child report's program and pid", (td("leak_ticker"), kid),
                    report_header(rest, name))
-            check(re.search(r"never-stopped ticker: 10 tickers", rest),
+            check(re.search(r"(never-stopped|long-lived) ticker: 10 tickers", rest),
                   "the child's report has no finding:\n" + rest)
     extra = sorted(f for f in os.listdir(WORK) if f.endswith(".tlk") and f.startswith("fam.")
                    and f not in ["fam.tlk"] + ["fam.leak_ticker.%d.tlk" % k for k in kids])
@@ -950,7 +950,7 @@ def case_wrapper_exec(tree):
         exe_of, pid = report_header(p.stdout, out)
         expect("%s: the program in %s (the exec'd service)" % (name, out), name,
                os.path.basename(exe_of))
-        check(re.search(r"never-stopped ticker: 5 tickers", p.stdout),
+        check(re.search(r"(never-stopped|long-lived) ticker: 5 tickers", p.stdout),
               "%s: the service's report has no finding" % name)
         kid = "svc_%s.%s.%s.tlk" % (name, shell, pid)
         check(os.path.isfile(os.path.join(WORK, kid)),
