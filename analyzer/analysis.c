@@ -40,6 +40,7 @@ struct tl_an_private {
 	size_t ntimers, captimers, nfree;
 	struct tl_idmap sites_by_key; /* (stack << 8 | kind) + 1 -> site */
 	struct tl_idmap stacks_by_id; /* stack id -> index into a->stacks (ids are sparse) */
+	struct tl_idmap aliases;      /* stack id -> the stack id of the same call site */
 	uint64_t max_id[2];           /* highest id created, by parity (runtime, kernel) */
 	int64_t at;                   /* tl_an_at: when to report live timers */
 	uint64_t at_snapshot;         /* or at this snapshot (0: by time) */
@@ -90,6 +91,7 @@ void tl_an_free(struct tl_analysis *a)
 	tl_idmap_free(&a->priv->ids);
 	tl_idmap_free(&a->priv->sites_by_key);
 	tl_idmap_free(&a->priv->stacks_by_id);
+	tl_idmap_free(&a->priv->aliases);
 	free(a->priv->timers);
 	free(a->priv->free_slots);
 	free(a->priv);
@@ -111,6 +113,21 @@ const struct tl_an_stack *tl_an_stack(const struct tl_analysis *a, uint32_t id)
 	uint32_t i = tl_idmap_get(&a->priv->stacks_by_id, id);
 
 	return i == UINT32_MAX ? NULL : &a->stacks[i];
+}
+
+int tl_an_stack_alias(struct tl_analysis *a, uint32_t stack, uint32_t same_as)
+{
+	if (stack == same_as || tl_idmap_get(&a->priv->aliases, stack) != UINT32_MAX)
+		return 0;
+	return tl_idmap_put(&a->priv->aliases, stack, same_as) ? TL_TRACE_E_NOMEM : 0;
+}
+
+/* The stack that stands for stack's call site. */
+static uint32_t canonical(const struct tl_analysis *a, uint32_t stack)
+{
+	uint32_t same = a->priv->aliases.count ? tl_idmap_get(&a->priv->aliases, stack) : UINT32_MAX;
+
+	return same == UINT32_MAX ? stack : same;
 }
 
 void tl_an_at(struct tl_analysis *a, int64_t at, tl_an_live_cb cb, void *ctx)
@@ -386,7 +403,7 @@ static void on_free(struct tl_analysis *a, struct tl_an_site *s, struct an_timer
 static int on_create(struct tl_analysis *a, const struct tl_record *r)
 {
 	const struct tl_event *e = &r->ev;
-	uint32_t si = site_of(a, e->stack, e->kind);
+	uint32_t si = site_of(a, canonical(a, e->stack), e->kind);
 	struct an_timer *t = timer_get(a, e->id);
 	struct tl_an_site *s;
 
@@ -487,6 +504,7 @@ static int on_reset(struct tl_analysis *a, struct an_timer *t, const struct tl_r
 {
 	struct tl_an_site *s = &a->sites[t->site];
 	struct tl_an_reset_site *rs = NULL;
+	uint32_t stack = canonical(a, r->ev.stack);
 
 	s->resets++;
 	note_duration(s, r->ev.duration);
@@ -497,7 +515,7 @@ static int on_reset(struct tl_analysis *a, struct an_timer *t, const struct tl_r
 		return 0;
 	s->resets_pending++;
 	for (size_t i = 0; i < a->nresets && !rs; i++)
-		if (a->resets[i].stack == r->ev.stack && a->resets[i].site == t->site)
+		if (a->resets[i].stack == stack && a->resets[i].site == t->site)
 			rs = &a->resets[i];
 	if (!rs) {
 		struct tl_an_reset_site *n =
@@ -507,11 +525,11 @@ static int on_reset(struct tl_analysis *a, struct an_timer *t, const struct tl_r
 			return TL_TRACE_E_NOMEM;
 		a->resets = n;
 		rs = &a->resets[a->nresets++];
-		*rs = (struct tl_an_reset_site){r->ev.stack, t->site, 0, 0, r->time, r->time};
+		*rs = (struct tl_an_reset_site){stack, t->site, 0, 0, r->time, r->time};
 	}
 	rs->pending++;
 	rs->last = r->time;
-	return instant(a, r->time, t->site, r->ev.stack);
+	return instant(a, r->time, t->site, stack);
 }
 
 static void on_fire(struct tl_an_site *s, struct an_timer *t, const struct tl_record *r)

@@ -197,6 +197,15 @@ double tl_an_duration(const struct tl_analysis *a);
 const struct tl_an_stack *tl_an_stack(const struct tl_analysis *a, uint32_t id);
 
 /*
+ * tl_an_stack_alias - stack is the same call site as same_as (the same
+ * functions, files and lines, at other addresses: the compiler split one
+ * call into several): timers created and reset there count at same_as's
+ * site from now on. Call when the stack record arrives, before its events.
+ * @return 0 or TL_TRACE_E_NOMEM.
+ */
+int tl_an_stack_alias(struct tl_analysis *a, uint32_t stack, uint32_t same_as);
+
+/*
  * Callers that need the live timers at a moment (pprof's inuse at T)
  * register before feeding: at the first event at or after at (ns from the
  * process's start), cb gets each live timer's site index, bytes and

@@ -43,6 +43,7 @@ struct tl_finding {
 				  the site's timers grew in it ("" when the verdict is not
 				  about what was left at the end) */
 	char fix[256];         /* one line, in the program's terms */
+	int suppressed_by;     /* the line of the --suppress rule that matched it, or 0 */
 };
 
 /* Names the function a stack's first frame is in, for the fix lines;

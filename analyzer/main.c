@@ -13,9 +13,13 @@
 #include "analysis.h"
 #include "detect.h"
 #include "events.h"
+#include "grow.h"
+#include "idmap.h"
+#include "outfile.h"
 #include "pipe.h"
 #include "pprof_out.h"
 #include "report.h"
+#include "suppress.h"
 #include "symbolize.h"
 #include "timeline.h"
 #include "tl_trace.h"
@@ -53,6 +57,7 @@ static struct env {
 	const char *timeline; /* --timeline: write Chrome trace JSON here */
 	int64_t at_ns;        /* --at: seconds from the start, as ns (INT64_MAX: the end) */
 	uint64_t at_snapshot; /* --at snapshot:N */
+	const char *suppress; /* --suppress: accepted findings */
 	const char *path; /* the trace */
 } env = {.fail_on = -1, .at_ns = INT64_MAX};
 
@@ -76,7 +81,10 @@ static const char usage[] =
 	"  --sysroot=DIR        look for the traced binaries under DIR\n"
 	"  --debug-dir=DIR      also look for binaries and debug files in DIR\n"
 	"                       (by name, path and build-id; may be repeated)\n"
-	"  --min-count=N        timers left at the end that make a leak (default 3)\n"
+	"  --suppress=FILE      leave out the findings FILE's rules accept, from the\n"
+	"                       report and from --fail-on (docs/suppressions.md)\n"
+	"  --min-count=N        growth after start-up that makes a leak of what a site\n"
+	"                       left at the end (default 3; docs/detectors.md)\n"
 	"  --progress, --no-progress\n"
 	"                       show (or not) progress on stderr; by default only on\n"
 	"                       a terminal and for traces over 16 MiB\n"
@@ -85,11 +93,13 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 when the trace was read (a truncated or damaged trace is read\n"
 	"up to what survives, with a warning) and no --fail-on finding was made; 1 for\n"
-	"such a finding, or when the output could not be written; 2 for a usage error\n"
-	"or a file that cannot be used as a trace.\n";
+	"such a finding, or when an output (the report, --pprof, --timeline) could not\n"
+	"be written; 2 for a usage error (an output naming the trace itself, --at past\n"
+	"the trace's end or without --pprof, a bad --suppress file) or a file that\n"
+	"cannot be used as a trace.\n";
 
 enum { OPT_SYSROOT = 256, OPT_DEBUG_DIR, OPT_MIN_COUNT, OPT_FAIL_ON, OPT_PROGRESS,
-       OPT_NO_PROGRESS, OPT_PPROF, OPT_AT, OPT_TIMELINE };
+       OPT_NO_PROGRESS, OPT_PPROF, OPT_AT, OPT_TIMELINE, OPT_SUPPRESS };
 
 static const struct option long_options[] = {
 	{"events", no_argument, NULL, 'e'},
@@ -102,6 +112,7 @@ static const struct option long_options[] = {
 	{"pprof", required_argument, NULL, OPT_PPROF},
 	{"at", required_argument, NULL, OPT_AT},
 	{"timeline", required_argument, NULL, OPT_TIMELINE},
+	{"suppress", required_argument, NULL, OPT_SUPPRESS},
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -114,6 +125,8 @@ static int usage_error(const char *what, const char *arg)
 		what, arg ? arg : "");
 	return EXIT_UNUSABLE;
 }
+
+static int check_outputs(void);
 
 /* --at: "end", "snapshot:N" or seconds. @return -1 to go on, or an exit code. */
 static int parse_at(const char *arg)
@@ -164,6 +177,9 @@ static int parse_value(int c, const char *arg)
 		return -1;
 	case OPT_TIMELINE:
 		env.timeline = arg;
+		return -1;
+	case OPT_SUPPRESS:
+		env.suppress = arg;
 		return -1;
 	case OPT_AT:
 		return parse_at(arg);
@@ -224,7 +240,10 @@ static int parse_args(int argc, char **argv)
 	if (optind != argc - 1)
 		return usage_error("more than one trace file given", NULL);
 	env.path = argv[optind];
-	return -1;
+	if ((env.at_ns != INT64_MAX || env.at_snapshot) && !env.pprof)
+		return usage_error("--at picks the moment of --pprof's in-use values: give --pprof "
+				   "too", NULL);
+	return check_outputs();
 }
 
 /* The message for a trace refused as newer: it names both versions, which
@@ -377,11 +396,86 @@ static void progress_draw(struct progress *p, uint64_t file_bytes, bool last)
 			p->total ? 100.0 * (double)file_bytes / (double)p->total : 0.0);
 }
 
-static int feed_one(const struct tl_record *rec, struct tl_analysis *a, struct tl_sym *sym)
+/*
+ * One call site, one finding: the compiler may split one call on one
+ * source line into several call instructions (unrolled loops, duplicated
+ * tails), whose stacks differ by address only. Each stack is symbolized
+ * as it arrives; one whose every frame has the function, file and line of
+ * an earlier stack's is made an alias of it (tl_an_stack_alias). Frames
+ * that cannot be symbolized keep their address, so they never merge.
+ */
+struct sites {
+	struct tl_idmap first; /* signature hash -> the first stack id with it */
+	uint64_t *check;       /* a second hash per entry, against collisions */
+	size_t ncheck, capcheck;
+	int64_t time;          /* of the last timed record: for the module map */
+};
+
+static uint64_t mix(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+	return mix(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+static int alias_stack(struct sites *st, const struct tl_record *rec, struct tl_analysis *a,
+		       struct tl_sym *sym)
+{
+	uint64_t h1 = 0xcbf29ce484222325ull, h2 = 0x84222325cbf29ce4ull;
+	uint32_t first;
+	uint64_t *c;
+
+	for (uint32_t i = 0; i < rec->stack.n; i++) {
+		struct tl_frame f[16];
+		int n = tl_sym_lookup(sym, rec->stack.frames[i], true, st->time, f, 16);
+
+		for (int k = 0; k < n; k++) {
+			uint64_t where[2] = {f[k].file ? (uint64_t)f[k].line : f[k].offset,
+					     f[k].inlined};
+			const char *what = f[k].file ? f[k].file : f[k].module;
+
+			if (!f[k].function && !f[k].file)
+				where[0] = rec->stack.frames[i]; /* unknown: its address */
+			h1 = mix(mix_str(mix_str(h1, f[k].function), what), where, sizeof(where));
+			h2 = mix(mix_str(mix_str(h2, what), f[k].function), where, sizeof(where));
+		}
+	}
+	h1 = mix(h1, &rec->stack.n, sizeof(rec->stack.n));
+	first = tl_idmap_get(&st->first, h1);
+	if (first != UINT32_MAX)
+		return st->check[first] == h2 ? tl_an_stack_alias(a, rec->stack.id, (uint32_t)(
+							       st->check[first + 1]))
+					       : 0;
+	if (!(c = tl_grow(st->check, &st->capcheck, st->ncheck + 2, sizeof(*c), 64)))
+		return TL_TRACE_E_NOMEM;
+	st->check = c;
+	c[st->ncheck] = h2;
+	c[st->ncheck + 1] = rec->stack.id;
+	if (tl_idmap_put(&st->first, h1, (uint32_t)st->ncheck) != 0)
+		return TL_TRACE_E_NOMEM;
+	st->ncheck += 2;
+	return 0;
+}
+
+static int feed_one(const struct tl_record *rec, struct tl_analysis *a, struct tl_sym *sym,
+		    struct sites *st)
 {
 	int err = 0;
 
-	if (rec->type == TL_REC_MODULE)
+	if (rec->time && rec->type != TL_REC_STACK)
+		st->time = rec->time;
+	if (rec->type == TL_REC_STACK)
+		err = alias_stack(st, rec, a, sym);
+	else if (rec->type == TL_REC_MODULE)
 		err = tl_sym_module(sym, &rec->module, rec->time);
 	else if (rec->type == TL_REC_MODULE_UNLOAD)
 		tl_sym_module_unload(sym, rec->module_unload.id, rec->time);
@@ -403,6 +497,7 @@ static int feed(struct tl_trace_reader *r, struct tl_analysis *a, struct tl_sym 
 	struct progress prog;
 	struct tl_record own;
 	const struct tl_record *rec = &own, *ahead;
+	struct sites sites = {0};
 	uint64_t n = 0;
 	int got, err = 0;
 
@@ -410,7 +505,7 @@ static int feed(struct tl_trace_reader *r, struct tl_analysis *a, struct tl_sym 
 	while ((got = pipe ? tl_pipe_next(pipe, &rec) : tl_trace_reader_next(r, &own)) > 0) {
 		if (pipe && (ahead = tl_pipe_peek(pipe, 8)) != NULL)
 			tl_an_prefetch(a, ahead);
-		if ((err = feed_one(rec, a, sym)) != 0)
+		if ((err = feed_one(rec, a, sym, &sites)) != 0)
 			break;
 		if ((++n & 0xffff) == 0 && prog.on) {
 			if (!pipe)
@@ -419,6 +514,8 @@ static int feed(struct tl_trace_reader *r, struct tl_analysis *a, struct tl_sym 
 		}
 	}
 	tl_pipe_stop(pipe);
+	tl_idmap_free(&sites.first);
+	free(sites.check);
 	progress_draw(&prog, 0, true);
 	return err ? err : got;
 }
@@ -446,20 +543,79 @@ static int write_report(struct tl_report *rep)
 	return ret;
 }
 
+static int write_pprof(void *po, const struct tl_report *rep, int fd)
+{
+	return tl_pprof_out_write(po, rep, fd);
+}
+
+static int write_timeline(void *unused, const struct tl_report *rep, int fd)
+{
+	(void)unused;
+	return tl_timeline_write(rep, fd);
+}
+
+/* An output file, whole or not at all (outfile.h). @return 0, or -1 with
+ * the message printed. */
+static int write_output(const char *path, int (*write)(void *, const struct tl_report *, int),
+			void *ctx, const struct tl_report *rep)
+{
+	struct tl_outfile o;
+	int err = tl_outfile_open(&o, path);
+
+	if (!err) {
+		err = write(ctx, rep, o.fd);
+		err = err ? err : tl_outfile_commit(&o);
+		tl_outfile_abort(&o);
+	}
+	if (!err)
+		return 0;
+	fprintf(stderr, "timerleak-report: cannot write %s: %s\n", path, strerror(-err));
+	return -1;
+}
+
+/* An output that would overwrite the input, or another output, is a
+ * mistake in the command line: refused before anything is read. */
+static int check_outputs(void)
+{
+	struct stat in, pp;
+
+	if (stat(env.path, &in) == 0) {
+		if (env.pprof && tl_outfile_is(env.pprof, &in))
+			return usage_error("--pprof names the trace itself, which it would overwrite: ",
+					   env.pprof);
+		if (env.timeline && tl_outfile_is(env.timeline, &in))
+			return usage_error(
+				"--timeline names the trace itself, which it would overwrite: ",
+				env.timeline);
+	}
+	if (env.pprof && env.timeline &&
+	    (strcmp(env.pprof, env.timeline) == 0 ||
+	     (stat(env.pprof, &pp) == 0 && tl_outfile_is(env.timeline, &pp))))
+		return usage_error("--pprof and --timeline name the same file: ", env.timeline);
+	return -1;
+}
+
 static int run_report(struct tl_trace_reader *r)
 {
 	struct tl_sym_opts so = {env.sysroot, env.debug_dirs, env.ndebug_dirs};
 	struct tl_trace_reader_stats st;
 	struct tl_sym *sym = tl_sym_new(&so);
 	struct tl_analysis *a = tl_an_new();
-	struct tl_finding *findings = NULL;
+	struct tl_finding *findings = NULL, *suppressed = NULL;
 	struct tl_pprof_out *po = env.pprof ? tl_pprof_out_new() : NULL;
+	struct tl_suppress *rules = NULL;
+	char why[512];
+	size_t nsup = 0;
 	struct tl_report rep = {0};
 	ssize_t nf;
 	int err, ret = EXIT_UNUSABLE;
 
 	if (!sym || !a || (env.pprof && !po)) {
 		fprintf(stderr, "timerleak-report: out of memory\n");
+		goto cleanup;
+	}
+	if (env.suppress && !(rules = tl_suppress_load(env.suppress, why, sizeof(why)))) {
+		fprintf(stderr, "timerleak-report: --suppress: %s\n", why);
 		goto cleanup;
 	}
 	if (po && env.at_snapshot)
@@ -479,33 +635,42 @@ static int run_report(struct tl_trace_reader *r)
 		goto cleanup;
 	}
 	tl_an_finish(a, &st);
+	if (po && env.at_ns != INT64_MAX && env.at_ns > tl_an_since(a->end_time, a->proc.start)) {
+		fprintf(stderr, "timerleak-report: %s: --at %.3f is past the trace's end (%.3f s)\n",
+			env.path, (double)env.at_ns / 1e9, tl_an_secs(a, a->end_time));
+		goto cleanup;
+	}
 	if (po && tl_an_at_missed(a)) {
 		fprintf(stderr, "timerleak-report: %s: --at snapshot:%" PRIu64 ": the trace has %zu "
 				"snapshot%s\n",
 			env.path, env.at_snapshot, a->nsnapshots, a->nsnapshots == 1 ? "" : "s");
 		goto cleanup;
 	}
-	rep = (struct tl_report){env.path, a, NULL, 0, sym, &st, 6};
+	rep = (struct tl_report){.path = env.path, .a = a, .sym = sym, .st = &st, .max_frames = 6,
+				 .suppress_path = env.suppress};
 	nf = tl_detect(a, &env.detect, tl_report_leaf_name, &rep, &findings);
 	if (nf < 0) {
 		fprintf(stderr, "timerleak-report: out of memory\n");
 		goto cleanup;
 	}
-	rep.findings = findings;
 	rep.nfindings = (size_t)nf;
+	if (tl_suppress_split(rules, &rep, findings, &rep.nfindings, &suppressed, &nsup) != 0) {
+		fprintf(stderr, "timerleak-report: out of memory\n");
+		goto cleanup;
+	}
+	rep.findings = findings;
+	rep.suppressed = suppressed;
+	rep.nsuppressed = nsup;
 	ret = write_report(&rep);
-	if (po && (err = tl_pprof_out_write(po, &rep, env.pprof)) != 0) {
-		fprintf(stderr, "timerleak-report: cannot write %s: %s\n", env.pprof, strerror(-err));
-		ret = EXIT_UNUSABLE;
-	}
-	if (env.timeline && (err = tl_timeline_write(&rep, env.timeline)) != 0) {
-		fprintf(stderr, "timerleak-report: cannot write %s: %s\n", env.timeline,
-			strerror(-err));
-		ret = EXIT_UNUSABLE;
-	}
+	if (po && write_output(env.pprof, write_pprof, po, &rep) != 0)
+		ret = 1;
+	if (env.timeline && write_output(env.timeline, write_timeline, NULL, &rep) != 0)
+		ret = 1;
 	report_problems(sym);
 cleanup:
 	tl_pprof_out_free(po);
+	tl_suppress_free(rules);
+	free(suppressed);
 	free(findings);
 	tl_an_free(a);
 	tl_sym_free(sym);

@@ -77,12 +77,12 @@ struct maps {
 };
 
 static uint64_t mapping_of(struct tl_pprof *p, struct maps *m, const struct tl_report *r,
-			   uint64_t addr)
+			   uint64_t addr, int64_t time)
 {
 	struct tl_sym_object obj;
 	const char *base;
 
-	if (!tl_sym_object_of(r->sym, addr, r->a->end_time, &obj))
+	if (!tl_sym_object_of(r->sym, addr, time, &obj))
 		return 0;
 	for (size_t i = 0; i < m->n; i++)
 		if (m->module[i] == obj.id)
@@ -105,6 +105,14 @@ static uint64_t mapping_of(struct tl_pprof *p, struct maps *m, const struct tl_r
 	return m->id[m->n++];
 }
 
+static void main_mapping_first(struct tl_pprof *p, struct maps *m, const struct tl_report *r)
+{
+	struct tl_sym_object obj;
+
+	if (tl_sym_main_object(r->sym, &obj))
+		mapping_of(p, m, r, obj.start, obj.time);
+}
+
 static uint64_t location(struct tl_pprof *p, struct maps *m, const struct tl_report *r,
 			 uint64_t addr, bool is_return)
 {
@@ -123,7 +131,8 @@ static uint64_t location(struct tl_pprof *p, struct maps *m, const struct tl_rep
 		lines[i].function = tl_pprof_function(p, name, f[i].file ? f[i].file : "", 0);
 		lines[i].line = f[i].line;
 	}
-	return tl_pprof_location(p, mapping_of(p, m, r, addr), addr, lines, (size_t)n);
+	return tl_pprof_location(p, mapping_of(p, m, r, addr, r->a->end_time), addr, lines,
+				 (size_t)n);
 }
 
 /* The creation stack as location ids; a site without one gets a single
@@ -184,7 +193,7 @@ static int add_site(struct tl_pprof *p, struct maps *m, const struct tl_pprof_ou
 	return tl_pprof_sample(p, locs, n, values, labels, nl);
 }
 
-int tl_pprof_out_write(const struct tl_pprof_out *o, const struct tl_report *r, const char *path)
+int tl_pprof_out_write(const struct tl_pprof_out *o, const struct tl_report *r, int fd)
 {
 	static const struct tl_pprof_value_type types[] = {
 		{"alloc_objects", "count"},
@@ -209,11 +218,14 @@ int tl_pprof_out_write(const struct tl_pprof_out *o, const struct tl_report *r, 
 	snprintf(comment, sizeof(comment), "timerleak: timers of %s, in use at %.3f s",
 		 a->proc.exe ? a->proc.exe : "?", tl_an_secs(a, at));
 	tl_pprof_add_comment(p, comment);
+	/* pprof's "File:" is the first mapping's: the program, not whichever
+	 * library the first sample's leaf is in. */
+	main_mapping_first(p, m, r);
 	for (uint32_t i = 0; i < a->nsites && !err; i++)
 		if (add_site(p, m, o, r, i, at) != 0)
 			err = -ENOMEM;
 	if (!err)
-		err = tl_pprof_write(p, path);
+		err = tl_pprof_write_fd(p, fd);
 out:
 	free(m);
 	tl_pprof_free(p);

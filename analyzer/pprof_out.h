@@ -17,7 +17,8 @@ void tl_pprof_out_free(struct tl_pprof_out *o);
  * it collects the timers in use at that moment. */
 void tl_pprof_out_live(void *ctx, uint32_t site, uint64_t bytes, int64_t created);
 
-/* Write the profile (gzip) to path. @return 0 or a negative errno. */
-int tl_pprof_out_write(const struct tl_pprof_out *o, const struct tl_report *r, const char *path);
+/* Write the profile (gzip) to fd, which is not closed. @return 0 or a
+ * negative errno. */
+int tl_pprof_out_write(const struct tl_pprof_out *o, const struct tl_report *r, int fd);
 
 #endif /* TL_PPROF_OUT_H */

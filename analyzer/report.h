@@ -19,6 +19,9 @@ struct tl_report {
 	struct tl_sym *sym;
 	const struct tl_trace_reader_stats *st;
 	unsigned max_frames;                  /* source frames shown per stack */
+	const struct tl_finding *suppressed;  /* findings --suppress rules matched */
+	size_t nsuppressed;
+	const char *suppress_path;            /* the --suppress file, or NULL */
 };
 
 /* The source frames of stack id, inlined calls expanded, leaf first, at

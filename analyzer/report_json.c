@@ -245,6 +245,21 @@ int tl_report_json(const struct tl_report *r, FILE *out)
 			fputc(',', out);
 		finding(r, &r->findings[i], out);
 	}
+	fputc(']', out);
+	jkey(out, "suppressed", &first);
+	fputc('[', out);
+	for (size_t i = 0; i < r->nsuppressed; i++) {
+		bool g = true;
+
+		fputs(i ? ",{" : "{", out);
+		jtext(out, "pattern", r->suppressed[i].pattern, &g);
+		jtext(out, "severity", tl_severity_name(r->suppressed[i].severity), &g);
+		jint(out, "count", r->suppressed[i].count, &g);
+		jint(out, "rule_line", (uint64_t)r->suppressed[i].suppressed_by, &g);
+		jkey(out, "site", &g);
+		frames(r, r->a->sites[r->suppressed[i].site].stack, out);
+		fputc('}', out);
+	}
 	fputs("]}\n", out);
 	return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }

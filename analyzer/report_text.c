@@ -132,9 +132,13 @@ static void summary(const struct tl_report *r, FILE *out)
 			     " events of timers never seen created\n",
 			a->preexisting, a->orphans);
 	snapshots(a, out);
-	fprintf(out, "  findings  %zu leak%s, %zu warning%s, %zu note%s\n", sev[TL_SEV_LEAK],
+	fprintf(out, "  findings  %zu leak%s, %zu warning%s, %zu note%s", sev[TL_SEV_LEAK],
 		sev[TL_SEV_LEAK] == 1 ? "" : "s", sev[TL_SEV_WARNING],
 		sev[TL_SEV_WARNING] == 1 ? "" : "s", sev[TL_SEV_NOTE], sev[TL_SEV_NOTE] == 1 ? "" : "s");
+	if (r->suppress_path)
+		fprintf(out, "; %zu suppressed by %s", r->nsuppressed,
+			tl_report_short_path(r->suppress_path));
+	fprintf(out, "\n");
 }
 
 /* libc's thread and process start: in every stack, telling nothing. */
@@ -214,6 +218,24 @@ static void finding(const struct tl_report *r, size_t i, FILE *out)
 	fprintf(out, "    fix: %s\n", f->fix);
 }
 
+/* What --suppress left out: one line each, so nobody wonders. */
+static void suppressed(const struct tl_report *r, FILE *out)
+{
+	static const char *sev[] = {"note", "warning", "leak"};
+
+	if (r->nsuppressed)
+		fprintf(out, "\nSuppressed (%s):\n", tl_report_short_path(r->suppress_path));
+	for (size_t i = 0; i < r->nsuppressed; i++) {
+		const struct tl_finding *f = &r->suppressed[i];
+		struct tl_frame fr;
+		int n = tl_report_frames(r, r->a->sites[f->site].stack, &fr, 1);
+
+		fprintf(out, "  %s %s (%" PRIu64 ") at %s, by the rule on line %d\n",
+			sev[f->severity], f->pattern, f->count,
+			n && fr.function ? fr.function : "??", f->suppressed_by);
+	}
+}
+
 int tl_report_text(const struct tl_report *r, FILE *out)
 {
 	summary(r, out);
@@ -221,5 +243,6 @@ int tl_report_text(const struct tl_report *r, FILE *out)
 		fprintf(out, "\nNo timer leaks found.\n");
 	for (size_t i = 0; i < r->nfindings; i++)
 		finding(r, i, out);
+	suppressed(r, out);
 	return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }

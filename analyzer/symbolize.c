@@ -547,3 +547,22 @@ bool tl_sym_object_of(struct tl_sym *s, uint64_t addr, int64_t time, struct tl_s
 	}
 	return false;
 }
+
+bool tl_sym_main_object(struct tl_sym *s, struct tl_sym_object *out)
+{
+	for (size_t i = 0; i < s->nmods; i++) {
+		struct module *m = &s->mods[i];
+
+		if (m->path[0])
+			continue;
+		for (uint32_t k = 0; k < m->nseg; k++) {
+			if (!(m->segs[k].flags & 1)) /* PF_X */
+				continue;
+			if (!tl_sym_object_of(s, m->bias + m->segs[k].vaddr, m->loaded, out))
+				return false;
+			out->time = m->loaded;
+			return true;
+		}
+	}
+	return false;
+}

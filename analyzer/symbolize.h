@@ -74,10 +74,16 @@ struct tl_sym_object {
 	uint64_t start, limit, offset;
 	const char *path;
 	char build_id[2 * TL_MAX_BUILD_ID + 1];
+	int64_t time; /* tl_sym_main_object: when it was loaded */
 };
 
 /* @return whether addr is in a known object. */
 bool tl_sym_object_of(struct tl_sym *s, uint64_t addr, int64_t time, struct tl_sym_object *out);
+
+/* The traced executable's code segment (the module record with an empty
+ * path), as tl_sym_object_of() gives it. @return false when the trace
+ * described no executable. */
+bool tl_sym_main_object(struct tl_sym *s, struct tl_sym_object *out);
 
 /* Something the user should know: an object not found, or found with
  * another build-id. Each is reported once. */

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* "handle_request leak_ticker.c:64 (ticker)" */
 static void site_name(const struct tl_report *r, uint32_t site, char *buf, size_t size)
@@ -117,16 +118,21 @@ static void instants(const struct tl_report *r, FILE *out)
 	}
 }
 
-int tl_timeline_write(const struct tl_report *r, const char *path)
+int tl_timeline_write(const struct tl_report *r, int fd)
 {
 	uint32_t sites[TL_TIMELINE_SITES];
 	size_t n = pick_sites(r, sites);
-	FILE *out = fopen(path, "we");
+	int dup_fd = dup(fd);
+	FILE *out = dup_fd >= 0 ? fdopen(dup_fd, "w") : NULL;
 	char title[512];
 	int err = 0;
 
-	if (!out)
-		return -errno;
+	if (!out) {
+		err = -errno;
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return err;
+	}
 	snprintf(title, sizeof(title), "%s (pid %u)", r->a->proc.exe ? r->a->proc.exe : "?",
 		 r->a->proc.pid);
 	fprintf(out, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n"
@@ -138,9 +144,11 @@ int tl_timeline_write(const struct tl_report *r, const char *path)
 		counter(r, sites[i], out);
 	instants(r, out);
 	fputs("\n]}\n", out);
-	if (ferror(out))
-		err = -EIO;
+	/* The write's own errno (a full disk), not a generic EIO. */
+	errno = 0;
+	if (fflush(out) != 0 || ferror(out))
+		err = errno ? -errno : -EIO;
 	if (fclose(out) != 0 && !err)
-		err = -errno;
+		err = errno ? -errno : -EIO;
 	return err;
 }

@@ -12,7 +12,8 @@
 /* How many sites get a counter: those with findings, then the largest. */
 #define TL_TIMELINE_SITES 20
 
-/* @return 0, or a negative errno when path could not be written. */
-int tl_timeline_write(const struct tl_report *r, const char *path);
+/* Write the timeline to fd, which is not closed. @return 0, or a negative
+ * errno when it could not be written. */
+int tl_timeline_write(const struct tl_report *r, int fd);
 
 #endif /* TL_TIMELINE_H */

@@ -612,27 +612,30 @@ static int gzip(const uint8_t *in, size_t n, uint8_t **out, size_t *outlen)
 	return 0;
 }
 
-int tl_pprof_write(struct tl_pprof *p, const char *path)
+int tl_pprof_write_fd(struct tl_pprof *p, int fd)
 {
 	uint8_t *raw = NULL, *gz = NULL;
 	size_t rawlen, gzlen;
-	int fd, err;
+	int err;
 
 	err = tl_pprof_encode(p, &raw, &rawlen);
 	if (!err)
 		err = gzip(raw, rawlen, &gz, &gzlen);
 	free(raw);
-	if (err)
-		return err;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err = -errno;
-		free(gz);
-		return err;
-	}
-	err = write_all(fd, gz, gzlen);
+	if (!err)
+		err = write_all(fd, gz, gzlen);
+	free(gz);
+	return err;
+}
+
+int tl_pprof_write(struct tl_pprof *p, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), err;
+
+	if (fd < 0)
+		return -errno;
+	err = tl_pprof_write_fd(p, fd);
 	if (close(fd) != 0 && !err)
 		err = -errno;
-	free(gz);
 	return err;
 }

@@ -87,6 +87,9 @@ int tl_pprof_sample(struct tl_pprof *p, const uint64_t *locations, size_t nlocat
  */
 int tl_pprof_write(struct tl_pprof *p, const char *path);
 
+/* The same to an open descriptor, which is not closed. */
+int tl_pprof_write_fd(struct tl_pprof *p, int fd);
+
 /* The encoded profile, uncompressed, for tests: a malloc'ed buffer.
  * @return 0 or -ENOMEM. */
 int tl_pprof_encode(struct tl_pprof *p, uint8_t **out, size_t *len);

@@ -32,11 +32,13 @@ set(tl_an_sources
 	${PROJECT_SOURCE_DIR}/analyzer/detect.c
 	${PROJECT_SOURCE_DIR}/analyzer/events.c
 	${PROJECT_SOURCE_DIR}/analyzer/idmap.c
+	${PROJECT_SOURCE_DIR}/analyzer/outfile.c
 	${PROJECT_SOURCE_DIR}/analyzer/pipe.c
 	${PROJECT_SOURCE_DIR}/analyzer/pprof_out.c
 	${PROJECT_SOURCE_DIR}/analyzer/report.c
 	${PROJECT_SOURCE_DIR}/analyzer/report_json.c
 	${PROJECT_SOURCE_DIR}/analyzer/report_text.c
+	${PROJECT_SOURCE_DIR}/analyzer/suppress.c
 	${PROJECT_SOURCE_DIR}/analyzer/symbolize.c
 	${PROJECT_SOURCE_DIR}/analyzer/timeline.c
 	${PROJECT_SOURCE_DIR}/analyzer/units.c)
@@ -104,7 +106,7 @@ endfunction()
 # options and exit codes: no recorder needed.
 foreach(case gen.drops gen.not_freed gen.ticks gen.churn gen.resets.none gen.resets.async
 		gen.resets.sync gen.callbacks gen.unknown gen.forever gen.zero_id gen.sparse_stack
-		gen.late_create gen.far_start gen.lost gen.snapshots concatenated min_count.gen
+		gen.late_create gen.far_start gen.lost gen.snapshots concatenated outputs min_count.gen
 		fail_on usage newer.gen truncated.header)
 	tl_analyzer_test(${case})
 endforeach()
@@ -127,7 +129,7 @@ if(NOT TL_SANITIZERS)
 	tl_analyzer_test(seed.async)
 	tl_analyzer_test(seed.sync)
 	foreach(case symbols.moved symbols.sysroot symbols.rebuilt drops.full_disk
-			truncated.chunks newer.recorded min_count.recorded json.non_utf8)
+			truncated.chunks newer.recorded min_count.recorded json.non_utf8 suppress)
 		tl_analyzer_test(${case})
 	endforeach()
 endif()

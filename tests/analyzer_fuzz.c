@@ -255,7 +255,7 @@ static void analyse(const uint8_t *p, size_t n, uint8_t knobs)
 	tl_an_finish(a, &st);
 	tl_detect_defaults(&o);
 	o.min_count = knobs >> 6 ? knobs >> 6 : 3;
-	rep = (struct tl_report){"fuzz.tlk", a, NULL, 0, sym, &st, 6};
+	rep = (struct tl_report){.path = "fuzz.tlk", .a = a, .sym = sym, .st = &st, .max_frames = 6};
 	nf = tl_detect(a, &o, tl_report_leaf_name, &rep, &findings);
 	if (nf < 0)
 		goto out;
@@ -274,8 +274,8 @@ static void analyse(const uint8_t *p, size_t n, uint8_t knobs)
 		check_json(json, json_len);
 	}
 	if (!tl_an_at_missed(a))
-		tl_pprof_out_write(po, &rep, "/dev/null");
-	tl_timeline_write(&rep, "/dev/null");
+		tl_pprof_out_write(po, &rep, fileno(devnull));
+	tl_timeline_write(&rep, fileno(devnull));
 out:
 	free(json);
 	free(findings);

@@ -1338,6 +1338,108 @@ def case_concatenated():
                     text(p.stderr)), "no warning about the second trace: %r" % text(p.stderr))
 
 
+def case_outputs():
+    # --pprof and --timeline: never over the trace itself, whole or not at
+    # all, with the real error, exit 1 when they cannot be written.
+    trace = gen("drops", "in", "0")
+    with open(trace, "rb") as f:
+        original = f.read()
+    os.symlink("in.tlk", wpath("link.tlk"))
+    for opts in (["--pprof", trace], ["--timeline", trace], ["--pprof", wpath("link.tlk")],
+                 ["--timeline=" + wpath("link.tlk")]):
+        p = report(trace, *opts, code=2)
+        check("names the trace itself, which it would overwrite" in text(p.stderr),
+              "%s: %r" % (" ".join(opts), text(p.stderr)))
+        with open(trace, "rb") as f:
+            check(f.read() == original, "%s: the trace was changed" % " ".join(opts))
+    p = report(trace, "--pprof", wpath("same"), "--timeline", wpath("same"), code=2)
+    check("--pprof and --timeline name the same file" in text(p.stderr), text(p.stderr))
+    # A full device: the real error.
+    p = report(trace, "--pprof", "/dev/full", code=1)
+    expect("/dev/full", "timerleak-report: cannot write /dev/full: No space left on device",
+           text(p.stderr).strip().split("\n")[0])
+    check(os.path.exists("/dev/full") and not os.path.isfile("/dev/full"),
+          "/dev/full is no longer a device")
+    # A symlink to a file not yet there: the target is written, the link kept.
+    os.symlink("target.pb.gz", wpath("out.pb.gz"))
+    report(trace, "--pprof", wpath("out.pb.gz"))
+    check(os.path.islink(wpath("out.pb.gz")) and os.path.isfile(wpath("target.pb.gz")),
+          "the output symlink was replaced, or its target not written")
+    # --at without --pprof, or past the end.
+    p = report(trace, "--at", "1", code=2)
+    check("--at picks the moment of --pprof's in-use values: give --pprof too" in
+          text(p.stderr), text(p.stderr))
+    p = report(trace, "--at", "99", "--pprof", wpath("at.pb.gz"), code=2)
+    check(re.search(r"--at 99\.000 is past the trace's end \([0-9.]+ s\)", text(p.stderr)),
+          text(p.stderr))
+    check(not os.path.exists(wpath("at.pb.gz")), "a profile was written for --at 99")
+    # A full disk: nothing partial left, an existing file kept whole.
+    if os.geteuid() != 0:
+        return
+    disk = wpath("disk")
+    os.makedirs(disk)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", disk]).returncode:
+        return
+    try:
+        with open(os.path.join(disk, "old.json"), "w") as f:
+            f.write("old")
+        big = gen("drops", "big", "0")
+        p = report(big, "--timeline", os.path.join(disk, "old.json"), code=1)
+        expect("full disk: the error", "timerleak-report: cannot write %s: No space left on "
+               "device" % os.path.join(disk, "old.json"), text(p.stderr).strip().split("\n")[0])
+        with open(os.path.join(disk, "old.json")) as f:
+            expect("full disk: the existing file", "old", f.read())
+        expect("full disk: files left", ["old.json"], sorted(os.listdir(disk)))
+    finally:
+        subprocess.run(["umount", disk])
+
+
+def case_suppress():
+    # Accepted findings leave the report's findings and --fail-on, and are
+    # listed as suppressed; a rule that does not parse is an error.
+    trace, v = record("leak_ticker", [td("leak_ticker"), "-n", "40", "-l", "20"], "async")
+    src = "testdata/leak_ticker.c"
+    line = creating_line(src, "handle_request", "gt_ticker_new(")
+    cases = [("never-stopped-ticker  fun:handle_*\n", True),
+             ("# accepted\n\n*   src:%s:%d   # the per-request ticker\n" % (src, line), True),
+             ("never-stopped-ticker src:leak_ticker.c\n", True),
+             ("after-in-loop fun:handle_request\n", False),
+             ("* src:leak_ticker.c:%d\n" % (line + 1), False),
+             ("* src:ak_ticker.c\n", False)]
+    for i, (rules, hit) in enumerate(cases):
+        path = wpath("s%d.supp" % i)
+        with open(path, "w") as f:
+            f.write(rules)
+        rep, _ = report_json(trace, "--suppress", path)
+        what = "rules %r" % rules
+        if hit:
+            expect(what + ": findings", [], rep["findings"])
+            expect(what + ": suppressed", [("never-stopped-ticker", "leak", 40)],
+                   [(f["pattern"], f["severity"], f["count"]) for f in rep["suppressed"]])
+            expect(what + ": the rule's line", rules.count("\n"), rep["suppressed"][0]["rule_line"])
+            report(trace, "--suppress", path, "--fail-on=leak", code=0)
+            out = text(report(trace, "--suppress", path).stdout)
+            check("1 suppressed by " in out and "\nSuppressed (" in out, what + ": text: " + out)
+        else:
+            expect(what + ": findings", ["never-stopped-ticker"],
+                   [f["pattern"] for f in rep["findings"]])
+            expect(what + ": suppressed", [], rep["suppressed"])
+            report(trace, "--suppress", path, "--fail-on=leak", code=1)
+    for rules, msg in (("never-stopped-ticker\n", "a rule is PATTERN PLACE, e.g. "
+                        "\"never-stopped-ticker fun:housekeeping\""),
+                       ("leaky fun:x\n", "unknown pattern leaky (one of docs/detectors.md's, or *)"),
+                       ("* fn:x\n", "the place is fun:FUNCTION, src:FILE:LINE or src:FILE, not fn:x")):
+        path = wpath("bad.supp")
+        with open(path, "w") as f:
+            f.write("# ok\n" + rules)
+        p = report(trace, "--suppress", path, code=2)
+        expect("bad rule %r" % rules, "timerleak-report: --suppress: %s:2: %s" % (path, msg),
+               text(p.stderr).strip())
+    p = report(trace, "--suppress", wpath("missing.supp"), code=2)
+    expect("missing file", "timerleak-report: --suppress: %s: No such file or directory" %
+           wpath("missing.supp"), text(p.stderr).strip())
+
+
 def case_gen_far_start():
     # Garbage in one field: a report (any numbers) or a refusal with a
     # message, never a crash; the sanitized analyzer then reads it too.
@@ -1504,6 +1606,8 @@ CASES = {
     "gen.lost": case_gen_lost,
     "gen.snapshots": case_gen_snapshots,
     "concatenated": case_concatenated,
+    "outputs": case_outputs,
+    "suppress": case_suppress,
     "json.non_utf8": case_json_non_utf8,
     "fuzz_seeds": case_fuzz_seeds,
 }

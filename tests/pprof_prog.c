@@ -25,6 +25,9 @@
  *   inline N           N tickers created through a function inlined into
  *                      its caller: inline_site() called by inline_helper()
  *                      (always inlined) in inline_outer()
+ *   split N            N tickers from one source line that holds two calls
+ *                      of gt_ticker_new(), in split_outer(): one line, two
+ *                      return addresses, two stacks
  *   term MS            a service: leak a ticker every 10 ms until SIGTERM,
  *                      then shut down for MS ms and exit 0, printing
  *                      "ready pid=P" at the start and "stopped tickers=N"
@@ -103,6 +106,14 @@ static TD_SITE void inline_outer(long n)
 {
 	inline_helper(n);
 	printf("inline=%ld\n", n);
+}
+
+/* One line, two calls: the compiler makes each its own call instruction. */
+static TD_SITE void split_outer(long n)
+{
+	for (long i = 0; i < n; i++)
+		must(i % 2 ? gt_ticker_new(GT_HOUR + 7) : gt_ticker_new(GT_HOUR + 8), "gt_ticker_new");
+	printf("split=%ld\n", n);
 }
 
 static void noop(void *arg)
@@ -305,11 +316,16 @@ int main(int argc, char **argv)
 		inline_outer(td_number(argv[2], 'n', 0, 100000));
 		return 0;
 	}
+	if (strcmp(cmd, "split") == 0 && argc == 3) {
+		split_outer(td_number(argv[2], 'n', 0, 100000));
+		return 0;
+	}
 	if (strcmp(cmd, "sigign") == 0 && argc == 2)
 		return cmd_sigign();
 	if (strcmp(cmd, "term") == 0 && argc == 3)
 		return cmd_term(argv + 2);
 	fprintf(stderr, "usage: pprof_prog objsize | grow S A B C | exit CODE N | signal SIG | "
-			"stdin | spawn N PROG [ARG...] | preloaded | inline N | sigign | term MS\n");
+			"stdin | spawn N PROG [ARG...] | preloaded | inline N | split N | sigign | "
+			"term MS\n");
 	return 2;
 }

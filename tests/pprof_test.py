@@ -393,6 +393,39 @@ def case_inline():
     check(cum.get("inline_outer") == 5, "-top: no inline_outer:\n" + text)
 
 
+def case_split():
+    """One call site on one source line that the compiler split into two
+    call instructions: two stacks in the trace, one site in the report and
+    in the profile."""
+    out = vals(record("split.tlk", [PROG, "split", 10]))
+    expect("pprof_prog split", "10", out.get("split"))
+    trace = os.path.join(WORK, "split.tlk")
+    ev = run([REPORT, "--events", trace]).stdout
+    stacks = set(re.findall(r" create id=\d+ kind=ticker stack=(\d+)", ev))
+    check(len(stacks) >= 2, "the two calls should make two stacks, made %d" % len(stacks))
+    rep = json.loads(run([REPORT, "--json", trace]).stdout)
+    at = [f for f in rep["findings"] if f["site"] and f["site"][0]["function"] == "split_outer"]
+    expect("findings at split_outer (pattern, count)", [("never-stopped-ticker", 10)],
+           [(f["pattern"], f["count"]) for f in at])
+    prof = profile(trace, "split.pb.gz")
+    raw = parse_raw(pprof("-raw", prof).stdout)
+    s = sample_of(raw, "split_outer")
+    size = objsize()["ticker"]
+    expect("split_outer's values (one sample)", [10, 10 * size, 10, 10 * size], s["values"])
+
+
+def case_file():
+    """pprof's "File:" names the program, also when every timer is created
+    in a library it loaded (the first mapping is the executable's)."""
+    prog = os.path.join(E["TL_BUILD"], "tests", "preload_dlopen")
+    plugin = os.path.join(E["TL_BUILD"], "tests", "libpreload_plugin.so")
+    record("plugin.tlk", [prog, "plugin", plugin, "-r", 1, "-n", 5])
+    prof = profile(os.path.join(WORK, "plugin.tlk"), "plugin.pb.gz")
+    head, rows, out = top("-sample_index=alloc_objects", prof)
+    expect("File:", "preload_dlopen", header_value(head, "File"))
+    check(any(r[0].startswith("plugin_") for r in rows), "no plugin site in -top:\n" + out)
+
+
 def check_top(prof, index, func, want_flat, want_total):
     """-top -sample_index=INDEX and -INDEX: func first with its flat value."""
     head, rows, out = top("-sample_index=" + index, *unit_args(index), prof)
@@ -1165,6 +1198,8 @@ CASES = {
     "raw": case_raw,
     "list": case_list,
     "inline": case_inline,
+    "split": case_split,
+    "file": case_file,
     "traces": case_traces,
     "tagfocus": case_tagfocus,
     "base": case_base,
