@@ -1039,6 +1039,33 @@ def case_fail_on():
            "directory\n" % wpath("missing.tlk"), text(p.stderr))
 
 
+def case_man():
+    # The man pages say what the tools do: every option of --help, every
+    # setting the recorder reads, and no command that does not exist.
+    man = os.path.join(SOURCE, "docs", "man")
+    with open(os.path.join(man, "timerleak-report.1")) as f:
+        report_man = f.read().replace("\\-", "-")
+    opts = set(re.findall(r"^  (--[a-z-]+)", text(report("--help").stdout), re.M))
+    require(opts, "no options in --help")
+    for o in sorted(opts):
+        check(o in report_man, "timerleak-report.1 does not document " + o)
+    with open(os.path.join(man, "timerleak.1")) as f:
+        wrapper_man = f.read().replace("\\-", "-")
+    with open(os.path.join(SOURCE, "preload", "config.c")) as f:
+        settings = set(re.findall(r'"(TIMERLEAK_[A-Z_]+)"', f.read()))
+    require(len(settings) >= 10, "settings in preload/config.c: %s" % settings)
+    with open(os.path.join(SOURCE, "README.md")) as f:
+        readme = f.read()
+    for v in sorted(settings):
+        check(v in wrapper_man, "timerleak.1 does not document " + v)
+        check("`%s`" % v in readme, "README does not document " + v)
+    for o in ("-o", "--force", "--fail-on", "--fail-code", "--suppress", "--version"):
+        check(o in wrapper_man, "timerleak.1 does not document " + o)
+    for page, body in (("timerleak-report.1", report_man), ("timerleak.1", wrapper_man)):
+        check("timerleak-record" not in body and "timerleak serve" not in body,
+              page + " names a command that does not exist")
+
+
 def case_usage():
     trace = gen("not_freed")
     p = report("--help", code=0)
@@ -1608,6 +1635,7 @@ CASES = {
     "concatenated": case_concatenated,
     "outputs": case_outputs,
     "suppress": case_suppress,
+    "man": case_man,
     "json.non_utf8": case_json_non_utf8,
     "fuzz_seeds": case_fuzz_seeds,
 }

@@ -991,7 +991,116 @@ def case_wrapper_exec(tree):
               % (name, kid, sorted(f for f in os.listdir(WORK) if f.endswith(".tlk"))))
         check("another process traced in %s" % kid in p.stdout,
               "%s: %s not reported:\n%s" % (name, kid, p.stdout))
+    # The two images ran within the same few milliseconds, or the script's
+    # trace is the newer file: the service is still the last program, as
+    # its process record says, whatever the files' times.
+    exe = os.path.join(WORK, "svc_late")
+    shutil.copy(PROG, exe)
+    script = os.path.join(WORK, "start_late.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nexec /bin/sh -c 'touch -d \"+1 hour\" \"${TIMERLEAK_OUTPUT%%/*}\"/*.$$.tlk; "
+                "exec %s exit 0 5'\n" % exe)
+    os.chmod(script, 0o755)
+    p = wrap(w, ["run", "-o", "late.tlk", "--", script])
+    expect("late: exit status", 0, p.returncode)
+    exe_of, _ = report_header(p.stdout, "late.tlk")
+    expect("late: the program in late.tlk (the exec'd service)", "svc_late",
+           os.path.basename(exe_of or ""))
     check_tmp_clean()
+
+
+def case_wrapper_cli(tree):
+    """What the wrapper says and how it exits: its version, the pid and trace
+    it announces, -o refusing to overwrite unless --force, and --fail-on as a
+    one-step CI gate (its --fail-code, else the command's status)."""
+    w, _ = wrapper_tree(tree)
+    for args in (["--version"], ["version"], ["run", "--version"]):
+        p = wrap(w, args)
+        check(p.returncode == 0 and re.fullmatch(r"timerleak \d+\.\d+\.\d+\S*\n", p.stdout),
+              "%s: %r" % (" ".join(args), p.stdout))
+    p = wrap(w, ["run", "-o", "a.tlk", "--", td("leak_ticker"), "-n", 40, "-l", 10])
+    exe, pid = report_header(p.stdout, "a.tlk")
+    expect("the start line", "timerleak: recording %s (pid %s): its trace goes to a.tlk" %
+           (td("leak_ticker"), pid), p.stderr.split("\n")[0])
+    with open(os.path.join(WORK, "a.tlk"), "rb") as f:
+        first = f.read()
+    p = wrap(w, ["run", "-o", "a.tlk", "--", PROG, "exit", 0, 1])
+    expect("-o over an existing file: exit", 2, p.returncode)
+    expect("-o over an existing file: message",
+           "timerleak: run: a.tlk exists: give another -o, or --force to replace it",
+           p.stderr.strip())
+    with open(os.path.join(WORK, "a.tlk"), "rb") as f:
+        check(f.read() == first, "the existing trace was changed")
+    p = wrap(w, ["run", "-o", "a.tlk", "--force", "--", PROG, "exit", 0, 1])
+    expect("--force: exit", 0, p.returncode)
+    expect("--force: the trace replaced", PROG, report_header(p.stdout, "a.tlk")[0])
+    for opts, cmd, want in (
+            (["--fail-on=leak"], [td("leak_ticker"), "-n", 40, "-l", 10], 99),
+            (["--fail-on=leak", "--fail-code=7"], [td("leak_ticker"), "-n", 40, "-l", 10], 7),
+            (["--fail-on=warning"], [td("leak_ticker"), "-n", 40, "-l", 10], 99),
+            (["--fail-on=leak"], [td("ok_ticker"), "-n", 20, "-l", 10], 0),
+            (["--fail-on=leak"], [PROG, "exit", 3, 1], 3),
+            (["--fail-on=note"], [PROG, "exit", 0, 1], 2),
+            (["--fail-code=0", "--fail-on=leak"], [PROG, "exit", 0, 1], 2)):
+        p = wrap(w, ["run"] + opts + ["-o", "g%d.tlk" % want, "--force", "--"] + cmd)
+        expect("%s %s: exit" % (" ".join(opts), os.path.basename(str(cmd[0]))), want,
+               p.returncode)
+    check_tmp_clean()
+
+
+def case_wrapper_forward(tree):
+    """The pid a user has is the wrapper's (timerleak run ... &; kill $!):
+    the snapshot signal and SIGTERM sent to it reach the command."""
+    w, _ = wrapper_tree(tree)
+    trace = os.path.join(WORK, "fwd.tlk")
+    proc = subprocess.Popen([w, "run", "-o", trace, "--", PROG, "term", "100"], env=wrapper_env(),
+                            cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        first = proc.stdout.readline().decode()
+        require(first.startswith("ready pid="), "the command did not start: %r" % first)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGUSR2)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    expect("the wrapper's exit status (the command's)", 0, proc.returncode)
+    rep = json.loads(run([REPORT, "--json", trace]).stdout)
+    expect("snapshots in the trace (the wrapper's SIGUSR2)", 1, len(rep["trace"]["snapshots"]))
+    check("stopped tickers=" in out.decode(), "SIGTERM did not reach the command")
+    check_tmp_clean()
+
+
+def case_install_pkgconfig():
+    """A program built against the installed libgotimer the way the README
+    says (pkg-config, and a run path from its libdir) runs; without the run
+    path the loader cannot find the library, which is why the README
+    says it."""
+    prefix = os.path.join(WORK, "prefix")
+    must([shutil.which("cmake") or "cmake", "--install", BUILD, "--prefix", prefix])
+    pcdirs = [os.path.join(prefix, d, "pkgconfig") for d in ("lib", "lib64", "share")]
+    env = clean_env(PKG_CONFIG_PATH=":".join(pcdirs))
+    flags = must(["pkg-config", "--cflags", "--libs", "gotimer"], env=env).stdout.split()
+    libdir = must(["pkg-config", "--variable=libdir", "gotimer"], env=env).stdout.strip()
+    check(libdir.startswith(prefix), "libdir %r is not under the prefix" % libdir)
+    src = os.path.join(WORK, "app.c")
+    with open(src, "w") as f:
+        f.write("#include <gotimer.h>\n#include <stdio.h>\n"
+                "int main(void) { gt_timer *t = gt_timer_new(GT_MILLISECOND);\n"
+                "  gt_chan_recv(gt_timer_chan(t), NULL); gt_timer_free(t);\n"
+                "  printf(\"fired mode=%s\\n\", gt_mode_name(gt_mode())); return 0; }\n")
+    cc = shutil.which("cc") or "cc"
+    must([cc, src, "-o", os.path.join(WORK, "app")] + flags + ["-Wl,-rpath," + libdir])
+    p = must([os.path.join(WORK, "app")])
+    expect("the program, with the run path", "fired mode=async\n", p.stdout)
+    must([cc, src, "-o", os.path.join(WORK, "app_norpath")] + flags)
+    p = run([os.path.join(WORK, "app_norpath")])
+    check(p.returncode != 0 and "libgotimer" in p.stderr,
+          "without a run path the program should not find libgotimer: exit %d, %r" %
+          (p.returncode, p.stderr))
 
 
 def case_wrapper_signals(tree):
@@ -1216,11 +1325,14 @@ for _i in INDEXES:
     CASES["top." + _i] = (lambda i: lambda: case_top(i))(_i)
 for _t in ("build", "install"):
     for _c, _f in (("report", case_wrapper_report), ("exit_status", case_wrapper_exit_status),
+                   ("cli", case_wrapper_cli),
                    ("stdin", case_wrapper_stdin), ("children", case_wrapper_children)):
         CASES["wrapper.%s.%s" % (_t, _c)] = (lambda f, t: lambda: f(t))(_f, _t)
 CASES["wrapper.build.exec"] = lambda: case_wrapper_exec("build")
 CASES["wrapper.build.signals"] = lambda: case_wrapper_signals("build")
 CASES["wrapper.build.terminate"] = lambda: case_wrapper_terminate("build")
+CASES["wrapper.build.forward"] = lambda: case_wrapper_forward("build")
+CASES["install.pkgconfig"] = case_install_pkgconfig
 for _p in ("top", "flamegraph", "source"):
     CASES["http." + _p] = (lambda p: lambda: case_http(p))(_p)
 
