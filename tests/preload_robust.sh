@@ -443,10 +443,13 @@ scenario_dlopen_dlsym() {
 scenario_kill9() {
 	run_bg k "$TL_BIN/preload_threads" -t 4 -n 2000 -l
 	wait_for "preload_threads running" 30 grep -q running k.out
+	# Reads up to the first create only: the trace grows by megabytes a
+	# second, and a loaded machine must not spend the deadline reading it.
 	k_created() {
 		for f in "$work"/k.*.tlk; do
-			"$TL_CHECK" "$f" 2>/dev/null | awk '$1 == "timers" && $3 > 0 { ok = 1 } END { exit !ok }'
+			"$TL_CHECK" --has-timers "$f" && return 0
 		done
+		return 1
 	}
 	wait_for "events in the trace while it runs" 30 k_created
 	kill -9 "$bg_pid"
@@ -463,8 +466,10 @@ scenario_kill9() {
 	dropped=$(tc "$trace" dropped)
 	expect_range "orphans (3 at most per dropped event: $dropped)" 0 $((3 * dropped)) \
 		"$(tc "$trace" orphans)"
-	grep -q 'truncated' "$trace.events.err" ||
-		fail "timerleak-report --events: no warning that the trace is truncated"
+	# Killed between two chunks, the trace lacks its end record (a note);
+	# killed in the middle of writing one, it is also cut short (a warning).
+	grep -Eq 'no end record|truncated' "$trace.events.err" ||
+		fail "timerleak-report --events: nothing says the trace has no end"
 }
 
 # A full disk: a 64 KiB tmpfs, mounted in a mount namespace of its own.

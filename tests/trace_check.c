@@ -3,6 +3,10 @@
  *
  *   trace_check TRACE            summary lines (below)
  *   trace_check --sites TRACE    also each creation site, symbolized
+ *   trace_check --has-timers TRACE
+ *                                exit 0 as soon as a create is read, 1 if the
+ *                                readable trace has none: a poll that costs
+ *                                the same however long the trace grows
  *
  * Output, one fact per line, stable for tests:
  *   events <type> <kind> <count>      events per type and timer kind
@@ -140,6 +144,7 @@ static void print_site(struct tl_sym *sym, const struct site *s)
 int main(int argc, char **argv)
 {
 	bool want_sites = argc > 2 && strcmp(argv[1], "--sites") == 0;
+	bool has_timers = argc > 2 && strcmp(argv[1], "--has-timers") == 0;
 	const char *path = argv[argc - 1];
 	struct tl_sym *sym = tl_sym_new(NULL);
 	struct tl_trace_reader_stats st;
@@ -148,7 +153,7 @@ int main(int argc, char **argv)
 	int err, n;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: trace_check [--sites] TRACE\n");
+		fprintf(stderr, "usage: trace_check [--sites | --has-timers] TRACE\n");
 		return 2;
 	}
 	rd = tl_trace_reader_open(path, &err);
@@ -157,6 +162,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	while ((n = tl_trace_reader_next(rd, &r)) > 0) {
+		if (has_timers && r.type == TL_REC_CREATE)
+			break;
 		if (tl_rec_is_event(r.type))
 			event(&r);
 		else if (r.type == TL_REC_STACK)
@@ -169,6 +176,11 @@ int main(int argc, char **argv)
 			tl_sym_set_exe(sym, r.process.exe);
 		else if (r.type == TL_REC_DROPPED)
 			dropped += r.dropped.count;
+	}
+	if (has_timers) {
+		tl_trace_reader_close(rd);
+		tl_sym_free(sym);
+		return n > 0 ? 0 : n < 0 ? 2 : 1;
 	}
 	tl_trace_reader_stats(rd, &st);
 	for (int t = TL_REC_CREATE; t <= TL_REC_FREE; t++)
