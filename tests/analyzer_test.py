@@ -531,7 +531,7 @@ LIFETIME = [Want("never-stopped-ticker", "note", 4, "worker_heartbeat", "gt_tick
 def td_ok_daemon():
     trace, status = record_daemon("ok_daemon", 1.5)
     rep = daemon_common("ok_daemon", trace, status)
-    src = "testdata/ok_daemon.c"
+    src = "testdata/daemon.c"
     expect_findings(rep, [Want(w.pattern, w.severity, w.count, w.func, w.call, src)
                           for w in LIFETIME])
     report(trace, "--fail-on=leak", code=0)
@@ -541,7 +541,7 @@ def td_ok_daemon():
 def td_leak_daemon():
     trace, status = record_daemon("leak_daemon", 1.5)
     rep = daemon_common("leak_daemon", trace, status)
-    src = "testdata/leak_daemon.c"
+    src = "testdata/daemon.c"
     created_n = created(rep, "ticker") - 4
     expect_findings(rep, [Want("never-stopped-ticker", "leak", None, "request_progress",
                                "gt_ticker_new(", src, stopped=0)] +

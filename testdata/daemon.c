@@ -1,22 +1,27 @@
 /*
- * ok_daemon.c - a healthy daemon, stopped by SIGTERM: timers that live as
- * long as the process, and per-request timers that end with their request.
+ * daemon.c - a daemon stopped by SIGTERM, built twice: as leak_daemon, a
+ * never-stopped ticker (every request arms a progress ticker and never
+ * stops it), and as ok_daemon (-DDAEMON_OK), its healthy look-alike, where
+ * the ticker ends with its request.
  *
  * At start-up it opens a pool of POOL connections, each with an idle
  * timerfd (pool_conn_open(), armed every second, closed when the process
  * ends), and starts WORKERS threads, each with a heartbeat ticker for life
  * (worker_heartbeat()). Then a listener hands requests to the workers,
  * one every INTERVAL ms, until SIGTERM (its default action) ends the
- * process; each request arms a progress ticker (request_progress()) and
- * stops and frees it when done.
+ * process; each request arms a progress ticker (request_progress()).
+ * leak_daemon forgets it: the ticker keeps ticking, one more per request,
+ * for the life of the process. ok_daemon stops and frees it when done.
  *
- * At the SIGTERM the heartbeats and the pool's timerfds are all still
- * there, as they are at every stop of such a daemon, and a request or two
- * may be in flight: none of it grew while the daemon ran. The profiler
- * must report no leak (notes for the lifetime timers at most). Leaking
- * look-alike: leak_daemon.c, whose per-request ticker is never stopped.
+ * At the SIGTERM both hold the same lifetime timers (the heartbeats and the
+ * pool's timerfds, as at every stop of such a daemon) and a request or two
+ * may be in flight: the profiler must tell the two apart by what grew while
+ * they ran. It must report the gt_ticker_new() in request_progress() of
+ * leak_daemon as a never-stopped ticker (a leak, even though the process
+ * was killed), and no leak in ok_daemon; the heartbeats and the pool's
+ * timerfds are notes at most in both.
  *
- * Usage: ok_daemon [-w WORKERS] [-p POOL] [-i INTERVAL_MS]
+ * Usage: leak_daemon|ok_daemon [-w WORKERS] [-p POOL] [-i INTERVAL_MS]
  * Prints "ready pid=PID workers=W pool=P" once it serves requests.
  */
 #include "td.h"
@@ -73,7 +78,7 @@ static TD_SITE gt_ticker *request_progress(void)
 }
 
 /* One request: STEPS slices of work, reporting progress when the ticker
- * has ticked; the ticker ends with the request. */
+ * has ticked; in ok_daemon the ticker ends with the request. */
 static TD_SITE void handle_request(int64_t id)
 {
 	gt_ticker *progress = request_progress();
@@ -83,8 +88,12 @@ static TD_SITE void handle_request(int64_t id)
 		gt_sleep(STEP_NS);
 		gt_chan_try_recv(gt_ticker_chan(progress), NULL);
 	}
+#ifdef DAEMON_OK
 	gt_ticker_stop(progress);
 	gt_ticker_free(progress);
+#else
+	/* The leak: no gt_ticker_stop(progress), no gt_ticker_free(progress). */
+#endif
 	atomic_fetch_add_explicit(&served, 1, memory_order_relaxed);
 }
 
