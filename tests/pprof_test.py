@@ -1048,29 +1048,39 @@ def case_wrapper_cli(tree):
     check_tmp_clean()
 
 
-def case_wrapper_forward(tree):
-    """The pid a user has is the wrapper's (timerleak run ... &; kill $!):
-    the snapshot signal and SIGTERM sent to it reach the command."""
+def signal_wrapped(tree, trace, shutdown_ms, signals):
+    """timerleak run -o trace -- PROG term shutdown_ms, sent signals (0.3 s
+    apart, once the command is ready) through the wrapper's pid, as a user
+    with `timerleak run ... &; kill $!` would.
+    @return the wrapper's exit status, its whole stdout and its stderr."""
     w, _ = wrapper_tree(tree)
-    trace = os.path.join(WORK, "fwd.tlk")
-    proc = subprocess.Popen([w, "run", "-o", trace, "--", PROG, "term", "100"], env=wrapper_env(),
-                            cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([w, "run", "-o", trace, "--", PROG, "term", str(shutdown_ms)],
+                            env=wrapper_env(), cwd=WORK, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
     try:
         first = proc.stdout.readline().decode()
         require(first.startswith("ready pid="), "the command did not start: %r" % first)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGUSR2)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
+        for sig in signals:
+            time.sleep(0.3)
+            proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    expect("the wrapper's exit status (the command's)", 0, proc.returncode)
+    out, err = first + out.decode(), err.decode()
+    return proc.returncode, out, err
+
+
+def case_wrapper_forward(tree):
+    """The pid a user has is the wrapper's: the snapshot signal and SIGTERM
+    sent to it reach the command."""
+    trace = os.path.join(WORK, "fwd.tlk")
+    status, out, _ = signal_wrapped(tree, trace, 100, [signal.SIGUSR2, signal.SIGTERM])
+    expect("the wrapper's exit status (the command's)", 0, status)
     rep = json.loads(run([REPORT, "--json", trace]).stdout)
     expect("snapshots in the trace (the wrapper's SIGUSR2)", 1, len(rep["trace"]["snapshots"]))
-    check("stopped tickers=" in out.decode(), "SIGTERM did not reach the command")
+    check("stopped tickers=" in out, "SIGTERM did not reach the command")
     check_tmp_clean()
 
 
@@ -1130,24 +1140,10 @@ def case_wrapper_terminate(tree):
     """SIGTERM to the wrapper goes to the command; the wrapper waits for the
     command to finish (here, a graceful shutdown of 500 ms), reports its whole
     trace and exits with its status."""
-    w, _ = wrapper_tree(tree)
     trace = os.path.join(WORK, "term.tlk")
-    proc = subprocess.Popen([w, "run", "-o", trace, "--", PROG, "term", "500"], env=wrapper_env(),
-                            cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        first = proc.stdout.readline().decode()
-        require(first.startswith("ready pid="), "the command did not start: %r" % first)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    out = first + out.decode()
-    err = err.decode()
+    status, out, err = signal_wrapped(tree, trace, 500, [signal.SIGTERM])
     log(out + err)
-    expect("the wrapper's exit status (the command's)", 0, proc.returncode)
+    expect("the wrapper's exit status (the command's)", 0, status)
     stopped = out.find("stopped tickers=")
     check(stopped >= 0, "the command's last words are not in the wrapper's output")
     rep = out.find("timerleak report: ")

@@ -760,18 +760,27 @@ daemon_check() {
 	done
 }
 
+# as_nobody DIR: when this runs as root with setpriv and a user nobody,
+# make DIR, writable by all, and go there; else say what is not tried and
+# return 1. Then $NOBODY CMD... runs CMD as nobody.
+NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+as_nobody() {
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+		mkdir "$1" && chmod 777 "$1" && cd "$1"
+	else
+		echo "note: not root, or no setpriv: the run as nobody ($1) is not tried"
+		return 1
+	fi
+}
+
 scenario_daemon() {
 	tmpl="daemon.%p.tlk"
 	run daemon "$TL_BIN/preload_ends" daemon -n 20
 	daemon_check daemon
 	# The same as a user who may not write in /.
-	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
-		mkdir user
-		chmod 777 user
-		cd user || return
+	if as_nobody user; then
 		tmpl="user.%p.tlk"
-		run user setpriv --reuid=nobody --regid=nogroup --clear-groups \
-			"$TL_BIN/preload_ends" daemon -n 20
+		run user $NOBODY "$TL_BIN/preload_ends" daemon -n 20
 		daemon_check user
 		cd "$work" || return
 	fi
@@ -784,21 +793,14 @@ scenario_daemon() {
 # without the recorder, whose writer thread steps aside, and the trace
 # goes on after the change.
 scenario_privileges() {
-	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
-		mkdir priv
-		chmod 777 priv
-		cd priv || return
+	if as_nobody priv; then
 		tmpl="priv.%p.tlk"
-		bare bare setpriv --reuid=nobody --regid=nogroup --clear-groups \
-			"$TL_BIN/preload_ends" daemon -n 5
+		bare bare $NOBODY "$TL_BIN/preload_ends" daemon -n 5
 		want=$status
-		run priv setpriv --reuid=nobody --regid=nogroup --clear-groups \
-			"$TL_BIN/preload_ends" daemon -n 5
+		run priv $NOBODY "$TL_BIN/preload_ends" daemon -n 5
 		expect "setpriv: exit status (as without the recorder)" "$want" "$status"
 		expect "setpriv: the daemon's exit status" 0 "$(val priv.out child_status)"
 		cd "$work" || return
-	else
-		echo "note: not root, or no setpriv: the privilege drop is not tried"
 	fi
 	tmpl=
 	bare bare_ns "$TL_BIN/preload_ends" unshare -n 10
