@@ -9,7 +9,6 @@
  *   bench_startup runs=N total_ns=T per_run_ns=T/N failures=F
  * where failures counts runs that did not exit 0.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <spawn.h>
 #include <stdint.h>

@@ -398,7 +398,7 @@ static int metadata(struct sim *m, const char *exe)
 			       .hostname = "bench-host",
 			       .unwinder = "fp",
 			       .depth = 64};
-	char name[16];
+	char name[24];
 	int err = tl_trace_writer_process(m->w, &p);
 
 	m->tids[0] = 31337;
