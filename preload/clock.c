@@ -109,11 +109,12 @@ static void publish(uint64_t mult, uint64_t tsc0, int64_t ns0)
 {
 	uint32_t s = atomic_load_explicit(&tl__clk.seq, memory_order_relaxed);
 
+	/* Release stores, not a fence (see tl__now()): a reader that sees any
+	 * new field sees the odd seq too. */
 	atomic_store_explicit(&tl__clk.seq, s + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&tl__clk.tsc0, tsc0, memory_order_relaxed);
-	atomic_store_explicit(&tl__clk.ns0, ns0, memory_order_relaxed);
-	atomic_store_explicit(&tl__clk.mult, mult, memory_order_relaxed);
+	atomic_store_explicit(&tl__clk.tsc0, tsc0, memory_order_release);
+	atomic_store_explicit(&tl__clk.ns0, ns0, memory_order_release);
+	atomic_store_explicit(&tl__clk.mult, mult, memory_order_release);
 	atomic_store_explicit(&tl__clk.seq, s + 2, memory_order_release);
 }
 #endif

@@ -53,16 +53,19 @@ static inline int64_t tl__clock_gettime(void)
 static inline int64_t tl__now(void)
 {
 #if defined(__x86_64__)
+	/* A seqlock read. The fields are read with acquire loads (plain loads
+	 * on x86, as cheap as relaxed ones) rather than relaxed loads and an
+	 * acquire fence, which ThreadSanitizer cannot follow: either way the
+	 * second read of seq cannot come before them. */
 	uint32_t s = atomic_load_explicit(&tl__clk.seq, memory_order_acquire);
-	uint64_t mult = atomic_load_explicit(&tl__clk.mult, memory_order_relaxed);
+	uint64_t mult = atomic_load_explicit(&tl__clk.mult, memory_order_acquire);
 
 	if (mult && !(s & 1)) {
 		int64_t d = (int64_t)(__rdtsc() -
-				      atomic_load_explicit(&tl__clk.tsc0, memory_order_relaxed));
-		int64_t ns = atomic_load_explicit(&tl__clk.ns0, memory_order_relaxed) +
+				      atomic_load_explicit(&tl__clk.tsc0, memory_order_acquire));
+		int64_t ns = atomic_load_explicit(&tl__clk.ns0, memory_order_acquire) +
 			     (int64_t)(((__int128)d * (__int128)mult) >> 32);
 
-		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&tl__clk.seq, memory_order_relaxed) == s)
 			return ns;
 	}
