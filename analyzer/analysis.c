@@ -841,6 +841,7 @@ static uint64_t series_at(const struct tl_an_series *s, int64_t t)
 void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
 {
 	struct tl_an_private *p = a->priv;
+	int64_t span;
 
 	(void)st;
 	if (!a->clean_end || a->end_time < a->last_time)
@@ -848,13 +849,15 @@ void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
 	if (!a->have_process)
 		a->proc.start = a->first_time == INT64_MAX ? 0 : a->first_time;
 	/* The window: from when recording began (or the first record) to the
-	 * end; start-up is its first quarter. */
+	 * end; start-up is its first quarter, if it is long enough to have
+	 * one. */
 	a->window_start = a->proc.start;
 	if (a->first_time != INT64_MAX && tl_an_since(a->first_time, a->window_start) < 0)
 		a->window_start = a->first_time; /* records before the recording began: garbage */
 	if (tl_an_since(a->end_time, a->window_start) < 0)
 		a->window_start = a->end_time;
-	a->startup_end = a->window_start + tl_an_since(a->end_time, a->window_start) / 4;
+	span = tl_an_since(a->end_time, a->window_start);
+	a->startup_end = a->window_start + (span >= TL_AN_STARTUP_MIN_WINDOW ? span / 4 : 0);
 	if (!p->at_done && !p->at_snapshot)
 		report_live(a, a->end_time);
 	for (size_t i = 0; i < p->ntimers; i++) {
@@ -874,7 +877,8 @@ void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
 		series_put(&s->series, a->end_time, (uint32_t)s->live, (uint32_t)s->live);
 		/* Growth: what is left beyond what start-up had. */
 		g->measured = end_measure(s->kind) != END_NONE;
-		g->level = series_at(&s->series, a->startup_end);
+		g->level = a->startup_end == a->window_start ? 0
+							      : series_at(&s->series, a->startup_end);
 		g->grew = g->retained > g->level ? g->retained - g->level : 0;
 	}
 }

@@ -43,6 +43,11 @@ struct tl_an_series {
  * kind: running tickers; open timerfds and allocated POSIX timers; for
  * libgotimer timers and callback timers, those done but never freed.
  */
+/* The shortest window that has a start-up: in a shorter one a set made
+ * once cannot be told from one that grows (both were made moments before
+ * the end), and every timer a site keeps counts as growth. */
+#define TL_AN_STARTUP_MIN_WINDOW 1000000000LL /* ns */
+
 struct tl_an_growth {
 	bool measured;      /* the kind has such a measure */
 	uint64_t retained;  /* still there at the end, and older than in_flight ones */
@@ -135,7 +140,9 @@ struct tl_analysis {
 	char *runtime;        /* "libgotimer", or NULL */
 	int64_t first_time, last_time, end_time;
 	/* The window the verdicts judge (docs/detectors.md): from when the
-	 * recording began to its end; its first quarter is start-up. */
+	 * recording began to its end; its first quarter is start-up, unless
+	 * it is shorter than TL_AN_STARTUP_MIN_WINDOW (startup_end ==
+	 * window_start: no start-up). */
 	int64_t window_start, startup_end;
 	bool clean_end;
 	int end_signal;       /* the fatal signal the traced process died of, 0 if none */

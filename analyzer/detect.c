@@ -109,13 +109,18 @@ static void end_window(const struct ctx *c, const struct tl_an_site *s, struct t
 	const struct tl_an_growth *g = &s->growth;
 	int64_t from = tl_an_since(g->first, a->startup_end) > 0 ? g->first : a->startup_end;
 	double span = (double)tl_an_since(g->last, from) / 1e9;
+	bool startup = a->startup_end != a->window_start;
 	char w[32], st[32], n1[32], n2[32];
 
 	tl_fmt_ns(w, sizeof(w), (double)tl_an_since(a->end_time, a->window_start));
 	tl_fmt_ns(st, sizeof(st), (double)tl_an_since(a->startup_end, a->window_start));
 	if (f->severity == TL_SEV_LEAK) {
-		window_add(f, "over the %s recorded: grew by %s after start-up (its first %s)", w,
-			   tl_fmt_count(n1, sizeof(n1), g->grew), st);
+		if (startup)
+			window_add(f, "over the %s recorded: grew by %s after start-up (its first %s)",
+				   w, tl_fmt_count(n1, sizeof(n1), g->grew), st);
+		else
+			window_add(f, "over the %s recorded (too short to have a start-up): grew by %s",
+				   w, tl_fmt_count(n1, sizeof(n1), g->grew));
 		/* The rate over the time it grew in, when that can carry one. */
 		if (span >= 0.01)
 			window_add(f, ", %.3g/s", (double)g->grew / span);
@@ -123,6 +128,9 @@ static void end_window(const struct ctx *c, const struct tl_an_site *s, struct t
 			window_add(f, ", still growing at the end");
 		else
 			window_add(f, ", none since %.2f s", tl_an_secs(a, g->last));
+	} else if (!startup) {
+		window_add(f, "%s kept over the %s recorded (too short to have a start-up)",
+			   tl_fmt_count(n1, sizeof(n1), g->retained), w);
 	} else if (g->last <= a->startup_end) {
 		window_add(f, "created in start-up (by %.2f s), constant over the %s recorded",
 			   tl_an_secs(a, g->last), w);

@@ -69,8 +69,9 @@ normalize() {
 		-e "s|created \([0-9,]*\) at [0-9.e+]*/s|created \1 RATE|" \
 		-e "s|created \([0-9,]*\) within [0-9.]* [a-zµ]*s|created \1 RATE|" \
 		-e "s|at [0-9.e+]*/s|at RATE/s|g" -e "s|([0-9.e+]*/s)|(RATE/s)|" \
-		-e "s#^    over the .* recorded: grew by .*#    over the TIME recorded: grew by GROWTH#" \
+		-e "s#^    over the .* recorded.*: grew by .*#    over the TIME recorded: grew by GROWTH#" \
 		-e "s#^    created in start-up (by [0-9.]* s), constant over the .* recorded#    created in start-up (by T s), constant over the TIME recorded#" \
+		-e "s#^    \([0-9,]*\) kept over the [0-9.]* [a-zµ]*s recorded#    \1 kept over the TIME recorded#" \
 		-e "s|live at [0-9.]* s|live at T s|" \
 		-e "s|[0-9][0-9.]* timer-seconds|T timer-seconds|" \
 		-e "s|first [0-9.]* s, last [0-9.]* s|first T s, last T s|" \
