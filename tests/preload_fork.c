@@ -26,7 +26,13 @@
  *               doing N operations and exit()ing: fork while the recorder
  *               is busy on other threads.
  *
- * Usage: preload_fork MODE [-n N] [-t THREADS] [-f FORKS] [-- PROGRAM ARGS...]
+ * With -s (fork, fork_exit, exec), the parent waits before it forks until a
+ * callback timer has run: the runtime's threads have started by then. A
+ * thread still starting when a process forks can leave AddressSanitizer's
+ * runtime (GCC 12's) locked in the child, whose threads then never start:
+ * the runs under ASan need it.
+ *
+ * Usage: preload_fork MODE [-n N] [-t THREADS] [-f FORKS] [-s] [-- PROGRAM ARGS...]
  * Each process prints one line: the child's (and each exec'd program's)
  * before the parent's, e.g.:
  *   role=child pid=12 ops=100
@@ -51,6 +57,7 @@ static struct env {
 	long n;
 	int threads;
 	int forks;
+	bool settle;
 	char **exec_argv;
 } env = {
 	.n = 100,
@@ -90,6 +97,24 @@ static void operations(long n)
 		fork_gotimer();
 		atomic_fetch_add_explicit(&ops, 1, memory_order_relaxed);
 	}
+}
+
+static void ran(void *arg)
+{
+	atomic_store((_Atomic bool *)arg, true);
+}
+
+/* -s: until a callback timer has run, on the runtime's threads. */
+static void settle(void)
+{
+	static _Atomic bool done;
+	gt_timer *t = gt_after_func(0, ran, (void *)&done);
+
+	if (!t)
+		td_die(errno, "gt_after_func");
+	while (!atomic_load(&done))
+		td_sleep(TD_MS);
+	gt_timer_free(t);
 }
 
 static void say(const char *role)
@@ -175,7 +200,7 @@ static void parse_args(int argc, char **argv)
 		goto usage;
 	env.mode = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "+n:t:f:")) != -1) {
+	while ((opt = getopt(argc, argv, "+n:t:f:s")) != -1) {
 		switch (opt) {
 		case 'n':
 			env.n = td_number(optarg, 'n', 0, 10000000);
@@ -185,6 +210,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'f':
 			env.forks = (int)td_number(optarg, 'f', 1, MAX_FORKS);
+			break;
+		case 's':
+			env.settle = true;
 			break;
 		default:
 			goto usage;
@@ -198,7 +226,7 @@ static void parse_args(int argc, char **argv)
 usage:
 	fprintf(stderr,
 		"usage: %s fork|fork_exit|exec|vfork|exec_fail|ops|forks [-n N] [-t THREADS] [-f FORKS] "
-		"[-- PROGRAM ARGS...]\n",
+		"[-s] [-- PROGRAM ARGS...]\n",
 		argv[0]);
 	exit(2);
 }
@@ -251,6 +279,8 @@ int main(int argc, char **argv)
 	if (strcmp(env.mode, "exec") != 0)
 		env.exec_argv = NULL;
 	operations(env.n);
+	if (env.settle)
+		settle();
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
