@@ -41,7 +41,7 @@ struct tl_an_private {
 	struct tl_idmap sites_by_key; /* (stack << 8 | kind) + 1 -> site */
 	struct tl_idmap stacks_by_id; /* stack id -> index into a->stacks (ids are sparse) */
 	struct tl_idmap aliases;      /* stack id -> the stack id of the same call site */
-	uint64_t max_id[2];           /* highest id created, by parity (runtime, kernel) */
+	uint64_t max_id[2];           /* highest id created, by stream (tl_id_stream()) */
 	int64_t at;                   /* tl_an_at: when to report live timers */
 	uint64_t at_snapshot;         /* or at this snapshot (0: by time) */
 	int64_t at_time;              /* when they were reported */
@@ -50,10 +50,10 @@ struct tl_an_private {
 	bool at_done;
 };
 
-static bool is_runtime_kind(uint32_t kind)
+/* The kind's facts (trace/'s table; a kind above INT_MAX is unknown too). */
+static const struct tl_kind_info *kind_of(uint32_t kind)
 {
-	return kind == TL_KIND_TIMER || kind == TL_KIND_AFTER || kind == TL_KIND_AFTERFUNC ||
-	       kind == TL_KIND_TICKER || (kind >= TL_KIND_GO_TIMER && kind <= TL_KIND_GO_SLEEP);
+	return tl_kind_info((int)kind);
 }
 
 struct tl_analysis *tl_an_new(void)
@@ -335,21 +335,11 @@ static struct an_timer *provisional(struct tl_analysis *a, uint64_t id, int64_t 
 		return NULL;
 	t->site = site;
 	t->flags |= T_PROVISIONAL;
-	if (id <= a->priv->max_id[id & 1])
+	if (id <= a->priv->max_id[tl_id_stream(id)])
 		t->flags |= T_LATE;
 	t->created = time;
 	site_live(a, &a->sites[site], time, +1, 0);
 	return t;
-}
-
-static bool is_periodic_kind(uint32_t kind)
-{
-	return kind == TL_KIND_TICKER || kind == TL_KIND_GO_TICKER;
-}
-
-static bool carries_arg(uint32_t kind)
-{
-	return kind == TL_KIND_AFTERFUNC || kind == TL_KIND_GO_AFTERFUNC;
 }
 
 static void note_duration(struct tl_an_site *s, int64_t d)
@@ -420,9 +410,9 @@ static int on_create(struct tl_analysis *a, const struct tl_record *r)
 	s = &a->sites[si];
 	t->site = si;
 	t->kind = (uint8_t)e->kind;
-	t->bytes = e->size + (carries_arg(e->kind) ? e->aux : 0);
+	t->bytes = e->size + (kind_of(e->kind)->callback ? e->aux : 0);
 	t->created = r->time;
-	if (carries_arg(e->kind) && e->aux > s->arg_bytes_max)
+	if (kind_of(e->kind)->callback && e->aux > s->arg_bytes_max)
 		s->arg_bytes_max = e->aux;
 	s->alloc_bytes += t->bytes;
 	if (!s->created++)
@@ -430,15 +420,15 @@ static int on_create(struct tl_analysis *a, const struct tl_record *r)
 	s->last_created = r->time;
 	note_duration(s, e->duration);
 	site_live(a, s, r->time, +1, t->bytes);
-	if (is_runtime_kind(e->kind)) {
-		if (is_periodic_kind(e->kind))
+	if (tl_kind_is_runtime((int)e->kind)) {
+		if (kind_of(e->kind)->periodic)
 			t->flags |= T_PERIODIC;
 		set_pending(s, t, true, r->time);
 	}
 	if (e->kind <= TL_KIND_MAX)
 		a->created_by_kind[e->kind]++;
-	if (e->id > a->priv->max_id[e->id & 1])
-		a->priv->max_id[e->id & 1] = e->id;
+	if (e->id > a->priv->max_id[tl_id_stream(e->id)])
+		a->priv->max_id[tl_id_stream(e->id)] = e->id;
 	if (t->flags & T_FREED) { /* its free came first (see provisional()) */
 		t->flags &= (uint8_t)~T_FREED;
 		on_free(a, s, t, r->time);
@@ -477,11 +467,11 @@ static void on_stop(struct tl_an_site *s, struct an_timer *t, const struct tl_re
 
 	if ((f & TL_STOP_WAS_ACTIVE) || ((f & TL_STOP_UNKNOWN) && (t->flags & T_PENDING)))
 		s->stopped++;
-	if (is_periodic_kind(t->kind) && (t->flags & T_PENDING))
+	if (kind_of(t->kind)->periodic && (t->flags & T_PENDING))
 		ended(s, t, r->time); /* a ticker's running life */
 	set_pending(s, t, false, r->time);
 	t->deadline = 0;
-	if (!is_periodic_kind(t->kind))
+	if (!kind_of(t->kind)->periodic)
 		t->flags &= (uint8_t)~T_PERIODIC;
 }
 
@@ -761,11 +751,13 @@ enum end_measure { END_NONE, END_RUNNING, END_OPEN, END_UNFREED };
 
 static enum end_measure end_measure(uint32_t kind)
 {
-	if (is_periodic_kind(kind))
+	const struct tl_kind_info *k = kind_of(kind);
+
+	if (k->periodic)
 		return END_RUNNING;
-	if (kind == TL_KIND_TIMERFD || kind == TL_KIND_POSIX)
+	if (k->source == TL_SOURCE_KERNEL)
 		return END_OPEN;
-	if (kind == TL_KIND_TIMER || kind == TL_KIND_AFTERFUNC)
+	if (k->caller_frees)
 		return END_UNFREED;
 	return END_NONE;
 }

@@ -175,25 +175,27 @@ static double mean_duration(const struct tl_an_site *s)
  * The detectors
  */
 
+/* The kind's facts, from trace/'s table. */
 static bool is_ticker(uint32_t kind)
 {
-	return kind == TL_KIND_TICKER || kind == TL_KIND_GO_TICKER;
+	return tl_kind_info((int)kind)->periodic;
 }
 
 static bool is_kernel(uint32_t kind)
 {
-	return kind == TL_KIND_TIMERFD || kind == TL_KIND_POSIX;
+	return tl_kind_info((int)kind)->source == TL_SOURCE_KERNEL;
 }
 
 static bool is_oneshot_chan(uint32_t kind)
 {
-	return kind == TL_KIND_AFTER || kind == TL_KIND_TIMER || kind == TL_KIND_GO_AFTER ||
-	       kind == TL_KIND_GO_TIMER;
+	const struct tl_kind_info *k = tl_kind_info((int)kind);
+
+	return k->channel && !k->periodic;
 }
 
 static bool is_callback(uint32_t kind)
 {
-	return kind == TL_KIND_AFTERFUNC || kind == TL_KIND_GO_AFTERFUNC;
+	return tl_kind_info((int)kind)->callback;
 }
 
 static void never_stopped_ticker(struct ctx *c, uint32_t i, const struct tl_an_site *s)
@@ -298,7 +300,7 @@ static void reset_without_drain(struct ctx *c, const struct tl_an_reset_site *r)
 static void unclosed_kernel(struct ctx *c, uint32_t i, const struct tl_an_site *s)
 {
 	int sev = end_verdict(c, s);
-	bool fd = s->kind == TL_KIND_TIMERFD, leak = sev == TL_SEV_LEAK;
+	bool fd = tl_kind_info((int)s->kind)->descriptor, leak = sev == TL_SEV_LEAK;
 	uint64_t n = s->growth.retained;
 	char b[32];
 	struct tl_finding *f;
@@ -364,7 +366,7 @@ static void never_freed(struct ctx *c, uint32_t i, const struct tl_an_site *s)
 
 	/* A set of timers kept for reuse is how timers are meant to be
 	 * used: only growth is reported. */
-	if ((s->kind != TL_KIND_TIMER && s->kind != TL_KIND_AFTERFUNC) || sev != TL_SEV_LEAK)
+	if (!tl_kind_info((int)s->kind)->caller_frees || is_ticker(s->kind) || sev != TL_SEV_LEAK)
 		return;
 	f = add(c, "timer-not-freed", "timer never freed", sev, i, n,
 		n == 1 ? "timer done but never freed" : "timers done but never freed");

@@ -245,11 +245,12 @@ void gen__create(struct sim *m, struct timer *t, int64_t dur, int64_t period)
 {
 	const struct site *s = &m->sites[t->site];
 	const struct act_def *a = &acts[t->act];
-	bool kernel = a->kind == TL_KIND_TIMERFD || a->kind == TL_KIND_POSIX;
 	struct tl_event e = {
 		.kind = a->kind, .duration = dur, .period = period, .size = a->size, .aux = s->aux};
 
-	t->id = kernel ? 2 * ++m->next_kernel + 1 : 2 * ++m->next_rt;
+	t->id = tl_kind_id_stream((int)a->kind) == TL_ID_KERNEL
+			? tl_id_make(TL_ID_KERNEL, ++m->next_kernel)
+			: tl_id_make(TL_ID_RUNTIME, ++m->next_rt);
 	t->born = m->now;
 	e.id = t->id;
 	e.stack = gen__stack_of(m, t->site);

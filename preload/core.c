@@ -282,17 +282,20 @@ void tl__untracked(void)
 	atomic_fetch_add_explicit(&tl__reg.untracked, 1, memory_order_relaxed);
 }
 
-/* Ids: libgotimer timers even, kernel timers odd, so they never meet. */
+/* Ids (tl_id_make()): kernel timers numbered here, rising; libgotimer's
+ * by the runtime's own rising timer ids, above those of every earlier load
+ * of the runtime. */
 uint64_t tl__kernel_id(void)
 {
-	return (atomic_fetch_add_explicit(&next_kernel_id, 1, memory_order_relaxed) << 1) | 1;
+	return tl_id_make(TL_ID_KERNEL,
+			  atomic_fetch_add_explicit(&next_kernel_id, 1, memory_order_relaxed));
 }
 
 uint64_t tl__gt_id(uint64_t gt_timer_id)
 {
 	uint64_t gen = atomic_load_explicit(&tl__gt_generation, memory_order_relaxed);
 
-	return (((gen > 0 ? gen - 1 : 0) << 40) | gt_timer_id) << 1;
+	return tl_id_make(TL_ID_RUNTIME, ((gen > 0 ? gen - 1 : 0) << 40) | gt_timer_id);
 }
 
 /* ---------------------------------------------------------------------------

@@ -221,6 +221,7 @@ static void announce_thread(uint32_t i, struct tl__ring *r)
 static void emit(struct tl__rrec *rec, uint32_t tid, bool *flush_now)
 {
 	struct tl_event ev = rec->ev;
+	int err;
 
 	switch (rec->type) {
 	case TL__R_SNAPSHOT:
@@ -243,7 +244,11 @@ static void emit(struct tl__rrec *rec, uint32_t tid, bool *flush_now)
 			tl__ring_copy64(frames, rec->frames, n);
 			ev.stack = tl__stack_id(W.w, frames, n);
 		}
-		if (tl_trace_writer_event(W.w, rec->type, rec->time, tid, &ev) == TL_TRACE_E_NOMEM)
+		/* Not appended for want of memory, or (were an id to break the
+		 * rules, which core.c's ids keep) refused: counted here. After a
+		 * write failure the trace writer counts what it cannot write. */
+		err = tl_trace_writer_event(W.w, rec->type, rec->time, tid, &ev);
+		if (err == TL_TRACE_E_NOMEM || err == TL_TRACE_E_INVAL)
 			W.unappended++;
 		/* A chunk at a time: within what was allocated for it. */
 		if (tl_trace_writer_pending(W.w) >= CHUNK_BYTES)

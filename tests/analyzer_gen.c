@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,19 +455,32 @@ static void callback_sites(struct gen *g)
 }
 
 /*
- * zero_id: timer id 0, which the format allows like any other (only the
- * shim never makes it). Three timerfds, ids 1, 0 and 3 (stack 1), stay
- * open: one leak of 3.
+ * id_rules: the writer keeps the id rules (docs/trace-format.md, "Timer
+ * ids"): it refuses a create with id 0, a kernel timer with an even id and
+ * a runtime timer with an odd one, and writes none of them. Then three
+ * timerfds, ids 1, 3 and 5 (stack 1), stay open: one leak of 3.
  */
-static void zero_id(struct gen *g)
+static void id_rules(struct gen *g)
 {
-	static const uint64_t ids[] = {1, 0, 3};
+	static const struct tl_event bad[] = {
+		{.id = 0, .kind = TL_KIND_TIMERFD},
+		{.id = 2, .kind = TL_KIND_TIMERFD},
+		{.id = 3, .kind = TL_KIND_TICKER},
+	};
 
 	begin(g, 0, 0);
 	stack(g, 1);
-	for (int i = 0; i < 3; i++) {
-		create(g, ids[i], TL_KIND_TIMERFD, 1, 0, 0, 512);
-		arm(g, ids[i], 1 * S, 1 * S);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (tl_trace_writer_event(g->w, TL_REC_CREATE, g->now, TID, &bad[i]) !=
+		    TL_TRACE_E_INVAL) {
+			fprintf(stderr, "analyzer_gen: id_rules: the writer took a create with id %"
+					PRIu64 " of kind %s\n",
+				bad[i].id, tl_kind_name((int)bad[i].kind));
+			check(g, TL_TRACE_E_INVAL);
+		}
+	for (uint64_t n = 0; n < 3; n++) {
+		create(g, tl_id_make(TL_ID_KERNEL, n), TL_KIND_TIMERFD, 1, 0, 0, 512);
+		arm(g, tl_id_make(TL_ID_KERNEL, n), 1 * S, 1 * S);
 	}
 	end(g, 0);
 }
@@ -735,7 +749,7 @@ static int fuzzseed(const char *in, const char *out)
 static int usage(void)
 {
 	fputs("usage: analyzer_gen drops FILE [LOST]\n"
-	      "       analyzer_gen not_freed|ticks|churn|callbacks|unknown|forever|zero_id|\n"
+	      "       analyzer_gen not_freed|ticks|churn|callbacks|unknown|forever|id_rules|\n"
 	      "                    far_start|late_create|lost|snapshots FILE\n"
 	      "       analyzer_gen resets FILE none|async|sync\n"
 	      "       analyzer_gen sparse_stack FILE ID\n"
@@ -784,8 +798,8 @@ int main(int argc, char **argv)
 		sparse_stack(&g, (uint32_t)strtoul(arg, NULL, 10));
 	else if (strcmp(argv[1], "far_start") == 0 && !arg)
 		far_start(&g);
-	else if (strcmp(argv[1], "zero_id") == 0 && !arg)
-		zero_id(&g);
+	else if (strcmp(argv[1], "id_rules") == 0 && !arg)
+		id_rules(&g);
 	else if (strcmp(argv[1], "late_create") == 0 && !arg)
 		late_create(&g);
 	else if (strcmp(argv[1], "lost") == 0 && !arg)

@@ -61,7 +61,7 @@ static int noisy_event(struct tl_trace_writer *w, uint64_t *s, int64_t *t)
 
 	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
 	*t += (int64_t)(*s >> 40);
-	e = (struct tl_event){.id = *s, .kind = TL_KIND_TIMER, .stack = (uint32_t)(*s >> 7),
+	e = (struct tl_event){.id = tl_id_make(TL_ID_RUNTIME, *s | 1), .kind = TL_KIND_TIMER, .stack = (uint32_t)(*s >> 7),
 			      .duration = (int64_t)(*s >> 3), .size = *s >> 17};
 	return tl_trace_writer_event(w, TL_REC_CREATE, *t, (uint32_t)(*s >> 60), &e);
 }

@@ -99,10 +99,10 @@ static int edge_records(struct tl_record *r)
 				  UINT64_MAX, UINT64_MAX, 0};
 	p = REC(TL_REC_CREATE, 999);
 	p->tid = 7;
-	p->ev = (struct tl_event){0, TL_KIND_TICKER, 0, INT64_MAX, INT64_MAX, 0, 0, 0};
+	p->ev = (struct tl_event){2, TL_KIND_TICKER, 0, INT64_MAX, INT64_MAX, 0, 0, 0};
 	p = REC(TL_REC_CREATE, 5000);
 	p->tid = 0;
-	p->ev = (struct tl_event){1, TL_KIND_AFTER, 1, -1, -1, 208, 0x1ff, 0};
+	p->ev = (struct tl_event){1, TL_KIND_POSIX, 1, -1, -1, 208, 0x1ff, 0};
 	p = REC(TL_REC_ARM, INT64_MAX);
 	p->tid = UINT32_MAX;
 	p->ev = (struct tl_event){.id = 1, .duration = INT64_MIN, .period = INT64_MAX,
@@ -475,6 +475,16 @@ TEST(writer_refuses_bad_arguments)
 	REQUIRE(w);
 	CHECK_EQ(tl_trace_writer_event(w, TL_REC_DROPPED, 0, 0, &e), TL_TRACE_E_INVAL);
 	CHECK_EQ(tl_trace_writer_event(w, TL_REC_CREATE, 0, 0, NULL), TL_TRACE_E_INVAL);
+	/* The id rules: no id 0, runtime kinds even, kernel kinds odd. */
+	e = (struct tl_event){.id = 0, .kind = TL_KIND_TIMERFD};
+	CHECK_EQ(tl_trace_writer_event(w, TL_REC_CREATE, 0, 0, &e), TL_TRACE_E_INVAL);
+	e = (struct tl_event){.id = 4, .kind = TL_KIND_TIMERFD};
+	CHECK_EQ(tl_trace_writer_event(w, TL_REC_CREATE, 0, 0, &e), TL_TRACE_E_INVAL);
+	e = (struct tl_event){.id = 5, .kind = TL_KIND_AFTER};
+	CHECK_EQ(tl_trace_writer_event(w, TL_REC_CREATE, 0, 0, &e), TL_TRACE_E_INVAL);
+	e = (struct tl_event){.id = 5, .kind = TL_KIND_GO_TICKER};
+	CHECK_EQ(tl_trace_writer_event(w, TL_REC_CREATE, 0, 0, &e), TL_TRACE_E_INVAL);
+	e = (struct tl_event){0};
 	CHECK_EQ(tl_trace_writer_stack(w, 0, f, 1), TL_TRACE_E_INVAL);
 	CHECK_EQ(tl_trace_writer_stack(w, 1, f, TL_TRACE_MAX_FRAMES + 1), TL_TRACE_E_TOO_BIG);
 	CHECK_EQ(tl_trace_writer_module(w, 0, &m), TL_TRACE_E_TOO_BIG);
@@ -585,7 +595,7 @@ TEST(prealloc)
 		int events = chunk == 2 ? 100000 : 100;
 
 		for (int i = 0; i < events; i++) {
-			e.id = (uint64_t)(chunk * 1000000 + i + 1);
+			e.id = tl_id_make(TL_ID_RUNTIME, (uint64_t)(chunk * 1000000 + i + 1));
 			CHECK_EQ(tl_trace_writer_event(w, TL_REC_CREATE, i * 1000, 1, &e), 0);
 		}
 		CHECK_EQ(tl_trace_writer_flush(w), 0);
@@ -600,6 +610,38 @@ TEST(prealloc)
 	CHECK(st.clean_end);
 	tt_free(&b);
 	close(fd);
+}
+
+/* The kind table and the id helpers: what every stage relies on. */
+TEST(kinds_and_ids)
+{
+	int runtime = 0, kernel = 0;
+
+	for (int k = 1; k <= TL_KIND_MAX; k++) {
+		const struct tl_kind_info *i = tl_kind_info(k);
+
+		CHECK(i->source != TL_SOURCE_UNKNOWN);
+		CHECK(!(i->channel && i->callback));
+		CHECK(!i->descriptor || i->source == TL_SOURCE_KERNEL);
+		runtime += tl_kind_is_runtime(k);
+		kernel += tl_kind_id_stream(k) == TL_ID_KERNEL;
+		CHECK_EQ(tl_kind_is_runtime(k), tl_kind_id_stream(k) == TL_ID_RUNTIME);
+	}
+	CHECK_EQ(runtime, 9);
+	CHECK_EQ(kernel, 2);
+	CHECK(tl_kind_info(TL_KIND_TICKER)->periodic && tl_kind_info(TL_KIND_GO_TICKER)->periodic);
+	CHECK(tl_kind_info(TL_KIND_AFTERFUNC)->callback && tl_kind_info(TL_KIND_GO_AFTERFUNC)->callback);
+	CHECK(tl_kind_info(TL_KIND_TIMER)->caller_frees && !tl_kind_info(TL_KIND_GO_TIMER)->caller_frees);
+	CHECK(tl_kind_info(TL_KIND_TIMERFD)->descriptor && !tl_kind_info(TL_KIND_POSIX)->descriptor);
+	CHECK_STR(tl_kind_info(0)->name, "unknown");
+	CHECK_STR(tl_kind_info(-5)->name, "unknown");
+	CHECK_EQ(tl_kind_info(TL_KIND_MAX + 1)->source, TL_SOURCE_UNKNOWN);
+	CHECK_EQ(tl_id_make(TL_ID_KERNEL, 0), 1);
+	CHECK_EQ(tl_id_make(TL_ID_RUNTIME, 7), 14);
+	CHECK_EQ(tl_id_stream(15), TL_ID_KERNEL);
+	CHECK(tl_id_fits(1, TL_KIND_TIMERFD) && !tl_id_fits(2, TL_KIND_POSIX));
+	CHECK(tl_id_fits(2, TL_KIND_GO_SLEEP) && !tl_id_fits(0, TL_KIND_TIMER));
+	CHECK(tl_id_fits(3, 200) && !tl_id_fits(0, 200));
 }
 
 TEST(names)

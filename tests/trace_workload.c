@@ -154,7 +154,8 @@ static void later(struct sim *m, int64_t delay, uint32_t tid, int type, uint64_t
 static uint64_t create(struct sim *m, uint32_t tid, uint32_t kind, uint32_t site, int64_t dur,
 		       int64_t period, uint64_t size)
 {
-	struct tl_event e = {.id = m->next_id++, .kind = kind, .duration = dur, .period = period,
+	struct tl_event e = {.id = tl_id_make(tl_kind_id_stream((int)kind), m->next_id++),
+			     .kind = kind, .duration = dur, .period = period,
 			     .size = size, .stack = site_stack(m, site)};
 
 	write_event(m, TL_REC_CREATE, tid, &e);
@@ -416,15 +417,15 @@ int tl_workload_small(struct tl_trace_writer *w)
 		uint32_t tid;
 		struct tl_event e;
 	} evs[] = {
-		{TL_REC_CREATE, 10000, 100, {1, TL_KIND_TICKER, 1, s, s, 152, 0, 0}},
+		{TL_REC_CREATE, 10000, 100, {4, TL_KIND_TICKER, 1, s, s, 152, 0, 0}},
 		{TL_REC_CREATE, 20000, 100, {2, TL_KIND_AFTER, 2, 5 * s, 0, 208, 0, 0}},
 		{TL_REC_CREATE, 30000, 101, {3, TL_KIND_TIMERFD, 1, 0, 0, 0, 1, 0}},
 		{TL_REC_ARM, 40000, 101, {3, 0, 0, 250000000, 0, 0, 0, TL_ARM_ABSOLUTE}},
-		{TL_REC_FIRE, s, 100, {1, 0, 0, 0, 0, 0, 0, TL_FIRE_DELIVERED}},
-		{TL_REC_DRAIN, s + 5000, 100, {1, 0, 0, 0, 0, 0, 0, 0}},
+		{TL_REC_FIRE, s, 100, {4, 0, 0, 0, 0, 0, 0, TL_FIRE_DELIVERED}},
+		{TL_REC_DRAIN, s + 5000, 100, {4, 0, 0, 0, 0, 0, 0, 0}},
 		{TL_REC_RESET, s + 9000, 100, {2, 0, 2, -3, 0, 0, 0,
 					      TL_RESET_WAS_ACTIVE | TL_RESET_PENDING}},
-		{TL_REC_STOP, 2 * s, 100, {1, 0, 0, 0, 0, 0, 0, TL_STOP_UNKNOWN}},
+		{TL_REC_STOP, 2 * s, 100, {4, 0, 0, 0, 0, 0, 0, TL_STOP_UNKNOWN}},
 		{TL_REC_RELEASE, 2 * s + 1, 100, {2, 0, 0, 0, 0, 0, 0, 0}},
 		{TL_REC_FREE, 2 * s + 2, 101, {3, 0, 0, 0, 0, 0, 0, 0}},
 	};

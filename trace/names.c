@@ -74,25 +74,34 @@ const char *tl_rec_name(int type)
 	return rec_names[type];
 }
 
-static const char *const kind_names[] = {
-	[TL_KIND_TIMER] = "timer",
-	[TL_KIND_AFTER] = "after",
-	[TL_KIND_AFTERFUNC] = "afterfunc",
-	[TL_KIND_TICKER] = "ticker",
-	[TL_KIND_TIMERFD] = "timerfd",
-	[TL_KIND_POSIX] = "posix",
-	[TL_KIND_GO_TIMER] = "go-timer",
-	[TL_KIND_GO_AFTER] = "go-after",
-	[TL_KIND_GO_AFTERFUNC] = "go-afterfunc",
-	[TL_KIND_GO_TICKER] = "go-ticker",
-	[TL_KIND_GO_SLEEP] = "go-sleep",
+/* The kinds (docs/trace-format.md, "Kinds"). */
+static const struct tl_kind_info kinds[] = {
+	/* name, source, periodic, channel, callback, caller_frees, descriptor */
+	[0] = {"unknown", TL_SOURCE_UNKNOWN, false, false, false, false, false},
+	[TL_KIND_TIMER] = {"timer", TL_SOURCE_GOTIMER, false, true, false, true, false},
+	[TL_KIND_AFTER] = {"after", TL_SOURCE_GOTIMER, false, true, false, false, false},
+	[TL_KIND_AFTERFUNC] = {"afterfunc", TL_SOURCE_GOTIMER, false, false, true, true, false},
+	[TL_KIND_TICKER] = {"ticker", TL_SOURCE_GOTIMER, true, true, false, true, false},
+	[TL_KIND_TIMERFD] = {"timerfd", TL_SOURCE_KERNEL, false, false, false, false, true},
+	[TL_KIND_POSIX] = {"posix", TL_SOURCE_KERNEL, false, false, false, false, false},
+	/* Go's timers are garbage-collected: nothing for the caller to free. */
+	[TL_KIND_GO_TIMER] = {"go-timer", TL_SOURCE_GO, false, true, false, false, false},
+	[TL_KIND_GO_AFTER] = {"go-after", TL_SOURCE_GO, false, true, false, false, false},
+	[TL_KIND_GO_AFTERFUNC] = {"go-afterfunc", TL_SOURCE_GO, false, false, true, false, false},
+	[TL_KIND_GO_TICKER] = {"go-ticker", TL_SOURCE_GO, true, true, false, false, false},
+	[TL_KIND_GO_SLEEP] = {"go-sleep", TL_SOURCE_GO, false, false, false, false, false},
 };
+
+_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == TL_KIND_MAX + 1, "a row per kind");
+
+const struct tl_kind_info *tl_kind_info(int kind)
+{
+	return kind >= 1 && kind <= TL_KIND_MAX ? &kinds[kind] : &kinds[0];
+}
 
 const char *tl_kind_name(int kind)
 {
-	if (kind < 1 || kind > TL_KIND_MAX)
-		return "unknown";
-	return kind_names[kind];
+	return tl_kind_info(kind)->name;
 }
 
 const char *tl_drop_reason_name(int reason)

@@ -113,8 +113,85 @@ enum tl_kind {
 	TL_KIND_MAX = 11,
 };
 
+/* Where timers of a kind come from. */
+enum tl_kind_source {
+	TL_SOURCE_UNKNOWN = 0,
+	TL_SOURCE_GOTIMER = 1, /* libgotimer, the bundled runtime */
+	TL_SOURCE_KERNEL = 2,  /* a kernel timer, made through libc */
+	TL_SOURCE_GO = 3,      /* the runtime of a Go binary */
+};
+
+/*
+ * What a kind is: the facts every stage relies on (docs/trace-format.md,
+ * "Kinds"), one row per kind, so that a new kind is a new row. A kernel
+ * timer is periodic or not by how it was last armed, not by its kind.
+ */
+struct tl_kind_info {
+	const char *name;     /* "timer", ..., "go-sleep"; "unknown" */
+	uint8_t source;       /* enum tl_kind_source */
+	bool periodic;        /* ticks until stopped: a ticker */
+	bool channel;         /* delivers its fires to a channel the caller receives from */
+	bool callback;        /* runs a callback; create's aux is its argument's block */
+	bool caller_frees;    /* the caller must free it (gt_timer_free()): done and not freed
+				 is kept memory */
+	bool descriptor;      /* a file descriptor: its free is the last close */
+};
+
+/* @return the row of kind; for a kind this reader does not know (a newer
+ * writer's), a row named "unknown" with every fact false. Static;
+ * thread-safe. */
+const struct tl_kind_info *tl_kind_info(int kind);
+
 /* @return "timer", "after", ..., "go-sleep", or "unknown". Static; thread-safe. */
 const char *tl_kind_name(int kind);
+
+/* Whether the kind's timers live in a runtime's heap (libgotimer's, Go's)
+ * rather than in the kernel. */
+static inline bool tl_kind_is_runtime(int kind)
+{
+	uint8_t s = tl_kind_info(kind)->source;
+
+	return s == TL_SOURCE_GOTIMER || s == TL_SOURCE_GO;
+}
+
+/* ---------------------------------------------------------------------------
+ * Timer ids (docs/trace-format.md, "Timer ids")
+ *
+ * id = n << 1 | stream: stream 0 for runtime timers, 1 for kernel timers,
+ * so the two never meet; n >= 1 for runtime timers, >= 0 for kernel ones
+ * (id 0 is no timer). Within a stream a writer gives n in rising order of
+ * when it first saw the timer (its create, or, for a timer made before the
+ * recording began, its first event). Ids are never reused in a trace.
+ */
+enum tl_id_stream {
+	TL_ID_RUNTIME = 0,
+	TL_ID_KERNEL = 1,
+};
+
+static inline uint64_t tl_id_make(enum tl_id_stream stream, uint64_t n)
+{
+	return n << 1 | (uint64_t)stream;
+}
+
+static inline enum tl_id_stream tl_id_stream(uint64_t id)
+{
+	return (enum tl_id_stream)(id & 1);
+}
+
+/* The stream of a kind's ids. */
+static inline enum tl_id_stream tl_kind_id_stream(int kind)
+{
+	return tl_kind_info(kind)->source == TL_SOURCE_KERNEL ? TL_ID_KERNEL : TL_ID_RUNTIME;
+}
+
+/* Whether a create of kind may carry id: not 0, and in the kind's stream
+ * (any stream for a kind this reader does not know). The writer refuses
+ * a create that does not. */
+static inline bool tl_id_fits(uint64_t id, int kind)
+{
+	return id != 0 && (tl_kind_info(kind)->source == TL_SOURCE_UNKNOWN ||
+			   tl_id_stream(id) == tl_kind_id_stream(kind));
+}
 
 /* Event flags, by event (docs/trace-format.md). */
 #define TL_ARM_ABSOLUTE     (1u << 0)
@@ -313,7 +390,9 @@ int tl_trace_writer_stack(struct tl_trace_writer *w, uint32_t id, const uint64_t
 /*
  * tl_trace_writer_event - append an event of type TL_REC_CREATE..FREE,
  * made by thread tid at time (ns). A thread-switch record is added when tid
- * differs from the previous event's.
+ * differs from the previous event's. @return 0; TL_TRACE_E_INVAL for a
+ * create whose id breaks the id rules (tl_id_fits()), which is not
+ * written; TL_TRACE_E_NOMEM.
  */
 int tl_trace_writer_event(struct tl_trace_writer *w, int type, int64_t time, uint32_t tid,
 			  const struct tl_event *e);

@@ -425,6 +425,9 @@ int tl_trace_writer_event(struct tl_trace_writer *w, int type, int64_t time, uin
 
 	if (!w || !e || !tl_rec_is_event(type) || w->state == TL__W_ENDED)
 		return TL_TRACE_E_INVAL;
+	/* The id rules are the readers' to rely on: a writer may not break them. */
+	if (type == TL_REC_CREATE && !tl_id_fits(e->id, (int)e->kind))
+		return TL_TRACE_E_INVAL;
 	return append_event(w, encode_event, &a);
 }
 
