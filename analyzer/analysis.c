@@ -42,11 +42,9 @@ struct tl_an_private {
 	struct tl_idmap stacks_by_id; /* stack id -> index into a->stacks (ids are sparse) */
 	struct tl_idmap aliases;      /* stack id -> the stack id of the same call site */
 	uint64_t max_id[2];           /* highest id created, by stream (tl_id_stream()) */
-	int64_t at;                   /* tl_an_at: when to report live timers */
+	int64_t at;                   /* tl_an_at: when to take the sites' at */
 	uint64_t at_snapshot;         /* or at this snapshot (0: by time) */
-	int64_t at_time;              /* when they were reported */
-	tl_an_live_cb at_cb;
-	void *at_ctx;
+	int64_t at_time;              /* when it was taken */
 	bool at_done;
 };
 
@@ -130,16 +128,14 @@ static uint32_t canonical(const struct tl_analysis *a, uint32_t stack)
 	return same == UINT32_MAX ? stack : same;
 }
 
-void tl_an_at(struct tl_analysis *a, int64_t at, tl_an_live_cb cb, void *ctx)
+void tl_an_at(struct tl_analysis *a, int64_t at)
 {
 	a->priv->at = at;
-	a->priv->at_cb = cb;
-	a->priv->at_ctx = ctx;
 }
 
-void tl_an_at_snapshot(struct tl_analysis *a, uint64_t n, tl_an_live_cb cb, void *ctx)
+void tl_an_at_snapshot(struct tl_analysis *a, uint64_t n)
 {
-	tl_an_at(a, INT64_MAX, cb, ctx);
+	tl_an_at(a, INT64_MAX);
 	a->priv->at_snapshot = n;
 }
 
@@ -208,8 +204,10 @@ static uint32_t site_of(struct tl_analysis *a, uint32_t stack, uint32_t kind)
 }
 
 /* Live count of site s changes by delta at time t. */
+/* A timer of site s came to be (delta +1) or went (-1) at time t: its
+ * bytes and creation time join or leave the site's live ones. */
 static void site_live(struct tl_analysis *a, struct tl_an_site *s, int64_t t, int delta,
-		      uint64_t bytes)
+		      uint64_t bytes, int64_t created)
 {
 	uint64_t before = s->live;
 
@@ -226,9 +224,11 @@ static void site_live(struct tl_analysis *a, struct tl_an_site *s, int64_t t, in
 	if (delta > 0) {
 		s->live++;
 		s->live_bytes += bytes;
-	} else {
-		s->live -= s->live > 0;
+		s->live_created_sum += created;
+	} else if (s->live > 0) {
+		s->live--;
 		s->live_bytes -= bytes < s->live_bytes ? bytes : s->live_bytes;
+		s->live_created_sum = s->live ? s->live_created_sum - created : 0;
 	}
 	if (s->live > s->peak_live) {
 		s->peak_live = s->live;
@@ -325,6 +325,13 @@ static void timer_drop(struct tl_analysis *a, struct an_timer *t)
  * an id below one already created (T_LATE) may yet be created: its events
  * count as orphans (after its free, or its create lost) until it is.
  */
+/* Whether the timer counts among its site's live ones: a late one is not
+ * (yet) a timer, only events waiting for their create. */
+static bool counted(const struct an_timer *t)
+{
+	return !(t->flags & T_LATE);
+}
+
 static struct an_timer *provisional(struct tl_analysis *a, uint64_t id, int64_t time)
 {
 	struct an_timer *t;
@@ -338,7 +345,8 @@ static struct an_timer *provisional(struct tl_analysis *a, uint64_t id, int64_t 
 	if (id <= a->priv->max_id[tl_id_stream(id)])
 		t->flags |= T_LATE;
 	t->created = time;
-	site_live(a, &a->sites[site], time, +1, 0);
+	if (counted(t))
+		site_live(a, &a->sites[site], time, +1, 0, time);
 	return t;
 }
 
@@ -358,8 +366,8 @@ static void adopt(struct tl_analysis *a, struct an_timer *t, int64_t time)
 	set_pending(u, t, false, time);
 	if (t->flags & T_FREED)
 		u->freed--; /* the free moves to the timer's own site */
-	else
-		site_live(a, u, time, -1, t->bytes);
+	else if (counted(t))
+		site_live(a, u, time, -1, t->bytes, t->created);
 	a->orphans -= t->late_events;
 	t->late_events = 0;
 	t->flags &= (uint8_t)~(T_PROVISIONAL | T_LATE);
@@ -383,7 +391,8 @@ static void on_free(struct tl_analysis *a, struct tl_an_site *s, struct an_timer
 	s->freed++;
 	ended(s, t, time);
 	set_pending(s, t, false, time);
-	site_live(a, s, time, -1, t->bytes);
+	if (counted(t))
+		site_live(a, s, time, -1, t->bytes, t->created);
 	if (t->flags & T_PROVISIONAL)
 		t->flags |= T_FREED; /* kept: its create may still come */
 	else
@@ -419,7 +428,7 @@ static int on_create(struct tl_analysis *a, const struct tl_record *r)
 		s->first_created = r->time;
 	s->last_created = r->time;
 	note_duration(s, e->duration);
-	site_live(a, s, r->time, +1, t->bytes);
+	site_live(a, s, r->time, +1, t->bytes, t->created);
 	if (tl_kind_is_runtime((int)e->kind)) {
 		if (kind_of(e->kind)->periodic)
 			t->flags |= T_PERIODIC;
@@ -714,13 +723,15 @@ static void report_live(struct tl_analysis *a, int64_t time)
 
 	p->at_done = true;
 	p->at_time = time;
-	if (!p->at_cb)
-		return;
-	for (size_t i = 0; i < p->ntimers; i++) {
-		struct an_timer *t = &p->timers[i];
+	for (size_t i = 0; i < a->nsites; i++) {
+		struct tl_an_site *s = &a->sites[i];
+		__int128 age = s->live ? (__int128)time - s->live_created_sum / s->live : 0;
 
-		if ((t->flags & T_LIVE) && !(t->flags & (T_FREED | T_LATE)))
-			p->at_cb(p->at_ctx, t->site, t->bytes, t->created);
+		s->at = (struct tl_an_inuse){
+			.count = s->live,
+			.bytes = s->live_bytes,
+			.mean_age = age < 0 ? 0 : age > INT64_MAX ? INT64_MAX : (int64_t)age,
+		};
 	}
 }
 

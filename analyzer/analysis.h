@@ -59,6 +59,12 @@ struct tl_an_growth {
 	int64_t first, last; /* creation of the first and last retained */
 };
 
+/* A site's live timers at one moment. */
+struct tl_an_inuse {
+	uint64_t count, bytes;
+	int64_t mean_age; /* ns, of those timers at that moment */
+};
+
 /* A creation site: one creation stack, one kind. */
 struct tl_an_site {
 	uint32_t stack; /* creation stack id, 0 when unknown */
@@ -72,7 +78,11 @@ struct tl_an_site {
 	uint64_t fired_released;   /* fires of timers whose handle was already released */
 	uint64_t armed_periodic;   /* kernel timers armed with an interval */
 
-	uint64_t live, peak_live;  /* timers created and not freed */
+	uint64_t live, peak_live;  /* timers created and not freed (a late one, whose events came
+				      before its create, not until its create) */
+	__int128 live_created_sum; /* their creation times, summed: their mean age */
+	struct tl_an_inuse at;     /* live at the moment tl_an_at() asked for (the end by
+				      default): what pprof's inuse is */
 	int64_t peak_live_time;
 	uint64_t pending, peak_pending; /* of those, waiting to fire (in the runtime or kernel) */
 	int64_t peak_pending_time;
@@ -213,20 +223,18 @@ const struct tl_an_stack *tl_an_stack(const struct tl_analysis *a, uint32_t id);
 int tl_an_stack_alias(struct tl_analysis *a, uint32_t stack, uint32_t same_as);
 
 /*
- * Callers that need the live timers at a moment (pprof's inuse at T)
- * register before feeding: at the first event at or after at (ns from the
- * process's start), cb gets each live timer's site index, bytes and
- * creation time. at == INT64_MAX: at the end.
+ * tl_an_at - the moment each site's at is taken (pprof's inuse at T): at
+ * the first event at or after at (ns from the process's start); INT64_MAX
+ * (the default): at the end. Call before feeding.
  */
-typedef void (*tl_an_live_cb)(void *ctx, uint32_t site, uint64_t bytes, int64_t created);
-void tl_an_at(struct tl_analysis *a, int64_t at, tl_an_live_cb cb, void *ctx);
+void tl_an_at(struct tl_analysis *a, int64_t at);
 /* The same at the n-th snapshot record (from 1). If the trace has fewer,
- * cb is not called; tl_an_at_missed() then says so. */
-void tl_an_at_snapshot(struct tl_analysis *a, uint64_t n, tl_an_live_cb cb, void *ctx);
+ * at stays empty; tl_an_at_missed() then says so. */
+void tl_an_at_snapshot(struct tl_analysis *a, uint64_t n);
 /* Whether the moment registered was never reached (a snapshot the trace
  * does not have). */
 bool tl_an_at_missed(const struct tl_analysis *a);
-/* The time the live timers were reported at, once they were. */
+/* The moment the sites' at was taken, once it was. */
 int64_t tl_an_at_time(const struct tl_analysis *a);
 
 #endif /* TL_ANALYSIS_H */

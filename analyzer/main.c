@@ -543,27 +543,16 @@ static int write_report(struct tl_report *rep)
 	return ret;
 }
 
-static int write_pprof(void *po, const struct tl_report *rep, int fd)
-{
-	return tl_pprof_out_write(po, rep, fd);
-}
-
-static int write_timeline(void *unused, const struct tl_report *rep, int fd)
-{
-	(void)unused;
-	return tl_timeline_write(rep, fd);
-}
-
 /* An output file, whole or not at all (outfile.h). @return 0, or -1 with
  * the message printed. */
-static int write_output(const char *path, int (*write)(void *, const struct tl_report *, int),
-			void *ctx, const struct tl_report *rep)
+static int write_output(const char *path, int (*write)(const struct tl_report *, int),
+			const struct tl_report *rep)
 {
 	struct tl_outfile o;
 	int err = tl_outfile_open(&o, path);
 
 	if (!err) {
-		err = write(ctx, rep, o.fd);
+		err = write(rep, o.fd);
 		err = err ? err : tl_outfile_commit(&o);
 		tl_outfile_abort(&o);
 	}
@@ -602,7 +591,6 @@ static int run_report(struct tl_trace_reader *r)
 	struct tl_sym *sym = tl_sym_new(&so);
 	struct tl_analysis *a = tl_an_new();
 	struct tl_finding *findings = NULL, *suppressed = NULL;
-	struct tl_pprof_out *po = env.pprof ? tl_pprof_out_new() : NULL;
 	struct tl_suppress *rules = NULL;
 	char why[512];
 	size_t nsup = 0;
@@ -610,7 +598,7 @@ static int run_report(struct tl_trace_reader *r)
 	ssize_t nf;
 	int err, ret = EXIT_UNUSABLE;
 
-	if (!sym || !a || (env.pprof && !po)) {
+	if (!sym || !a) {
 		fprintf(stderr, "timerleak-report: out of memory\n");
 		goto cleanup;
 	}
@@ -618,10 +606,10 @@ static int run_report(struct tl_trace_reader *r)
 		fprintf(stderr, "timerleak-report: --suppress: %s\n", why);
 		goto cleanup;
 	}
-	if (po && env.at_snapshot)
-		tl_an_at_snapshot(a, env.at_snapshot, tl_pprof_out_live, po);
-	else if (po)
-		tl_an_at(a, env.at_ns, tl_pprof_out_live, po);
+	if (env.at_snapshot)
+		tl_an_at_snapshot(a, env.at_snapshot);
+	else
+		tl_an_at(a, env.at_ns);
 	err = feed(r, a, sym);
 	tl_trace_reader_stats(r, &st);
 	if (err < 0) {
@@ -635,12 +623,12 @@ static int run_report(struct tl_trace_reader *r)
 		goto cleanup;
 	}
 	tl_an_finish(a, &st);
-	if (po && env.at_ns != INT64_MAX && env.at_ns > tl_an_since(a->end_time, a->proc.start)) {
+	if (env.at_ns != INT64_MAX && env.at_ns > tl_an_since(a->end_time, a->proc.start)) {
 		fprintf(stderr, "timerleak-report: %s: --at %.3f is past the trace's end (%.3f s)\n",
 			env.path, (double)env.at_ns / 1e9, tl_an_secs(a, a->end_time));
 		goto cleanup;
 	}
-	if (po && tl_an_at_missed(a)) {
+	if (tl_an_at_missed(a)) {
 		fprintf(stderr, "timerleak-report: %s: --at snapshot:%" PRIu64 ": the trace has %zu "
 				"snapshot%s\n",
 			env.path, env.at_snapshot, a->nsnapshots, a->nsnapshots == 1 ? "" : "s");
@@ -662,13 +650,12 @@ static int run_report(struct tl_trace_reader *r)
 	rep.suppressed = suppressed;
 	rep.nsuppressed = nsup;
 	ret = write_report(&rep);
-	if (po && write_output(env.pprof, write_pprof, po, &rep) != 0)
+	if (env.pprof && write_output(env.pprof, tl_pprof_out_write, &rep) != 0)
 		ret = 1;
-	if (env.timeline && write_output(env.timeline, write_timeline, NULL, &rep) != 0)
+	if (env.timeline && write_output(env.timeline, tl_timeline_write, &rep) != 0)
 		ret = 1;
 	report_problems(sym);
 cleanup:
-	tl_pprof_out_free(po);
 	tl_suppress_free(rules);
 	free(suppressed);
 	free(findings);

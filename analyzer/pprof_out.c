@@ -12,7 +12,6 @@
  *
  * Every timer is recorded, none sampled: the period is 1.
  */
-#include "grow.h"
 #include "pprof_out.h"
 #include "tl_pprof.h"
 
@@ -24,50 +23,6 @@
 
 #define FRAMES_MAX 256
 #define INLINE_MAX 16
-
-struct inuse {
-	uint64_t count, bytes;
-	__int128 created_sum; /* of live timers, for their mean age: no overflow */
-};
-
-struct tl_pprof_out {
-	struct inuse *sites;
-	size_t cap;
-	bool oom;
-};
-
-struct tl_pprof_out *tl_pprof_out_new(void)
-{
-	return calloc(1, sizeof(struct tl_pprof_out));
-}
-
-void tl_pprof_out_free(struct tl_pprof_out *o)
-{
-	if (!o)
-		return;
-	free(o->sites);
-	free(o);
-}
-
-void tl_pprof_out_live(void *ctx, uint32_t site, uint64_t bytes, int64_t created)
-{
-	struct tl_pprof_out *o = ctx;
-
-	if (site >= o->cap) {
-		size_t old = o->cap;
-		struct inuse *n = tl_grow(o->sites, &o->cap, (size_t)site + 1, sizeof(*n), 64);
-
-		if (!n) {
-			o->oom = true;
-			return;
-		}
-		memset(n + old, 0, (o->cap - old) * sizeof(*n));
-		o->sites = n;
-	}
-	o->sites[site].count++;
-	o->sites[site].bytes += bytes;
-	o->sites[site].created_sum += created;
-}
 
 /* pprof mapping ids by trace module id, made as frames meet them. */
 struct maps {
@@ -168,11 +123,10 @@ static const char *pattern_of(const struct tl_report *r, uint32_t site)
 	return NULL;
 }
 
-static int add_site(struct tl_pprof *p, struct maps *m, const struct tl_pprof_out *o,
-		    const struct tl_report *r, uint32_t i, int64_t at)
+static int add_site(struct tl_pprof *p, struct maps *m, const struct tl_report *r, uint32_t i)
 {
 	const struct tl_an_site *s = &r->a->sites[i];
-	const struct inuse *in = i < o->cap ? &o->sites[i] : &(struct inuse){0};
+	const struct tl_an_inuse *in = &s->at;
 	struct tl_pprof_label labels[3];
 	uint64_t locs[FRAMES_MAX];
 	int64_t values[4] = {(int64_t)s->created, (int64_t)s->alloc_bytes, (int64_t)in->count,
@@ -183,17 +137,13 @@ static int add_site(struct tl_pprof *p, struct maps *m, const struct tl_pprof_ou
 	labels[nl++] = (struct tl_pprof_label){"timer_kind", tl_kind_name((int)s->kind), 0, NULL};
 	if (pattern)
 		labels[nl++] = (struct tl_pprof_label){"pattern", pattern, 0, NULL};
-	if (in->count) {
-		__int128 age = (__int128)at - in->created_sum / in->count;
-
-		age = age < 0 ? 0 : age > INT64_MAX ? INT64_MAX : age;
-		labels[nl++] = (struct tl_pprof_label){"age", NULL, (int64_t)age / 1000000 * 1000000,
+	if (in->count)
+		labels[nl++] = (struct tl_pprof_label){"age", NULL, in->mean_age / 1000000 * 1000000,
 						       "nanoseconds"};
-	}
 	return tl_pprof_sample(p, locs, n, values, labels, nl);
 }
 
-int tl_pprof_out_write(const struct tl_pprof_out *o, const struct tl_report *r, int fd)
+int tl_pprof_out_write(const struct tl_report *r, int fd)
 {
 	static const struct tl_pprof_value_type types[] = {
 		{"alloc_objects", "count"},
@@ -208,7 +158,7 @@ int tl_pprof_out_write(const struct tl_pprof_out *o, const struct tl_report *r, 
 	char comment[256];
 	int err = 0;
 
-	if (!p || !m || o->oom) {
+	if (!p || !m) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -222,7 +172,7 @@ int tl_pprof_out_write(const struct tl_pprof_out *o, const struct tl_report *r, 
 	 * library the first sample's leaf is in. */
 	main_mapping_first(p, m, r);
 	for (uint32_t i = 0; i < a->nsites && !err; i++)
-		if (add_site(p, m, o, r, i, at) != 0)
+		if (add_site(p, m, r, i) != 0)
 			err = -ENOMEM;
 	if (!err)
 		err = tl_pprof_write_fd(p, fd);

@@ -7,18 +7,13 @@
 
 #include "report.h"
 
-struct tl_pprof_out;
-
-/* @return a collector, or NULL when out of memory. */
-struct tl_pprof_out *tl_pprof_out_new(void);
-void tl_pprof_out_free(struct tl_pprof_out *o);
-
-/* The tl_an_live_cb to register with tl_an_at() or tl_an_at_snapshot():
- * it collects the timers in use at that moment. */
-void tl_pprof_out_live(void *ctx, uint32_t site, uint64_t bytes, int64_t created);
-
-/* Write the profile (gzip) to fd, which is not closed. @return 0 or a
- * negative errno. */
-int tl_pprof_out_write(const struct tl_pprof_out *o, const struct tl_report *r, int fd);
+/*
+ * tl_pprof_out_write - the profile of the report's analysis, findings and
+ * symbols, gzip'ed, to fd (not closed): alloc_* from every timer each site
+ * created, inuse_* from the sites' live timers at the moment the analysis
+ * was asked for (tl_an_at(); the end by default), the same numbers the
+ * text and JSON reports give. @return 0 or a negative errno.
+ */
+int tl_pprof_out_write(const struct tl_report *r, int fd);
 
 #endif /* TL_PPROF_OUT_H */

@@ -104,8 +104,13 @@ static void trace(const struct tl_report *r, FILE *out, bool *first)
 {
 	const struct tl_analysis *a = r->a;
 	bool f = true, g = true, w = true;
+	uint64_t live = 0, live_bytes = 0;
 	char sig[32];
 
+	for (size_t i = 0; i < a->nsites; i++) {
+		live += a->sites[i].live;
+		live_bytes += a->sites[i].live_bytes;
+	}
 	jkey(out, "trace", first);
 	fputc('{', out);
 	jtext(out, "path", r->path, &f);
@@ -122,6 +127,8 @@ static void trace(const struct tl_report *r, FILE *out, bool *first)
 	jtext(out, "ended_by_signal", signal_name(a->end_signal, sig, sizeof(sig)), &f);
 	jint(out, "flush_ms", a->flush_ms, &f);
 	jint(out, "unread_bytes", r->st->trailing_bytes, &f);
+	jint(out, "live_end", live, &f);
+	jint(out, "live_bytes_end", live_bytes, &f);
 	jkey(out, "window", &f);
 	fputc('{', out);
 	jnum(out, "start_s", tl_an_secs(a, a->window_start), &w);

@@ -67,7 +67,7 @@ if(NOT TL_SANITIZERS)
 
 	# 1. go tool pprof on timerleak's profiles.
 	foreach(case raw top.alloc_objects top.alloc_space top.inuse_objects top.inuse_space
-			list inline split file traces tagfocus base base_signal proto deterministic)
+			list inline split file traces tagfocus base base_signal proto deterministic agree)
 		tl_pprof_test(${case})
 	endforeach()
 	# 2. Go's own heap profile beside timerleak's: the same sample types.

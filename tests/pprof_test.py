@@ -361,6 +361,27 @@ def case_raw():
         expect("go tool pprof %s: stderr" % " ".join(args), "", p.stderr)
 
 
+def case_agree():
+    """inuse at the end is what the JSON report says is live, over every
+    site: one rule counts both (a timer whose events came before its
+    create is not live until the create comes; one freed before it, not
+    at all)."""
+    gen = os.path.join(BUILD, "tests", "analyzer_gen")
+    traces = []
+    for scenario in ("late_create", "lost", "forever", "unknown", "callbacks"):
+        trace = os.path.join(WORK, scenario + ".tlk")
+        must([gen, scenario, trace])
+        traces.append(trace)
+    traces.append(demo_service()[0])
+    for trace in traces:
+        name = os.path.basename(trace)
+        rep = json.loads(report(trace, "--json").stdout)
+        raw = parse_raw(pprof("-raw", profile(trace, name + ".pb.gz")).stdout)
+        for i, key in ((2, "live_end"), (3, "live_bytes_end")):
+            expect("%s: %s summed against the JSON's %s" % (name, INDEXES[i], key),
+                   rep["trace"][key], sum(s["values"][i] for s in raw["samples"]))
+
+
 def case_inline():
     """A call inlined into its caller is one location with two lines, the inlined
     function first, then the function it was inlined into, each at its call's line;
@@ -1312,6 +1333,7 @@ CASES = {
     "proto": case_proto,
     "deterministic": case_deterministic,
     "go_heap.raw": case_go_heap_raw,
+    "agree": case_agree,
     "go_heap.top": case_go_heap_top,
     "timeline.counters": case_timeline_counters,
     "timeline.resets": case_timeline_resets,
