@@ -33,16 +33,16 @@ struct an_timer {
 	uint16_t late_events; /* events counted as orphans while T_LATE */
 };
 
-struct tl_an_private {
-	struct tl_idmap ids;
+struct tl__an_private {
+	struct tl__idmap ids;
 	struct an_timer *timers;
 	uint32_t *free_slots;
 	size_t ntimers, captimers, nfree;
-	struct tl_idmap sites_by_key; /* (stack << 8 | kind) + 1 -> site */
-	struct tl_idmap stacks_by_id; /* stack id -> index into a->stacks (ids are sparse) */
-	struct tl_idmap aliases;      /* stack id -> the stack id of the same call site */
+	struct tl__idmap sites_by_key; /* (stack << 8 | kind) + 1 -> site */
+	struct tl__idmap stacks_by_id; /* stack id -> index into a->stacks (ids are sparse) */
+	struct tl__idmap aliases;      /* stack id -> the stack id of the same call site */
 	uint64_t max_id[2];           /* highest id created, by stream (tl_id_stream()) */
-	int64_t at;                   /* tl_an_at: when to take the sites' at */
+	int64_t at;                   /* tl__an_at: when to take the sites' at */
 	uint64_t at_snapshot;         /* or at this snapshot (0: by time) */
 	int64_t at_time;              /* when it was taken */
 	bool at_done;
@@ -54,9 +54,9 @@ static const struct tl_kind_info *kind_of(uint32_t kind)
 	return tl_kind_info((int)kind);
 }
 
-struct tl_analysis *tl_an_new(void)
+struct tl__analysis *tl__an_new(void)
 {
-	struct tl_analysis *a = calloc(1, sizeof(*a));
+	struct tl__analysis *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return NULL;
@@ -70,7 +70,7 @@ struct tl_analysis *tl_an_new(void)
 	return a;
 }
 
-void tl_an_free(struct tl_analysis *a)
+void tl__an_free(struct tl__analysis *a)
 {
 	if (!a)
 		return;
@@ -86,65 +86,66 @@ void tl_an_free(struct tl_analysis *a)
 	free(a->proc.unwinder);
 	free(a->proc.cmdline);
 	free(a->runtime);
-	tl_idmap_free(&a->priv->ids);
-	tl_idmap_free(&a->priv->sites_by_key);
-	tl_idmap_free(&a->priv->stacks_by_id);
-	tl_idmap_free(&a->priv->aliases);
+	tl__idmap_free(&a->priv->ids);
+	tl__idmap_free(&a->priv->sites_by_key);
+	tl__idmap_free(&a->priv->stacks_by_id);
+	tl__idmap_free(&a->priv->aliases);
 	free(a->priv->timers);
 	free(a->priv->free_slots);
 	free(a->priv);
 	free(a);
 }
 
-double tl_an_secs(const struct tl_analysis *a, int64_t t)
+double tl__an_secs(const struct tl__analysis *a, int64_t t)
 {
-	return (double)tl_an_since(t, a->proc.start) / 1e9;
+	return (double)tl__an_since(t, a->proc.start) / 1e9;
 }
 
-double tl_an_duration(const struct tl_analysis *a)
+double tl__an_duration(const struct tl__analysis *a)
 {
-	return a->have_process && a->end_time > a->proc.start ? tl_an_secs(a, a->end_time) : 0;
+	return a->have_process && a->end_time > a->proc.start ? tl__an_secs(a, a->end_time) : 0;
 }
 
-const struct tl_an_stack *tl_an_stack(const struct tl_analysis *a, uint32_t id)
+const struct tl__an_stack *tl__an_stack(const struct tl__analysis *a, uint32_t id)
 {
-	uint32_t i = tl_idmap_get(&a->priv->stacks_by_id, id);
+	uint32_t i = tl__idmap_get(&a->priv->stacks_by_id, id);
 
 	return i == UINT32_MAX ? NULL : &a->stacks[i];
 }
 
-int tl_an_stack_alias(struct tl_analysis *a, uint32_t stack, uint32_t same_as)
+int tl__an_stack_alias(struct tl__analysis *a, uint32_t stack, uint32_t same_as)
 {
-	if (stack == same_as || tl_idmap_get(&a->priv->aliases, stack) != UINT32_MAX)
+	if (stack == same_as || tl__idmap_get(&a->priv->aliases, stack) != UINT32_MAX)
 		return 0;
-	return tl_idmap_put(&a->priv->aliases, stack, same_as) ? TL_TRACE_E_NOMEM : 0;
+	return tl__idmap_put(&a->priv->aliases, stack, same_as) ? TL_TRACE_E_NOMEM : 0;
 }
 
 /* The stack that stands for stack's call site. */
-static uint32_t canonical(const struct tl_analysis *a, uint32_t stack)
+static uint32_t canonical(const struct tl__analysis *a, uint32_t stack)
 {
-	uint32_t same = a->priv->aliases.count ? tl_idmap_get(&a->priv->aliases, stack) : UINT32_MAX;
+	uint32_t same = a->priv->aliases.count ? tl__idmap_get(&a->priv->aliases, stack)
+					       : UINT32_MAX;
 
 	return same == UINT32_MAX ? stack : same;
 }
 
-void tl_an_at(struct tl_analysis *a, int64_t at)
+void tl__an_at(struct tl__analysis *a, int64_t at)
 {
 	a->priv->at = at;
 }
 
-void tl_an_at_snapshot(struct tl_analysis *a, uint64_t n)
+void tl__an_at_snapshot(struct tl__analysis *a, uint64_t n)
 {
-	tl_an_at(a, INT64_MAX);
+	tl__an_at(a, INT64_MAX);
 	a->priv->at_snapshot = n;
 }
 
-bool tl_an_at_missed(const struct tl_analysis *a)
+bool tl__an_at_missed(const struct tl__analysis *a)
 {
 	return a->priv->at_snapshot && a->nsnapshots < a->priv->at_snapshot;
 }
 
-int64_t tl_an_at_time(const struct tl_analysis *a)
+int64_t tl__an_at_time(const struct tl__analysis *a)
 {
 	return a->priv->at_time;
 }
@@ -155,11 +156,11 @@ int64_t tl_an_at_time(const struct tl_analysis *a)
 
 static int64_t series_step0 = 1000000; /* 1 ms */
 
-static void series_put(struct tl_an_series *s, int64_t t, uint32_t before, uint32_t after)
+static void series_put(struct tl__an_series *s, int64_t t, uint32_t before, uint32_t after)
 {
 	int64_t b;
 
-	int64_t since = tl_an_since(t, s->t0);
+	int64_t since = tl__an_since(t, s->t0);
 
 	if (since < 0)
 		since = 0;
@@ -181,18 +182,18 @@ static void series_put(struct tl_an_series *s, int64_t t, uint32_t before, uint3
 		s->max[b] = after;
 }
 
-static uint32_t site_of(struct tl_analysis *a, uint32_t stack, uint32_t kind)
+static uint32_t site_of(struct tl__analysis *a, uint32_t stack, uint32_t kind)
 {
 	uint64_t key = ((uint64_t)stack << 8 | kind) + 1;
-	uint32_t i = tl_idmap_get(&a->priv->sites_by_key, key);
-	struct tl_an_site *s;
+	uint32_t i = tl__idmap_get(&a->priv->sites_by_key, key);
+	struct tl__an_site *s;
 
 	if (i != UINT32_MAX)
 		return i;
-	if (!(s = tl_grow(a->sites, &a->capsites, a->nsites + 1, sizeof(*s), 64)))
+	if (!(s = tl__grow(a->sites, &a->capsites, a->nsites + 1, sizeof(*s), 64)))
 		return UINT32_MAX;
 	a->sites = s;
-	if (tl_idmap_put(&a->priv->sites_by_key, key, (uint32_t)a->nsites) != 0)
+	if (tl__idmap_put(&a->priv->sites_by_key, key, (uint32_t)a->nsites) != 0)
 		return UINT32_MAX;
 	s = &a->sites[a->nsites];
 	memset(s, 0, sizeof(*s));
@@ -206,7 +207,7 @@ static uint32_t site_of(struct tl_analysis *a, uint32_t stack, uint32_t kind)
 /* Live count of site s changes by delta at time t. */
 /* A timer of site s came to be (delta +1) or went (-1) at time t: its
  * bytes and creation time join or leave the site's live ones. */
-static void site_live(struct tl_analysis *a, struct tl_an_site *s, int64_t t, int delta,
+static void site_live(struct tl__analysis *a, struct tl__an_site *s, int64_t t, int delta,
 		      uint64_t bytes, int64_t created)
 {
 	uint64_t before = s->live;
@@ -218,7 +219,8 @@ static void site_live(struct tl_analysis *a, struct tl_an_site *s, int64_t t, in
 
 	if (t > s->last_change) {
 		if (s->last_change)
-			s->timer_seconds += (double)s->live * (double)tl_an_since(t, s->last_change) / 1e9;
+			s->timer_seconds +=
+				(double)s->live * (double)tl__an_since(t, s->last_change) / 1e9;
 		s->last_change = t;
 	}
 	if (delta > 0) {
@@ -241,7 +243,7 @@ static void site_live(struct tl_analysis *a, struct tl_an_site *s, int64_t t, in
 	series_put(&s->series, t, (uint32_t)before, (uint32_t)s->live);
 }
 
-static void set_pending(struct tl_an_site *s, struct an_timer *t, bool on, int64_t time)
+static void set_pending(struct tl__an_site *s, struct an_timer *t, bool on, int64_t time)
 {
 	if (on == !!(t->flags & T_PENDING))
 		return;
@@ -266,16 +268,16 @@ static void set_pending(struct tl_an_site *s, struct an_timer *t, bool on, int64
  * Timers
  */
 
-static struct an_timer *timer_get(struct tl_analysis *a, uint64_t id)
+static struct an_timer *timer_get(struct tl__analysis *a, uint64_t id)
 {
-	uint32_t i = tl_idmap_get(&a->priv->ids, id);
+	uint32_t i = tl__idmap_get(&a->priv->ids, id);
 
 	return i == UINT32_MAX ? NULL : &a->priv->timers[i];
 }
 
-static struct an_timer *timer_new(struct tl_analysis *a, uint64_t id)
+static struct an_timer *timer_new(struct tl__analysis *a, uint64_t id)
 {
-	struct tl_an_private *p = a->priv;
+	struct tl__an_private *p = a->priv;
 	uint32_t i;
 
 	if (p->nfree) {
@@ -284,20 +286,21 @@ static struct an_timer *timer_new(struct tl_analysis *a, uint64_t id)
 		if (p->ntimers == p->captimers) {
 			/* Two arrays of one capacity: the second grows to the first's. */
 			size_t cap = p->captimers, fcap = p->captimers;
-			struct an_timer *n = tl_grow(p->timers, &cap, p->ntimers + 1, sizeof(*n), 1024);
+			struct an_timer *n =
+				tl__grow(p->timers, &cap, p->ntimers + 1, sizeof(*n), 1024);
 			uint32_t *f;
 
 			if (!n)
 				return NULL;
 			p->timers = n;
-			if (!(f = tl_grow(p->free_slots, &fcap, cap, sizeof(*f), cap)))
+			if (!(f = tl__grow(p->free_slots, &fcap, cap, sizeof(*f), cap)))
 				return NULL;
 			p->free_slots = f;
 			p->captimers = cap;
 		}
 		i = (uint32_t)p->ntimers++;
 	}
-	if (tl_idmap_put(&p->ids, id, i) != 0) {
+	if (tl__idmap_put(&p->ids, id, i) != 0) {
 		p->free_slots[p->nfree++] = i;
 		return NULL;
 	}
@@ -307,11 +310,11 @@ static struct an_timer *timer_new(struct tl_analysis *a, uint64_t id)
 	return &p->timers[i];
 }
 
-static void timer_drop(struct tl_analysis *a, struct an_timer *t)
+static void timer_drop(struct tl__analysis *a, struct an_timer *t)
 {
-	struct tl_an_private *p = a->priv;
+	struct tl__an_private *p = a->priv;
 
-	tl_idmap_del(&p->ids, t->id);
+	tl__idmap_del(&p->ids, t->id);
 	t->flags = 0;
 	p->free_slots[p->nfree++] = (uint32_t)(t - p->timers);
 }
@@ -332,7 +335,7 @@ static bool counted(const struct an_timer *t)
 	return !(t->flags & T_LATE);
 }
 
-static struct an_timer *provisional(struct tl_analysis *a, uint64_t id, int64_t time)
+static struct an_timer *provisional(struct tl__analysis *a, uint64_t id, int64_t time)
 {
 	struct an_timer *t;
 	uint32_t site;
@@ -350,7 +353,7 @@ static struct an_timer *provisional(struct tl_analysis *a, uint64_t id, int64_t 
 	return t;
 }
 
-static void note_duration(struct tl_an_site *s, int64_t d)
+static void note_duration(struct tl__an_site *s, int64_t d)
 {
 	if (d <= 0)
 		return;
@@ -359,9 +362,9 @@ static void note_duration(struct tl_an_site *s, int64_t d)
 }
 
 /* A provisional timer's create arrived: take it out of the unknown site. */
-static void adopt(struct tl_analysis *a, struct an_timer *t, int64_t time)
+static void adopt(struct tl__analysis *a, struct an_timer *t, int64_t time)
 {
-	struct tl_an_site *u = &a->sites[t->site];
+	struct tl__an_site *u = &a->sites[t->site];
 
 	set_pending(u, t, false, time);
 	if (t->flags & T_FREED)
@@ -374,16 +377,16 @@ static void adopt(struct tl_analysis *a, struct an_timer *t, int64_t time)
 }
 
 /* A timer of site s ended its life at time: the longest such life is how
- * long the site's timers may be in flight (tl_an_growth). */
-static void ended(struct tl_an_site *s, const struct an_timer *t, int64_t time)
+ * long the site's timers may be in flight (tl__an_growth). */
+static void ended(struct tl__an_site *s, const struct an_timer *t, int64_t time)
 {
-	int64_t life = tl_an_since(time, t->created);
+	int64_t life = tl__an_since(time, t->created);
 
 	if (!(t->flags & T_PROVISIONAL) && life > s->longest_life)
 		s->longest_life = life;
 }
 
-static void on_free(struct tl_analysis *a, struct tl_an_site *s, struct an_timer *t,
+static void on_free(struct tl__analysis *a, struct tl__an_site *s, struct an_timer *t,
 		    int64_t time)
 {
 	if (t->flags & T_FREED)
@@ -399,12 +402,12 @@ static void on_free(struct tl_analysis *a, struct tl_an_site *s, struct an_timer
 		timer_drop(a, t);
 }
 
-static int on_create(struct tl_analysis *a, const struct tl_record *r)
+static int on_create(struct tl__analysis *a, const struct tl_record *r)
 {
 	const struct tl_event *e = &r->ev;
 	uint32_t si = site_of(a, canonical(a, e->stack), e->kind);
 	struct an_timer *t = timer_get(a, e->id);
-	struct tl_an_site *s;
+	struct tl__an_site *s;
 
 	if (si == UINT32_MAX)
 		return TL_TRACE_E_NOMEM;
@@ -446,7 +449,7 @@ static int on_create(struct tl_analysis *a, const struct tl_record *r)
 }
 
 /* A kernel one-shot armed earlier has expired by now: no longer pending. */
-static void expire(struct tl_an_site *s, struct an_timer *t, int64_t time)
+static void expire(struct tl__an_site *s, struct an_timer *t, int64_t time)
 {
 	if (t->deadline && !(t->flags & T_PERIODIC) && time >= t->deadline) {
 		set_pending(s, t, false, time);
@@ -454,7 +457,7 @@ static void expire(struct tl_an_site *s, struct an_timer *t, int64_t time)
 	}
 }
 
-static void on_arm(struct tl_an_site *s, struct an_timer *t, const struct tl_record *r)
+static void on_arm(struct tl__an_site *s, struct an_timer *t, const struct tl_record *r)
 {
 	bool periodic = r->ev.period > 0;
 
@@ -470,7 +473,7 @@ static void on_arm(struct tl_an_site *s, struct an_timer *t, const struct tl_rec
 	set_pending(s, t, true, r->time);
 }
 
-static void on_stop(struct tl_an_site *s, struct an_timer *t, const struct tl_record *r)
+static void on_stop(struct tl__an_site *s, struct an_timer *t, const struct tl_record *r)
 {
 	uint32_t f = r->ev.flags;
 
@@ -484,7 +487,7 @@ static void on_stop(struct tl_an_site *s, struct an_timer *t, const struct tl_re
 		t->flags &= (uint8_t)~T_PERIODIC;
 }
 
-static int instant(struct tl_analysis *a, int64_t time, uint32_t site, uint32_t stack)
+static int instant(struct tl__analysis *a, int64_t time, uint32_t site, uint32_t stack)
 {
 	if (a->ninstants == TL_AN_INSTANTS) {
 		a->instants_skipped++;
@@ -495,14 +498,14 @@ static int instant(struct tl_analysis *a, int64_t time, uint32_t site, uint32_t 
 		if (!a->instants)
 			return TL_TRACE_E_NOMEM;
 	}
-	a->instants[a->ninstants++] = (struct tl_an_instant){time, site, stack};
+	a->instants[a->ninstants++] = (struct tl__an_instant){time, site, stack};
 	return 0;
 }
 
-static int on_reset(struct tl_analysis *a, struct an_timer *t, const struct tl_record *r)
+static int on_reset(struct tl__analysis *a, struct an_timer *t, const struct tl_record *r)
 {
-	struct tl_an_site *s = &a->sites[t->site];
-	struct tl_an_reset_site *rs = NULL;
+	struct tl__an_site *s = &a->sites[t->site];
+	struct tl__an_reset_site *rs = NULL;
 	uint32_t stack = canonical(a, r->ev.stack);
 
 	s->resets++;
@@ -517,21 +520,21 @@ static int on_reset(struct tl_analysis *a, struct an_timer *t, const struct tl_r
 		if (a->resets[i].stack == stack && a->resets[i].site == t->site)
 			rs = &a->resets[i];
 	if (!rs) {
-		struct tl_an_reset_site *n =
-			tl_grow(a->resets, &a->capresets, a->nresets + 1, sizeof(*n), 16);
+		struct tl__an_reset_site *n =
+			tl__grow(a->resets, &a->capresets, a->nresets + 1, sizeof(*n), 16);
 
 		if (!n)
 			return TL_TRACE_E_NOMEM;
 		a->resets = n;
 		rs = &a->resets[a->nresets++];
-		*rs = (struct tl_an_reset_site){stack, t->site, 0, 0, r->time, r->time};
+		*rs = (struct tl__an_reset_site){stack, t->site, 0, 0, r->time, r->time};
 	}
 	rs->pending++;
 	rs->last = r->time;
 	return instant(a, r->time, t->site, stack);
 }
 
-static void on_fire(struct tl_an_site *s, struct an_timer *t, const struct tl_record *r)
+static void on_fire(struct tl__an_site *s, struct an_timer *t, const struct tl_record *r)
 {
 	s->fired++;
 	if (!(r->ev.flags & TL_FIRE_DELIVERED))
@@ -542,7 +545,7 @@ static void on_fire(struct tl_an_site *s, struct an_timer *t, const struct tl_re
 		set_pending(s, t, false, r->time);
 }
 
-static void on_release(struct tl_an_site *s, struct an_timer *t)
+static void on_release(struct tl__an_site *s, struct an_timer *t)
 {
 	if (t->flags & T_RELEASED)
 		return;
@@ -552,10 +555,10 @@ static void on_release(struct tl_an_site *s, struct an_timer *t)
 		s->abandoned++;
 }
 
-static int on_event(struct tl_analysis *a, const struct tl_record *r)
+static int on_event(struct tl__analysis *a, const struct tl_record *r)
 {
 	struct an_timer *t;
-	struct tl_an_site *s;
+	struct tl__an_site *s;
 
 	if (r->type == TL_REC_CREATE)
 		return on_create(a, r);
@@ -596,7 +599,7 @@ static int on_event(struct tl_analysis *a, const struct tl_record *r)
  * Metadata
  */
 
-static void report_live(struct tl_analysis *a, int64_t time);
+static void report_live(struct tl__analysis *a, int64_t time);
 
 static char *join_argv(const struct tl_process *p)
 {
@@ -622,7 +625,7 @@ static char *dup_or_empty(const char *s)
 	return strdup(s ? s : "");
 }
 
-static int on_process(struct tl_analysis *a, const struct tl_record *r)
+static int on_process(struct tl__analysis *a, const struct tl_record *r)
 {
 	const struct tl_process *p = &r->process;
 
@@ -646,31 +649,31 @@ static int on_process(struct tl_analysis *a, const struct tl_record *r)
 		       : TL_TRACE_E_NOMEM;
 }
 
-static int on_stack(struct tl_analysis *a, const struct tl_record *r)
+static int on_stack(struct tl__analysis *a, const struct tl_record *r)
 {
-	uint32_t i = tl_idmap_get(&a->priv->stacks_by_id, r->stack.id);
+	uint32_t i = tl__idmap_get(&a->priv->stacks_by_id, r->stack.id);
 	uint64_t *f = malloc((r->stack.n ? r->stack.n : 1) * sizeof(*f));
-	struct tl_an_stack *n;
+	struct tl__an_stack *n;
 
 	if (!f)
 		return TL_TRACE_E_NOMEM;
 	memcpy(f, r->stack.frames, r->stack.n * sizeof(*f));
 	if (i != UINT32_MAX) { /* written again (a writer's bug): the last one counts */
 		free(a->stacks[i].frames);
-		a->stacks[i] = (struct tl_an_stack){r->stack.n, f};
+		a->stacks[i] = (struct tl__an_stack){r->stack.n, f};
 		return 0;
 	}
-	if ((n = tl_grow(a->stacks, &a->capstacks, a->nstacks + 1, sizeof(*n), 256)) != NULL)
+	if ((n = tl__grow(a->stacks, &a->capstacks, a->nstacks + 1, sizeof(*n), 256)) != NULL)
 		a->stacks = n;
-	if (!n || tl_idmap_put(&a->priv->stacks_by_id, r->stack.id, (uint32_t)a->nstacks) != 0) {
+	if (!n || tl__idmap_put(&a->priv->stacks_by_id, r->stack.id, (uint32_t)a->nstacks) != 0) {
 		free(f);
 		return TL_TRACE_E_NOMEM;
 	}
-	a->stacks[a->nstacks++] = (struct tl_an_stack){r->stack.n, f};
+	a->stacks[a->nstacks++] = (struct tl__an_stack){r->stack.n, f};
 	return 0;
 }
 
-static int on_meta(struct tl_analysis *a, const struct tl_record *r)
+static int on_meta(struct tl__analysis *a, const struct tl_record *r)
 {
 	switch (r->type) {
 	case TL_REC_PROCESS:
@@ -694,12 +697,12 @@ static int on_meta(struct tl_analysis *a, const struct tl_record *r)
 		a->flush_ms = r->recorder.flush_ms;
 		return 0;
 	case TL_REC_SNAPSHOT: {
-		struct tl_an_snapshot *n = realloc(a->snapshots, (a->nsnapshots + 1) * sizeof(*n));
+		struct tl__an_snapshot *n = realloc(a->snapshots, (a->nsnapshots + 1) * sizeof(*n));
 
 		if (!n)
 			return TL_TRACE_E_NOMEM;
 		a->snapshots = n;
-		a->snapshots[a->nsnapshots++] = (struct tl_an_snapshot){r->time, a->live};
+		a->snapshots[a->nsnapshots++] = (struct tl__an_snapshot){r->time, a->live};
 		if (!a->priv->at_done && a->priv->at_snapshot == a->nsnapshots)
 			report_live(a, r->time);
 		return 0;
@@ -717,17 +720,17 @@ static int on_meta(struct tl_analysis *a, const struct tl_record *r)
  * The stream
  */
 
-static void report_live(struct tl_analysis *a, int64_t time)
+static void report_live(struct tl__analysis *a, int64_t time)
 {
-	struct tl_an_private *p = a->priv;
+	struct tl__an_private *p = a->priv;
 
 	p->at_done = true;
 	p->at_time = time;
 	for (size_t i = 0; i < a->nsites; i++) {
-		struct tl_an_site *s = &a->sites[i];
+		struct tl__an_site *s = &a->sites[i];
 		__int128 age = s->live ? (__int128)time - s->live_created_sum / s->live : 0;
 
-		s->at = (struct tl_an_inuse){
+		s->at = (struct tl__an_inuse){
 			.count = s->live,
 			.bytes = s->live_bytes,
 			.mean_age = age < 0 ? 0 : age > INT64_MAX ? INT64_MAX : (int64_t)age,
@@ -735,12 +738,12 @@ static void report_live(struct tl_analysis *a, int64_t time)
 	}
 }
 
-int tl_an_feed(struct tl_analysis *a, const struct tl_record *r)
+int tl__an_feed(struct tl__analysis *a, const struct tl_record *r)
 {
 	if (!tl_rec_is_event(r->type))
 		return on_meta(a, r);
 	if (!a->priv->at_done && a->priv->at != INT64_MAX &&
-	    tl_an_since(r->time, a->proc.start) >= a->priv->at)
+	    tl__an_since(r->time, a->proc.start) >= a->priv->at)
 		report_live(a, (int64_t)((uint64_t)a->proc.start + (uint64_t)a->priv->at));
 	a->events++;
 	a->events_by_type[r->type & 0x1f]++;
@@ -751,13 +754,13 @@ int tl_an_feed(struct tl_analysis *a, const struct tl_record *r)
 	return on_event(a, r);
 }
 
-void tl_an_prefetch(const struct tl_analysis *a, const struct tl_record *r)
+void tl__an_prefetch(const struct tl__analysis *a, const struct tl_record *r)
 {
 	if (tl_rec_is_event(r->type))
-		tl_idmap_prefetch(&a->priv->ids, r->ev.id);
+		tl__idmap_prefetch(&a->priv->ids, r->ev.id);
 }
 
-/* Which measure of what is left at the end a kind has (tl_an_growth). */
+/* Which measure of what is left at the end a kind has (tl__an_growth). */
 enum end_measure { END_NONE, END_RUNNING, END_OPEN, END_UNFREED };
 
 static enum end_measure end_measure(uint32_t kind)
@@ -773,12 +776,12 @@ static enum end_measure end_measure(uint32_t kind)
 	return END_NONE;
 }
 
-/* A timer left at the end, in its site's growth (tl_an_growth). */
-static void retain(const struct tl_analysis *a, struct tl_an_site *s, const struct an_timer *t)
+/* A timer left at the end, in its site's growth (tl__an_growth). */
+static void retain(const struct tl__analysis *a, struct tl__an_site *s, const struct an_timer *t)
 {
-	struct tl_an_growth *g = &s->growth;
-	int64_t age = tl_an_since(a->end_time, t->created);
-	int64_t tenth = tl_an_since(a->end_time, a->window_start) / 10;
+	struct tl__an_growth *g = &s->growth;
+	int64_t age = tl__an_since(a->end_time, t->created);
+	int64_t tenth = tl__an_since(a->end_time, a->window_start) / 10;
 
 	if (s->longest_life > 0 && age < s->longest_life) {
 		g->in_flight++;
@@ -791,9 +794,9 @@ static void retain(const struct tl_analysis *a, struct tl_an_site *s, const stru
 	g->recent += age <= tenth;
 }
 
-static void finish_timer(struct tl_analysis *a, struct an_timer *t)
+static void finish_timer(struct tl__analysis *a, struct an_timer *t)
 {
-	struct tl_an_site *s = &a->sites[t->site];
+	struct tl__an_site *s = &a->sites[t->site];
 	bool pending = t->flags & T_PENDING, released = t->flags & T_RELEASED;
 	bool periodic = pending && (t->flags & T_PERIODIC), inactive = !released && !pending;
 
@@ -831,9 +834,9 @@ static void finish_timer(struct tl_analysis *a, struct an_timer *t)
 }
 
 /* The most timers a site had live in the bucket of its series that holds t. */
-static uint64_t series_at(const struct tl_an_series *s, int64_t t)
+static uint64_t series_at(const struct tl__an_series *s, int64_t t)
 {
-	int64_t since = tl_an_since(t, s->t0);
+	int64_t since = tl__an_since(t, s->t0);
 	uint64_t b = since > 0 && s->step > 0 ? (uint64_t)(since / s->step) : 0;
 
 	if (s->n == 0)
@@ -841,9 +844,9 @@ static uint64_t series_at(const struct tl_an_series *s, int64_t t)
 	return s->max[b < s->n ? b : s->n - 1];
 }
 
-void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
+void tl__an_finish(struct tl__analysis *a, const struct tl_trace_reader_stats *st)
 {
-	struct tl_an_private *p = a->priv;
+	struct tl__an_private *p = a->priv;
 	int64_t span;
 
 	(void)st;
@@ -855,11 +858,11 @@ void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
 	 * end; start-up is its first quarter, if it is long enough to have
 	 * one. */
 	a->window_start = a->proc.start;
-	if (a->first_time != INT64_MAX && tl_an_since(a->first_time, a->window_start) < 0)
+	if (a->first_time != INT64_MAX && tl__an_since(a->first_time, a->window_start) < 0)
 		a->window_start = a->first_time; /* records before the recording began: garbage */
-	if (tl_an_since(a->end_time, a->window_start) < 0)
+	if (tl__an_since(a->end_time, a->window_start) < 0)
 		a->window_start = a->end_time;
-	span = tl_an_since(a->end_time, a->window_start);
+	span = tl__an_since(a->end_time, a->window_start);
 	a->startup_end = a->window_start + (span >= TL_AN_STARTUP_MIN_WINDOW ? span / 4 : 0);
 	if (!p->at_done && !p->at_snapshot)
 		report_live(a, a->end_time);
@@ -870,12 +873,13 @@ void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st)
 			finish_timer(a, t);
 	}
 	for (size_t i = 0; i < a->nsites; i++) {
-		struct tl_an_site *s = &a->sites[i];
-		struct tl_an_growth *g = &s->growth;
+		struct tl__an_site *s = &a->sites[i];
+		struct tl__an_growth *g = &s->growth;
 
 		/* Close the integral and carry the series up to the end. */
 		if (s->last_change && a->end_time > s->last_change)
-			s->timer_seconds += (double)s->live * (double)tl_an_since(a->end_time, s->last_change) / 1e9;
+			s->timer_seconds += (double)s->live *
+					    (double)tl__an_since(a->end_time, s->last_change) / 1e9;
 		s->last_change = a->end_time;
 		series_put(&s->series, a->end_time, (uint32_t)s->live, (uint32_t)s->live);
 		/* Growth: what is left beyond what start-up had. */

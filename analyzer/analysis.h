@@ -1,7 +1,7 @@
 /*
  * analysis.h - a trace's timers rebuilt in one streaming pass.
  *
- * tl_an_feed() takes the records of a trace in file order and keeps:
+ * tl__an_feed() takes the records of a trace in file order and keeps:
  *   - every live timer (created, not yet freed), keyed by its trace id;
  *   - per creation site (creation stack and kind), what its timers did:
  *     counts, live and pending timers now and at their peak, bytes,
@@ -31,7 +31,7 @@
 /* Live timers of one site over time: TL_AN_SERIES buckets of step ns from
  * t0; each holds the most timers live at once in it. When time runs past
  * the last bucket, pairs merge and the step doubles. */
-struct tl_an_series {
+struct tl__an_series {
 	int64_t t0, step;
 	uint32_t n;
 	uint32_t max[TL_AN_SERIES];
@@ -48,7 +48,7 @@ struct tl_an_series {
  * the end), and every timer a site keeps counts as growth. */
 #define TL_AN_STARTUP_MIN_WINDOW 1000000000LL /* ns */
 
-struct tl_an_growth {
+struct tl__an_growth {
 	bool measured;      /* the kind has such a measure */
 	uint64_t retained;  /* still there at the end, and older than in_flight ones */
 	uint64_t in_flight; /* still there, but younger than the longest life of one of the
@@ -60,13 +60,13 @@ struct tl_an_growth {
 };
 
 /* A site's live timers at one moment. */
-struct tl_an_inuse {
+struct tl__an_inuse {
 	uint64_t count, bytes;
 	int64_t mean_age; /* ns, of those timers at that moment */
 };
 
 /* A creation site: one creation stack, one kind. */
-struct tl_an_site {
+struct tl__an_site {
 	uint32_t stack; /* creation stack id, 0 when unknown */
 	uint32_t kind;  /* enum tl_kind, 0 when unknown */
 
@@ -81,7 +81,7 @@ struct tl_an_site {
 	uint64_t live, peak_live;  /* timers created and not freed (a late one, whose events came
 				      before its create, not until its create) */
 	__int128 live_created_sum; /* their creation times, summed: their mean age */
-	struct tl_an_inuse at;     /* live at the moment tl_an_at() asked for (the end by
+	struct tl__an_inuse at;     /* live at the moment tl__an_at() asked for (the end by
 				      default): what pprof's inuse is */
 	int64_t peak_live_time;
 	uint64_t pending, peak_pending; /* of those, waiting to fire (in the runtime or kernel) */
@@ -98,16 +98,16 @@ struct tl_an_site {
 	uint64_t arg_bytes_max;    /* largest callback argument */
 	int64_t longest_life;      /* of its timers that ended: freed, or (tickers) stopped */
 
-	/* At the end (tl_an_finish): */
+	/* At the end (tl__an_finish): */
 	uint64_t end_live, end_pending, end_periodic, end_unreleased, end_released_pending;
 	uint64_t end_inactive_unreleased; /* handle held, timer done: never freed */
-	struct tl_an_growth growth;
+	struct tl__an_growth growth;
 
-	struct tl_an_series series;
+	struct tl__an_series series;
 };
 
 /* Resets made while a fired value waited unreceived, by reset site. */
-struct tl_an_reset_site {
+struct tl__an_reset_site {
 	uint32_t stack;  /* the reset's stack */
 	uint32_t site;   /* index of the timer's creation site */
 	uint64_t resets, pending;
@@ -118,13 +118,13 @@ struct tl_an_reset_site {
  * up to TL_AN_INSTANTS; later ones are only counted. */
 #define TL_AN_INSTANTS 10000
 
-struct tl_an_instant {
+struct tl__an_instant {
 	int64_t time;
 	uint32_t site;  /* the timer's creation site */
 	uint32_t stack; /* the call's stack */
 };
 
-struct tl_an_process {
+struct tl__an_process {
 	uint32_t pid, ppid;
 	char *exe, *hostname, *unwinder, *cmdline;
 	uint64_t wall_ns;
@@ -132,19 +132,19 @@ struct tl_an_process {
 	uint32_t depth, flags;
 };
 
-struct tl_an_stack {
+struct tl__an_stack {
 	uint32_t n;
 	uint64_t *frames;
 };
 
 /* A snapshot record, and the timers live at it. */
-struct tl_an_snapshot {
+struct tl__an_snapshot {
 	int64_t time;
 	uint64_t live;
 };
 
-struct tl_analysis {
-	struct tl_an_process proc;
+struct tl__analysis {
+	struct tl__an_process proc;
 	bool have_process;
 	int mode;             /* TL_MODE_ASYNC/SYNC, 0 when no runtime record */
 	char *runtime;        /* "libgotimer", or NULL */
@@ -157,84 +157,84 @@ struct tl_analysis {
 	bool clean_end;
 	int end_signal;       /* the fatal signal the traced process died of, 0 if none */
 	uint32_t flush_ms;    /* the recorder's flush interval, 0 when unknown */
-	uint64_t live;        /* timers live now (at the end, after tl_an_finish) */
+	uint64_t live;        /* timers live now (at the end, after tl__an_finish) */
 	uint64_t events, events_by_type[0x20];
 	uint64_t created_by_kind[TL_KIND_MAX + 1];
 	uint64_t dropped, dropped_by_reason[TL_DROP_MAX + 1];
 	uint64_t orphans;     /* events of ids never created (late, or their create lost) */
 	uint64_t preexisting; /* timers first seen by a later event: created before the trace */
 
-	struct tl_an_site *sites;
+	struct tl__an_site *sites;
 	size_t nsites, capsites;
-	struct tl_an_reset_site *resets;
+	struct tl__an_reset_site *resets;
 	size_t nresets, capresets;
-	struct tl_an_stack *stacks; /* in order of arrival; tl_an_stack() finds one by id */
+	struct tl__an_stack *stacks; /* in order of arrival; tl__an_stack() finds one by id */
 	size_t nstacks, capstacks;
-	struct tl_an_snapshot *snapshots;
+	struct tl__an_snapshot *snapshots;
 	size_t nsnapshots;
-	struct tl_an_instant *instants;
+	struct tl__an_instant *instants;
 	size_t ninstants;
 	uint64_t instants_skipped;
 
-	struct tl_an_private *priv;
+	struct tl__an_private *priv;
 };
 
 /* @return a fresh analysis, or NULL when out of memory. */
-struct tl_analysis *tl_an_new(void);
+struct tl__analysis *tl__an_new(void);
 /* NULL is fine. */
-void tl_an_free(struct tl_analysis *a);
+void tl__an_free(struct tl__analysis *a);
 
 /* Feed one record. @return 0, or TL_TRACE_E_NOMEM (the analysis is then
  * incomplete but consistent). */
-int tl_an_feed(struct tl_analysis *a, const struct tl_record *r);
+int tl__an_feed(struct tl__analysis *a, const struct tl_record *r);
 
-/* Warm the cache for a record tl_an_feed() will get soon (about 8 records
+/* Warm the cache for a record tl__an_feed() will get soon (about 8 records
  * ahead): the slot where its timer's lookup starts, the access each event
  * waits on longest. It changes nothing. */
-void tl_an_prefetch(const struct tl_analysis *a, const struct tl_record *r);
+void tl__an_prefetch(const struct tl__analysis *a, const struct tl_record *r);
 
 /* The end of the stream: fold live timers into their sites' end counts
  * and close the integrals at the trace's last time. */
-void tl_an_finish(struct tl_analysis *a, const struct tl_trace_reader_stats *st);
+void tl__an_finish(struct tl__analysis *a, const struct tl_trace_reader_stats *st);
 
 /* Seconds from the start of the process to t. */
-double tl_an_secs(const struct tl_analysis *a, int64_t t);
+double tl__an_secs(const struct tl__analysis *a, int64_t t);
 /*
  * t - t0 as the trace format defines arithmetic on times: modulo 2^64, so
  * a damaged or foreign clock gives a wrong number, never undefined behaviour.
  */
-static inline int64_t tl_an_since(int64_t t, int64_t t0)
+static inline int64_t tl__an_since(int64_t t, int64_t t0)
 {
 	return (int64_t)((uint64_t)t - (uint64_t)t0);
 }
 /* The traced span in seconds. */
-double tl_an_duration(const struct tl_analysis *a);
+double tl__an_duration(const struct tl__analysis *a);
 
 /* A stack by id, or NULL if never defined. */
-const struct tl_an_stack *tl_an_stack(const struct tl_analysis *a, uint32_t id);
+const struct tl__an_stack *tl__an_stack(const struct tl__analysis *a, uint32_t id);
 
 /*
- * tl_an_stack_alias - stack is the same call site as same_as (the same
+ * tl__an_stack_alias - stack is the same call site as same_as (the same
  * functions, files and lines, at other addresses: the compiler split one
  * call into several): timers created and reset there count at same_as's
  * site from now on. Call when the stack record arrives, before its events.
  * @return 0 or TL_TRACE_E_NOMEM.
  */
-int tl_an_stack_alias(struct tl_analysis *a, uint32_t stack, uint32_t same_as);
+int tl__an_stack_alias(struct tl__analysis *a, uint32_t stack, uint32_t same_as);
 
 /*
- * tl_an_at - the moment each site's at is taken (pprof's inuse at T): at
+ * tl__an_at - the moment each site's at is taken (pprof's inuse at T): at
  * the first event at or after at (ns from the process's start); INT64_MAX
  * (the default): at the end. Call before feeding.
  */
-void tl_an_at(struct tl_analysis *a, int64_t at);
+void tl__an_at(struct tl__analysis *a, int64_t at);
 /* The same at the n-th snapshot record (from 1). If the trace has fewer,
- * at stays empty; tl_an_at_missed() then says so. */
-void tl_an_at_snapshot(struct tl_analysis *a, uint64_t n);
+ * at stays empty; tl__an_at_missed() then says so. */
+void tl__an_at_snapshot(struct tl__analysis *a, uint64_t n);
 /* Whether the moment registered was never reached (a snapshot the trace
  * does not have). */
-bool tl_an_at_missed(const struct tl_analysis *a);
+bool tl__an_at_missed(const struct tl__analysis *a);
 /* The moment the sites' at was taken, once it was. */
-int64_t tl_an_at_time(const struct tl_analysis *a);
+int64_t tl__an_at_time(const struct tl__analysis *a);
 
 #endif /* TL_ANALYSIS_H */

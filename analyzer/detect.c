@@ -15,18 +15,18 @@
 static bool is_kernel(uint32_t kind);
 
 struct ctx {
-	const struct tl_analysis *a;
-	const struct tl_detect_opts *o;
-	tl_leaf_namer namer;
+	const struct tl__analysis *a;
+	const struct tl__detect_opts *o;
+	tl__leaf_namer namer;
 	void *nctx;
-	struct tl_finding *f;
+	struct tl__finding *f;
 	size_t n, cap;
 	bool oom;
 };
 
-void tl_detect_defaults(struct tl_detect_opts *o)
+void tl__detect_defaults(struct tl__detect_opts *o)
 {
-	*o = (struct tl_detect_opts){
+	*o = (struct tl__detect_opts){
 		.min_count = 3,
 		.churn_min = 100,
 		.abandon_ratio = 0.9,
@@ -36,7 +36,7 @@ void tl_detect_defaults(struct tl_detect_opts *o)
 	};
 }
 
-const char *tl_severity_name(int severity)
+const char *tl__severity_name(int severity)
 {
 	switch (severity) {
 	case TL_SEV_LEAK:
@@ -48,19 +48,19 @@ const char *tl_severity_name(int severity)
 	}
 }
 
-static struct tl_finding *add(struct ctx *c, const char *pattern, const char *title, int sev,
+static struct tl__finding *add(struct ctx *c, const char *pattern, const char *title, int sev,
 			      uint32_t site, uint64_t count, const char *what)
 {
-	struct tl_finding *f;
+	struct tl__finding *f;
 
-	if (!(f = tl_grow(c->f, &c->cap, c->n + 1, sizeof(*f), 16))) {
+	if (!(f = tl__grow(c->f, &c->cap, c->n + 1, sizeof(*f), 16))) {
 		c->oom = true;
 		return NULL;
 	}
 	c->f = f;
 	f = &c->f[c->n++];
 	memset(f, 0, sizeof(*f));
-	*f = (struct tl_finding){.pattern = pattern, .title = title, .severity = sev,
+	*f = (struct tl__finding){.pattern = pattern, .title = title, .severity = sev,
 				 .site = site, .count = count, .what = what};
 	/* Lost events could hide a stop or a free behind any count this small;
 	 * a kernel timer that could not be tracked, behind any of its kind. */
@@ -79,9 +79,9 @@ enum { END_NONE = -1 };
 /* The severity of what site s left at the end: a leak when it grew past
  * start-up by min_count or more, a note when it only held what start-up
  * made (or grew by less), none when nothing old enough is left. */
-static int end_verdict(const struct ctx *c, const struct tl_an_site *s)
+static int end_verdict(const struct ctx *c, const struct tl__an_site *s)
 {
-	const struct tl_an_growth *g = &s->growth;
+	const struct tl__an_growth *g = &s->growth;
 
 	if (!g->measured || !g->retained)
 		return END_NONE;
@@ -89,7 +89,7 @@ static int end_verdict(const struct ctx *c, const struct tl_an_site *s)
 }
 
 /* Append to f->window, which stays terminated however long it gets. */
-static void __attribute__((format(printf, 2, 3))) window_add(struct tl_finding *f,
+static void __attribute__((format(printf, 2, 3))) window_add(struct tl__finding *f,
 							      const char *fmt, ...)
 {
 	size_t o = strlen(f->window);
@@ -103,46 +103,46 @@ static void __attribute__((format(printf, 2, 3))) window_add(struct tl_finding *
 /* The line that says what the verdict saw: "over the 3.02 s recorded:
  * grew by 266 after start-up (its first 755 ms), 118/s, still growing at
  * the end". */
-static void end_window(const struct ctx *c, const struct tl_an_site *s, struct tl_finding *f)
+static void end_window(const struct ctx *c, const struct tl__an_site *s, struct tl__finding *f)
 {
-	const struct tl_analysis *a = c->a;
-	const struct tl_an_growth *g = &s->growth;
-	int64_t from = tl_an_since(g->first, a->startup_end) > 0 ? g->first : a->startup_end;
-	double span = (double)tl_an_since(g->last, from) / 1e9;
+	const struct tl__analysis *a = c->a;
+	const struct tl__an_growth *g = &s->growth;
+	int64_t from = tl__an_since(g->first, a->startup_end) > 0 ? g->first : a->startup_end;
+	double span = (double)tl__an_since(g->last, from) / 1e9;
 	bool startup = a->startup_end != a->window_start;
 	char w[32], st[32], n1[32], n2[32];
 
-	tl_fmt_ns(w, sizeof(w), (double)tl_an_since(a->end_time, a->window_start));
-	tl_fmt_ns(st, sizeof(st), (double)tl_an_since(a->startup_end, a->window_start));
+	tl__fmt_ns(w, sizeof(w), (double)tl__an_since(a->end_time, a->window_start));
+	tl__fmt_ns(st, sizeof(st), (double)tl__an_since(a->startup_end, a->window_start));
 	if (f->severity == TL_SEV_LEAK) {
 		if (startup)
 			window_add(f, "over the %s recorded: grew by %s after start-up (its first %s)",
-				   w, tl_fmt_count(n1, sizeof(n1), g->grew), st);
+				   w, tl__fmt_count(n1, sizeof(n1), g->grew), st);
 		else
 			window_add(f, "over the %s recorded (too short to have a start-up): grew by %s",
-				   w, tl_fmt_count(n1, sizeof(n1), g->grew));
+				   w, tl__fmt_count(n1, sizeof(n1), g->grew));
 		/* The rate over the time it grew in, when that can carry one. */
 		if (span >= 0.01)
 			window_add(f, ", %.3g/s", (double)g->grew / span);
 		if (g->recent)
 			window_add(f, ", still growing at the end");
 		else
-			window_add(f, ", none since %.2f s", tl_an_secs(a, g->last));
+			window_add(f, ", none since %.2f s", tl__an_secs(a, g->last));
 	} else if (!startup) {
 		window_add(f, "%s kept over the %s recorded (too short to have a start-up)",
-			   tl_fmt_count(n1, sizeof(n1), g->retained), w);
+			   tl__fmt_count(n1, sizeof(n1), g->retained), w);
 	} else if (g->last <= a->startup_end) {
 		window_add(f, "created in start-up (by %.2f s), constant over the %s recorded",
-			   tl_an_secs(a, g->last), w);
+			   tl__an_secs(a, g->last), w);
 	} else {
 		window_add(f, "held at about %s over the %s recorded (grew by %s after start-up)",
-			   tl_fmt_count(n1, sizeof(n1), g->retained), w,
-			   tl_fmt_count(n2, sizeof(n2), g->grew));
+			   tl__fmt_count(n1, sizeof(n1), g->retained), w,
+			   tl__fmt_count(n2, sizeof(n2), g->grew));
 	}
 	if (g->in_flight)
 		window_add(f, "; %s more too young to judge (the site ends its own within %s)",
-			   tl_fmt_count(n1, sizeof(n1), g->in_flight),
-			   tl_fmt_ns(n2, sizeof(n2), (double)s->longest_life));
+			   tl__fmt_count(n1, sizeof(n1), g->in_flight),
+			   tl__fmt_ns(n2, sizeof(n2), (double)s->longest_life));
 }
 
 /* The creating function, for fix lines: "handle_request", or a generic
@@ -154,19 +154,19 @@ static const char *who(struct ctx *c, uint32_t stack)
 	return name ? name : "the function that creates it";
 }
 
-static double span(const struct tl_an_site *s)
+static double span(const struct tl__an_site *s)
 {
-	return (double)tl_an_since(s->last_created, s->first_created) / 1e9;
+	return (double)tl__an_since(s->last_created, s->first_created) / 1e9;
 }
 
-static double rate(const struct tl_an_site *s)
+static double rate(const struct tl__an_site *s)
 {
 	double sp = span(s);
 
 	return sp > 0 ? (double)s->created / sp : 0;
 }
 
-static double mean_duration(const struct tl_an_site *s)
+static double mean_duration(const struct tl__an_site *s)
 {
 	return s->n_duration ? s->sum_duration / (double)s->n_duration : 0;
 }
@@ -198,12 +198,12 @@ static bool is_callback(uint32_t kind)
 	return tl_kind_info((int)kind)->callback;
 }
 
-static void never_stopped_ticker(struct ctx *c, uint32_t i, const struct tl_an_site *s)
+static void never_stopped_ticker(struct ctx *c, uint32_t i, const struct tl__an_site *s)
 {
 	int sev = end_verdict(c, s);
 	uint64_t n = s->growth.retained;
 	char b[32], b2[32];
-	struct tl_finding *f;
+	struct tl__finding *f;
 
 	if (!is_ticker(s->kind) || sev == END_NONE)
 		return;
@@ -216,7 +216,8 @@ static void never_stopped_ticker(struct ctx *c, uint32_t i, const struct tl_an_s
 		 "%" PRIu64 " of %" PRIu64 " created still ticking at the end, %" PRIu64
 		 " stopped; %s held, every %s",
 		 s->end_periodic, s->created, s->stopped,
-		 tl_fmt_bytes(b, sizeof(b), s->live_bytes), tl_fmt_ns(b2, sizeof(b2), mean_duration(s)));
+		 tl__fmt_bytes(b, sizeof(b), s->live_bytes),
+		 tl__fmt_ns(b2, sizeof(b2), mean_duration(s)));
 	end_window(c, s, f);
 	if (sev == TL_SEV_LEAK)
 		snprintf(f->fix, sizeof(f->fix),
@@ -228,11 +229,11 @@ static void never_stopped_ticker(struct ctx *c, uint32_t i, const struct tl_an_s
 			 "nothing, if it is meant to run as long as the process does");
 }
 
-static void after_in_loop(struct ctx *c, uint32_t i, const struct tl_an_site *s)
+static void after_in_loop(struct ctx *c, uint32_t i, const struct tl__an_site *s)
 {
-	const struct tl_analysis *a = c->a;
+	const struct tl__analysis *a = c->a;
 	char b1[32], b2[32], n1[32], n2[32];
-	struct tl_finding *f;
+	struct tl__finding *f;
 	bool leak = s->peak_pending >= c->o->retained_min;
 
 	if (!is_oneshot_chan(s->kind) || s->created < c->o->churn_min ||
@@ -246,11 +247,11 @@ static void after_in_loop(struct ctx *c, uint32_t i, const struct tl_an_site *s)
 	snprintf(f->detail, sizeof(f->detail),
 		 "%s created (%.0f/s), %.0f%% abandoned before firing; up to %s pending at once "
 		 "holding %s, each for %s (%s mode%s)",
-		 tl_fmt_count(n1, sizeof(n1), s->created), rate(s),
+		 tl__fmt_count(n1, sizeof(n1), s->created), rate(s),
 		 100.0 * (double)s->abandoned / (double)s->created,
-		 tl_fmt_count(n2, sizeof(n2), s->peak_pending),
-		 tl_fmt_bytes(b1, sizeof(b1), s->peak_pending_bytes),
-		 tl_fmt_ns(b2, sizeof(b2), mean_duration(s)),
+		 tl__fmt_count(n2, sizeof(n2), s->peak_pending),
+		 tl__fmt_bytes(b1, sizeof(b1), s->peak_pending_bytes),
+		 tl__fmt_ns(b2, sizeof(b2), mean_duration(s)),
 		 a->mode == TL_MODE_SYNC ? "sync" : a->mode == TL_MODE_ASYNC ? "async" : "unknown",
 		 leak ? ": abandoned timers stay until they fire" : ": abandoned timers go at once");
 	if (a->mode == TL_MODE_SYNC)
@@ -266,11 +267,11 @@ static void after_in_loop(struct ctx *c, uint32_t i, const struct tl_an_site *s)
 			 who(c, s->stack), s->kind == TL_KIND_AFTER ? "gt_after()" : "timer");
 }
 
-static void reset_without_drain(struct ctx *c, const struct tl_an_reset_site *r)
+static void reset_without_drain(struct ctx *c, const struct tl__an_reset_site *r)
 {
-	const struct tl_an_site *s = &c->a->sites[r->site];
+	const struct tl__an_site *s = &c->a->sites[r->site];
 	bool async = c->a->mode != TL_MODE_SYNC;
-	struct tl_finding *f;
+	struct tl__finding *f;
 
 	f = add(c, "reset-without-drain", "reset without drain",
 		async ? TL_SEV_WARNING : TL_SEV_NOTE, r->site, r->pending,
@@ -297,13 +298,13 @@ static void reset_without_drain(struct ctx *c, const struct tl_an_reset_site *r)
 			 who(c, r->stack));
 }
 
-static void unclosed_kernel(struct ctx *c, uint32_t i, const struct tl_an_site *s)
+static void unclosed_kernel(struct ctx *c, uint32_t i, const struct tl__an_site *s)
 {
 	int sev = end_verdict(c, s);
 	bool fd = tl_kind_info((int)s->kind)->descriptor, leak = sev == TL_SEV_LEAK;
 	uint64_t n = s->growth.retained;
 	char b[32];
-	struct tl_finding *f;
+	struct tl__finding *f;
 
 	if (!is_kernel(s->kind) || sev == END_NONE)
 		return;
@@ -319,7 +320,7 @@ static void unclosed_kernel(struct ctx *c, uint32_t i, const struct tl_an_site *
 		 "%" PRIu64 " of %" PRIu64 " created still %s at the end (%" PRIu64
 		 " still armed, %" PRIu64 " periodic); about %s of kernel memory",
 		 s->end_live, s->created, fd ? "open" : "allocated", s->end_pending,
-		 s->end_periodic, tl_fmt_bytes(b, sizeof(b), s->live_bytes));
+		 s->end_periodic, tl__fmt_bytes(b, sizeof(b), s->live_bytes));
 	end_window(c, s, f);
 	if (!leak)
 		snprintf(f->fix, sizeof(f->fix),
@@ -332,10 +333,10 @@ static void unclosed_kernel(struct ctx *c, uint32_t i, const struct tl_an_site *
 			 "timer_delete() the timer when the work %s started ends", who(c, s->stack));
 }
 
-static void callback_retention(struct ctx *c, uint32_t i, const struct tl_an_site *s)
+static void callback_retention(struct ctx *c, uint32_t i, const struct tl__an_site *s)
 {
 	char b1[32], b2[32], b3[32];
-	struct tl_finding *f;
+	struct tl__finding *f;
 
 	if (!is_callback(s->kind) || s->peak_pending < c->o->callback_min ||
 	    s->peak_pending_bytes < c->o->callback_bytes)
@@ -347,9 +348,9 @@ static void callback_retention(struct ctx *c, uint32_t i, const struct tl_an_sit
 	snprintf(f->detail, sizeof(f->detail),
 		 "up to %" PRIu64 " pending at once holding %s (arguments up to %s each), each for "
 		 "%s; %.0f timer-seconds; %" PRIu64 " of %" PRIu64 " still pending at the end",
-		 s->peak_pending, tl_fmt_bytes(b1, sizeof(b1), s->peak_pending_bytes),
-		 tl_fmt_bytes(b2, sizeof(b2), s->arg_bytes_max),
-		 tl_fmt_ns(b3, sizeof(b3), mean_duration(s)), s->timer_seconds, s->end_pending,
+		 s->peak_pending, tl__fmt_bytes(b1, sizeof(b1), s->peak_pending_bytes),
+		 tl__fmt_bytes(b2, sizeof(b2), s->arg_bytes_max),
+		 tl__fmt_ns(b3, sizeof(b3), mean_duration(s)), s->timer_seconds, s->end_pending,
 		 s->created);
 	snprintf(f->fix, sizeof(f->fix),
 		 "in %s, pass the callback only what it needs (an id, a summary), or stop the "
@@ -357,12 +358,12 @@ static void callback_retention(struct ctx *c, uint32_t i, const struct tl_an_sit
 		 who(c, s->stack));
 }
 
-static void never_freed(struct ctx *c, uint32_t i, const struct tl_an_site *s)
+static void never_freed(struct ctx *c, uint32_t i, const struct tl__an_site *s)
 {
 	int sev = end_verdict(c, s);
 	uint64_t n = s->growth.retained;
 	char b[32];
-	struct tl_finding *f;
+	struct tl__finding *f;
 
 	/* A set of timers kept for reuse is how timers are meant to be
 	 * used: only growth is reported. */
@@ -375,15 +376,16 @@ static void never_freed(struct ctx *c, uint32_t i, const struct tl_an_site *s)
 	snprintf(f->detail, sizeof(f->detail),
 		 "%" PRIu64 " of %" PRIu64 " created had fired or been stopped and were still "
 		 "allocated at the end (%s)",
-		 s->end_inactive_unreleased, s->created, tl_fmt_bytes(b, sizeof(b), s->live_bytes));
+		 s->end_inactive_unreleased, s->created,
+		 tl__fmt_bytes(b, sizeof(b), s->live_bytes));
 	end_window(c, s, f);
 	snprintf(f->fix, sizeof(f->fix), "gt_timer_free() the timer once %s is done with it",
 		 who(c, s->stack));
 }
 
-static void dropped_ticks(struct ctx *c, uint32_t i, const struct tl_an_site *s)
+static void dropped_ticks(struct ctx *c, uint32_t i, const struct tl__an_site *s)
 {
-	struct tl_finding *f;
+	struct tl__finding *f;
 
 	if (!is_ticker(s->kind) || s->fired < 100 || s->dropped_ticks * 2 < s->fired ||
 	    end_verdict(c, s) == TL_SEV_LEAK)
@@ -403,18 +405,18 @@ static void dropped_ticks(struct ctx *c, uint32_t i, const struct tl_an_site *s)
  * Ordering and entry point
  */
 
-static uint64_t weight(const struct tl_analysis *a, const struct tl_finding *f)
+static uint64_t weight(const struct tl__analysis *a, const struct tl__finding *f)
 {
-	const struct tl_an_site *s = &a->sites[f->site];
+	const struct tl__an_site *s = &a->sites[f->site];
 
 	return s->peak_bytes > s->live_bytes ? s->peak_bytes : s->live_bytes;
 }
 
-static const struct tl_analysis *sort_a;
+static const struct tl__analysis *sort_a;
 
 static int by_severity(const void *x, const void *y)
 {
-	const struct tl_finding *f = x, *g = y;
+	const struct tl__finding *f = x, *g = y;
 	uint64_t wf, wg;
 
 	if (f->severity != g->severity)
@@ -428,13 +430,13 @@ static int by_severity(const void *x, const void *y)
 	return strcmp(f->pattern, g->pattern);
 }
 
-ssize_t tl_detect(const struct tl_analysis *a, const struct tl_detect_opts *o,
-		  tl_leaf_namer namer, void *nctx, struct tl_finding **out)
+ssize_t tl__detect(const struct tl__analysis *a, const struct tl__detect_opts *o,
+		  tl__leaf_namer namer, void *nctx, struct tl__finding **out)
 {
 	struct ctx c = {a, o, namer, nctx, NULL, 0, 0, false};
 
 	for (uint32_t i = 0; i < a->nsites; i++) {
-		const struct tl_an_site *s = &a->sites[i];
+		const struct tl__an_site *s = &a->sites[i];
 
 		if (!s->stack && !s->kind)
 			continue; /* timers created before the trace: no site to blame */

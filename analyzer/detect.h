@@ -11,13 +11,13 @@
 
 #include <sys/types.h>
 
-enum tl_severity {
+enum tl__severity {
 	TL_SEV_NOTE = 0,    /* worth knowing, not wrong */
 	TL_SEV_WARNING = 1, /* a bug or a waste, not growing memory */
 	TL_SEV_LEAK = 2,    /* timers (and what they hold) kept far beyond their use */
 };
 
-struct tl_detect_opts {
+struct tl__detect_opts {
 	uint64_t min_count;       /* growth after start-up that makes a leak (3) */
 	uint64_t churn_min;       /* creations before a site can be churn (100) */
 	double abandon_ratio;     /* share abandoned before firing for churn (0.9) */
@@ -26,12 +26,12 @@ struct tl_detect_opts {
 	uint64_t callback_bytes;  /* bytes those hold for retention (1 MiB) */
 };
 
-void tl_detect_defaults(struct tl_detect_opts *o);
+void tl__detect_defaults(struct tl__detect_opts *o);
 
-struct tl_finding {
+struct tl__finding {
 	const char *pattern;   /* stable name: "never-stopped-ticker", ... */
 	const char *title;     /* for people: "never-stopped ticker" */
-	int severity;          /* enum tl_severity */
+	int severity;          /* enum tl__severity */
 	bool uncertain;        /* dropped events could change this finding */
 	uint32_t site;         /* index of the creation site */
 	uint32_t call_stack;   /* the offending call's stack where it is not the creation
@@ -48,18 +48,18 @@ struct tl_finding {
 
 /* Names the function a stack's first frame is in, for the fix lines;
  * NULL when unknown. */
-typedef const char *(*tl_leaf_namer)(void *ctx, uint32_t stack);
+typedef const char *(*tl__leaf_namer)(void *ctx, uint32_t stack);
 
 /*
- * tl_detect - run every detector over a finished analysis.
+ * tl__detect - run every detector over a finished analysis.
  *
  * @return the number of findings, most severe first (then by bytes and
  *         count), in a malloc'ed array at *out (free() it); -1 when out of
  *         memory.
  */
-ssize_t tl_detect(const struct tl_analysis *a, const struct tl_detect_opts *o,
-		  tl_leaf_namer namer, void *ctx, struct tl_finding **out);
+ssize_t tl__detect(const struct tl__analysis *a, const struct tl__detect_opts *o,
+		  tl__leaf_namer namer, void *ctx, struct tl__finding **out);
 
-const char *tl_severity_name(int severity);
+const char *tl__severity_name(int severity);
 
 #endif /* TL_DETECT_H */

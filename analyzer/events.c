@@ -264,7 +264,7 @@ static void print_summary(FILE *out, const struct tl_trace_reader_stats *s)
 			s->trailing_offset, s->trailing_bytes);
 }
 
-int tl_events_print(struct tl_trace_reader *r, FILE *out)
+int tl__events_print(struct tl_trace_reader *r, FILE *out)
 {
 	struct printer p = {.out = out};
 	struct tl_trace_reader_stats st;

@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 /*
- * tl_events_print - print each record r returns to out, then one summary
+ * tl__events_print - print each record r returns to out, then one summary
  * line of the reader's stats ("summary chunks=... end=clean|truncated").
  *
  * @return 0 when the trace was read to its end (clean, truncated or with
@@ -24,6 +24,6 @@
  *         negative TL_TRACE_E_* error that stopped reading (no summary line
  *         is printed then).
  */
-int tl_events_print(struct tl_trace_reader *r, FILE *out);
+int tl__events_print(struct tl_trace_reader *r, FILE *out);
 
 #endif /* TL_REPORT_EVENTS_H */

@@ -14,7 +14,7 @@
  * empty) and *cap updated. @return the array, or NULL when out of memory
  * (p and *cap then unchanged).
  */
-static inline void *tl_grow(void *p, size_t *cap, size_t n, size_t size, size_t first)
+static inline void *tl__grow(void *p, size_t *cap, size_t n, size_t size, size_t first)
 {
 	size_t ncap = *cap ? *cap : first;
 	void *q;

@@ -12,7 +12,7 @@ static size_t slot_of(uint64_t id, size_t cap)
 	return (size_t)(id >> 20) & (cap - 1);
 }
 
-uint32_t tl_idmap_get(const struct tl_idmap *m, uint64_t id)
+uint32_t tl__idmap_get(const struct tl__idmap *m, uint64_t id)
 {
 	if (!id)
 		return m->has_zero ? m->zero_val : UINT32_MAX;
@@ -26,25 +26,25 @@ uint32_t tl_idmap_get(const struct tl_idmap *m, uint64_t id)
 	}
 }
 
-void tl_idmap_prefetch(const struct tl_idmap *m, uint64_t id)
+void tl__idmap_prefetch(const struct tl__idmap *m, uint64_t id)
 {
 	if (m->cap)
 		__builtin_prefetch(&m->slots[slot_of(id, m->cap)]);
 }
 
-static void insert(struct tl_idmap_slot *slots, size_t cap, uint64_t id, uint32_t val)
+static void insert(struct tl__idmap_slot *slots, size_t cap, uint64_t id, uint32_t val)
 {
 	size_t i = slot_of(id, cap);
 
 	while (slots[i].key)
 		i = (i + 1) & (cap - 1);
-	slots[i] = (struct tl_idmap_slot){id, val};
+	slots[i] = (struct tl__idmap_slot){id, val};
 }
 
-static int grow(struct tl_idmap *m)
+static int grow(struct tl__idmap *m)
 {
 	size_t ncap = m->cap ? m->cap * 2 : 1024;
-	struct tl_idmap_slot *slots = calloc(ncap, sizeof(*slots));
+	struct tl__idmap_slot *slots = calloc(ncap, sizeof(*slots));
 
 	if (!slots)
 		return -1;
@@ -57,7 +57,7 @@ static int grow(struct tl_idmap *m)
 	return 0;
 }
 
-int tl_idmap_put(struct tl_idmap *m, uint64_t id, uint32_t val)
+int tl__idmap_put(struct tl__idmap *m, uint64_t id, uint32_t val)
 {
 	if (!id) {
 		m->has_zero = true;
@@ -71,7 +71,7 @@ int tl_idmap_put(struct tl_idmap *m, uint64_t id, uint32_t val)
 	return 0;
 }
 
-bool tl_idmap_del(struct tl_idmap *m, uint64_t id)
+bool tl__idmap_del(struct tl__idmap *m, uint64_t id)
 {
 	size_t i, j, mask = m->cap - 1;
 
@@ -100,8 +100,8 @@ bool tl_idmap_del(struct tl_idmap *m, uint64_t id)
 	return true;
 }
 
-void tl_idmap_free(struct tl_idmap *m)
+void tl__idmap_free(struct tl__idmap *m)
 {
 	free(m->slots);
-	*m = (struct tl_idmap){0};
+	*m = (struct tl__idmap){0};
 }

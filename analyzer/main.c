@@ -51,7 +51,7 @@ static struct env {
 	const char *sysroot;
 	const char *debug_dirs[MAX_DEBUG_DIRS];
 	size_t ndebug_dirs;
-	struct tl_detect_opts detect;
+	struct tl__detect_opts detect;
 	int progress;     /* -1 never, 1 always, 0 on a terminal for large traces */
 	const char *pprof;    /* --pprof: write a profile here */
 	const char *timeline; /* --timeline: write Chrome trace JSON here */
@@ -199,7 +199,7 @@ static int parse_args(int argc, char **argv)
 {
 	int c, r;
 
-	tl_detect_defaults(&env.detect);
+	tl__detect_defaults(&env.detect);
 	opterr = 0; /* getopt's messages name argv[0], a path; ours name the tool */
 	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
 		switch (c) {
@@ -333,7 +333,7 @@ static void report_damage(const char *path, const struct tl_trace_reader_stats *
 static int run_events(struct tl_trace_reader *r)
 {
 	struct tl_trace_reader_stats st;
-	int err = tl_events_print(r, stdout);
+	int err = tl__events_print(r, stdout);
 
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "timerleak-report: cannot write the output: %s\n", strerror(errno));
@@ -401,11 +401,11 @@ static void progress_draw(struct progress *p, uint64_t file_bytes, bool last)
  * source line into several call instructions (unrolled loops, duplicated
  * tails), whose stacks differ by address only. Each stack is symbolized
  * as it arrives; one whose every frame has the function, file and line of
- * an earlier stack's is made an alias of it (tl_an_stack_alias). Frames
+ * an earlier stack's is made an alias of it (tl__an_stack_alias). Frames
  * that cannot be symbolized keep their address, so they never merge.
  */
 struct sites {
-	struct tl_idmap first; /* signature hash -> the first stack id with it */
+	struct tl__idmap first; /* signature hash -> the first stack id with it */
 	uint64_t *check;       /* a second hash per entry, against collisions */
 	size_t ncheck, capcheck;
 	int64_t time;          /* of the last timed record: for the module map */
@@ -427,16 +427,16 @@ static uint64_t mix_str(uint64_t h, const char *s)
 	return mix(h, s ? s : "", s ? strlen(s) + 1 : 1);
 }
 
-static int alias_stack(struct sites *st, const struct tl_record *rec, struct tl_analysis *a,
-		       struct tl_sym *sym)
+static int alias_stack(struct sites *st, const struct tl_record *rec, struct tl__analysis *a,
+		       struct tl__sym *sym)
 {
 	uint64_t h1 = 0xcbf29ce484222325ull, h2 = 0x84222325cbf29ce4ull;
 	uint32_t first;
 	uint64_t *c;
 
 	for (uint32_t i = 0; i < rec->stack.n; i++) {
-		struct tl_frame f[16];
-		int n = tl_sym_lookup(sym, rec->stack.frames[i], true, st->time, f, 16);
+		struct tl__frame f[16];
+		int n = tl__sym_lookup(sym, rec->stack.frames[i], true, st->time, f, 16);
 
 		for (int k = 0; k < n; k++) {
 			uint64_t where[2] = {f[k].file ? (uint64_t)f[k].line : f[k].offset,
@@ -450,23 +450,23 @@ static int alias_stack(struct sites *st, const struct tl_record *rec, struct tl_
 		}
 	}
 	h1 = mix(h1, &rec->stack.n, sizeof(rec->stack.n));
-	first = tl_idmap_get(&st->first, h1);
+	first = tl__idmap_get(&st->first, h1);
 	if (first != UINT32_MAX)
-		return st->check[first] == h2 ? tl_an_stack_alias(a, rec->stack.id, (uint32_t)(
+		return st->check[first] == h2 ? tl__an_stack_alias(a, rec->stack.id, (uint32_t)(
 							       st->check[first + 1]))
 					       : 0;
-	if (!(c = tl_grow(st->check, &st->capcheck, st->ncheck + 2, sizeof(*c), 64)))
+	if (!(c = tl__grow(st->check, &st->capcheck, st->ncheck + 2, sizeof(*c), 64)))
 		return TL_TRACE_E_NOMEM;
 	st->check = c;
 	c[st->ncheck] = h2;
 	c[st->ncheck + 1] = rec->stack.id;
-	if (tl_idmap_put(&st->first, h1, (uint32_t)st->ncheck) != 0)
+	if (tl__idmap_put(&st->first, h1, (uint32_t)st->ncheck) != 0)
 		return TL_TRACE_E_NOMEM;
 	st->ncheck += 2;
 	return 0;
 }
 
-static int feed_one(const struct tl_record *rec, struct tl_analysis *a, struct tl_sym *sym,
+static int feed_one(const struct tl_record *rec, struct tl__analysis *a, struct tl__sym *sym,
 		    struct sites *st)
 {
 	int err = 0;
@@ -476,12 +476,12 @@ static int feed_one(const struct tl_record *rec, struct tl_analysis *a, struct t
 	if (rec->type == TL_REC_STACK)
 		err = alias_stack(st, rec, a, sym);
 	else if (rec->type == TL_REC_MODULE)
-		err = tl_sym_module(sym, &rec->module, rec->time);
+		err = tl__sym_module(sym, &rec->module, rec->time);
 	else if (rec->type == TL_REC_MODULE_UNLOAD)
-		tl_sym_module_unload(sym, rec->module_unload.id, rec->time);
+		tl__sym_module_unload(sym, rec->module_unload.id, rec->time);
 	else if (rec->type == TL_REC_PROCESS)
-		tl_sym_set_exe(sym, rec->process.exe);
-	return err ? err : tl_an_feed(a, rec);
+		tl__sym_set_exe(sym, rec->process.exe);
+	return err ? err : tl__an_feed(a, rec);
 }
 
 /*
@@ -490,9 +490,9 @@ static int feed_one(const struct tl_record *rec, struct tl_analysis *a, struct t
  * makes the report about 1.5-2x faster; else, or when no thread can be
  * made, here.
  */
-static int feed(struct tl_trace_reader *r, struct tl_analysis *a, struct tl_sym *sym)
+static int feed(struct tl_trace_reader *r, struct tl__analysis *a, struct tl__sym *sym)
 {
-	struct tl_pipe *pipe = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? tl_pipe_start(r) : NULL;
+	struct tl__pipe *pipe = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? tl__pipe_start(r) : NULL;
 	struct tl_trace_reader_stats st;
 	struct progress prog;
 	struct tl_record own;
@@ -502,38 +502,39 @@ static int feed(struct tl_trace_reader *r, struct tl_analysis *a, struct tl_sym 
 	int got, err = 0;
 
 	progress_init(&prog);
-	while ((got = pipe ? tl_pipe_next(pipe, &rec) : tl_trace_reader_next(r, &own)) > 0) {
-		if (pipe && (ahead = tl_pipe_peek(pipe, 8)) != NULL)
-			tl_an_prefetch(a, ahead);
+	while ((got = pipe ? tl__pipe_next(pipe, &rec) : tl_trace_reader_next(r, &own)) > 0) {
+		if (pipe && (ahead = tl__pipe_peek(pipe, 8)) != NULL)
+			tl__an_prefetch(a, ahead);
 		if ((err = feed_one(rec, a, sym, &sites)) != 0)
 			break;
 		if ((++n & 0xffff) == 0 && prog.on) {
 			if (!pipe)
 				tl_trace_reader_stats(r, &st);
-			progress_draw(&prog, pipe ? tl_pipe_file_bytes(pipe) : st.file_bytes, false);
+			progress_draw(&prog, pipe ? tl__pipe_file_bytes(pipe) : st.file_bytes,
+				      false);
 		}
 	}
-	tl_pipe_stop(pipe);
-	tl_idmap_free(&sites.first);
+	tl__pipe_stop(pipe);
+	tl__idmap_free(&sites.first);
 	free(sites.check);
 	progress_draw(&prog, 0, true);
 	return err ? err : got;
 }
 
-static void report_problems(struct tl_sym *sym)
+static void report_problems(struct tl__sym *sym)
 {
-	const struct tl_sym_problem *p;
-	size_t n = tl_sym_problems(sym, &p);
+	const struct tl__sym_problem *p;
+	size_t n = tl__sym_problems(sym, &p);
 
 	for (size_t i = 0; i < n; i++)
 		fprintf(stderr, "timerleak-report: note: %s: %s\n", p[i].path, p[i].what);
 }
 
-static int write_report(struct tl_report *rep)
+static int write_report(struct tl__report *rep)
 {
 	int ret = 0;
 
-	if ((env.json ? tl_report_json(rep, stdout) : tl_report_text(rep, stdout)) != 0) {
+	if ((env.json ? tl__report_json(rep, stdout) : tl__report_text(rep, stdout)) != 0) {
 		fprintf(stderr, "timerleak-report: cannot write the output: %s\n", strerror(errno));
 		return 1;
 	}
@@ -545,16 +546,16 @@ static int write_report(struct tl_report *rep)
 
 /* An output file, whole or not at all (outfile.h). @return 0, or -1 with
  * the message printed. */
-static int write_output(const char *path, int (*write)(const struct tl_report *, int),
-			const struct tl_report *rep)
+static int write_output(const char *path, int (*write)(const struct tl__report *, int),
+			const struct tl__report *rep)
 {
-	struct tl_outfile o;
-	int err = tl_outfile_open(&o, path);
+	struct tl__outfile o;
+	int err = tl__outfile_open(&o, path);
 
 	if (!err) {
 		err = write(rep, o.fd);
-		err = err ? err : tl_outfile_commit(&o);
-		tl_outfile_abort(&o);
+		err = err ? err : tl__outfile_commit(&o);
+		tl__outfile_abort(&o);
 	}
 	if (!err)
 		return 0;
@@ -569,32 +570,32 @@ static int check_outputs(void)
 	struct stat in, pp;
 
 	if (stat(env.path, &in) == 0) {
-		if (env.pprof && tl_outfile_is(env.pprof, &in))
+		if (env.pprof && tl__outfile_is(env.pprof, &in))
 			return usage_error("--pprof names the trace itself, which it would overwrite: ",
 					   env.pprof);
-		if (env.timeline && tl_outfile_is(env.timeline, &in))
+		if (env.timeline && tl__outfile_is(env.timeline, &in))
 			return usage_error(
 				"--timeline names the trace itself, which it would overwrite: ",
 				env.timeline);
 	}
 	if (env.pprof && env.timeline &&
 	    (strcmp(env.pprof, env.timeline) == 0 ||
-	     (stat(env.pprof, &pp) == 0 && tl_outfile_is(env.timeline, &pp))))
+	     (stat(env.pprof, &pp) == 0 && tl__outfile_is(env.timeline, &pp))))
 		return usage_error("--pprof and --timeline name the same file: ", env.timeline);
 	return -1;
 }
 
 static int run_report(struct tl_trace_reader *r)
 {
-	struct tl_sym_opts so = {env.sysroot, env.debug_dirs, env.ndebug_dirs};
+	struct tl__sym_opts so = {env.sysroot, env.debug_dirs, env.ndebug_dirs};
 	struct tl_trace_reader_stats st;
-	struct tl_sym *sym = tl_sym_new(&so);
-	struct tl_analysis *a = tl_an_new();
-	struct tl_finding *findings = NULL, *suppressed = NULL;
-	struct tl_suppress *rules = NULL;
+	struct tl__sym *sym = tl__sym_new(&so);
+	struct tl__analysis *a = tl__an_new();
+	struct tl__finding *findings = NULL, *suppressed = NULL;
+	struct tl__suppress *rules = NULL;
 	char why[512];
 	size_t nsup = 0;
-	struct tl_report rep = {0};
+	struct tl__report rep = {0};
 	ssize_t nf;
 	int err, ret = EXIT_UNUSABLE;
 
@@ -602,14 +603,14 @@ static int run_report(struct tl_trace_reader *r)
 		fprintf(stderr, "timerleak-report: out of memory\n");
 		goto cleanup;
 	}
-	if (env.suppress && !(rules = tl_suppress_load(env.suppress, why, sizeof(why)))) {
+	if (env.suppress && !(rules = tl__suppress_load(env.suppress, why, sizeof(why)))) {
 		fprintf(stderr, "timerleak-report: --suppress: %s\n", why);
 		goto cleanup;
 	}
 	if (env.at_snapshot)
-		tl_an_at_snapshot(a, env.at_snapshot);
+		tl__an_at_snapshot(a, env.at_snapshot);
 	else
-		tl_an_at(a, env.at_ns);
+		tl__an_at(a, env.at_ns);
 	err = feed(r, a, sym);
 	tl_trace_reader_stats(r, &st);
 	if (err < 0) {
@@ -622,27 +623,27 @@ static int run_report(struct tl_trace_reader *r)
 		fprintf(stderr, "timerleak-report: %s: no readable record in the trace\n", env.path);
 		goto cleanup;
 	}
-	tl_an_finish(a, &st);
-	if (env.at_ns != INT64_MAX && env.at_ns > tl_an_since(a->end_time, a->proc.start)) {
+	tl__an_finish(a, &st);
+	if (env.at_ns != INT64_MAX && env.at_ns > tl__an_since(a->end_time, a->proc.start)) {
 		fprintf(stderr, "timerleak-report: %s: --at %.3f is past the trace's end (%.3f s)\n",
-			env.path, (double)env.at_ns / 1e9, tl_an_secs(a, a->end_time));
+			env.path, (double)env.at_ns / 1e9, tl__an_secs(a, a->end_time));
 		goto cleanup;
 	}
-	if (tl_an_at_missed(a)) {
+	if (tl__an_at_missed(a)) {
 		fprintf(stderr, "timerleak-report: %s: --at snapshot:%" PRIu64 ": the trace has %zu "
 				"snapshot%s\n",
 			env.path, env.at_snapshot, a->nsnapshots, a->nsnapshots == 1 ? "" : "s");
 		goto cleanup;
 	}
-	rep = (struct tl_report){.path = env.path, .a = a, .sym = sym, .st = &st, .max_frames = 6,
+	rep = (struct tl__report){.path = env.path, .a = a, .sym = sym, .st = &st, .max_frames = 6,
 				 .suppress_path = env.suppress};
-	nf = tl_detect(a, &env.detect, tl_report_leaf_name, &rep, &findings);
+	nf = tl__detect(a, &env.detect, tl__report_leaf_name, &rep, &findings);
 	if (nf < 0) {
 		fprintf(stderr, "timerleak-report: out of memory\n");
 		goto cleanup;
 	}
 	rep.nfindings = (size_t)nf;
-	if (tl_suppress_split(rules, &rep, findings, &rep.nfindings, &suppressed, &nsup) != 0) {
+	if (tl__suppress_split(rules, &rep, findings, &rep.nfindings, &suppressed, &nsup) != 0) {
 		fprintf(stderr, "timerleak-report: out of memory\n");
 		goto cleanup;
 	}
@@ -650,17 +651,17 @@ static int run_report(struct tl_trace_reader *r)
 	rep.suppressed = suppressed;
 	rep.nsuppressed = nsup;
 	ret = write_report(&rep);
-	if (env.pprof && write_output(env.pprof, tl_pprof_out_write, &rep) != 0)
+	if (env.pprof && write_output(env.pprof, tl__pprof_out_write, &rep) != 0)
 		ret = 1;
-	if (env.timeline && write_output(env.timeline, tl_timeline_write, &rep) != 0)
+	if (env.timeline && write_output(env.timeline, tl__timeline_write, &rep) != 0)
 		ret = 1;
 	report_problems(sym);
 cleanup:
-	tl_suppress_free(rules);
+	tl__suppress_free(rules);
 	free(suppressed);
 	free(findings);
-	tl_an_free(a);
-	tl_sym_free(sym);
+	tl__an_free(a);
+	tl__sym_free(sym);
 	return ret;
 }
 

@@ -12,9 +12,9 @@
 
 /* Not a regular file (/dev/stdout, a FIFO, /dev/full): written in place,
  * as such a file cannot be replaced by renaming another over it. */
-static int open_in_place(struct tl_outfile *o, const char *path)
+static int open_in_place(struct tl__outfile *o, const char *path)
 {
-	*o = (struct tl_outfile){.fd = open(path, O_WRONLY | O_CLOEXEC)};
+	*o = (struct tl__outfile){.fd = open(path, O_WRONLY | O_CLOEXEC)};
 	return o->fd < 0 ? -errno : 0;
 }
 
@@ -46,7 +46,7 @@ static char *follow(const char *path)
 	return p;
 }
 
-int tl_outfile_open(struct tl_outfile *o, const char *given)
+int tl__outfile_open(struct tl__outfile *o, const char *given)
 {
 	char *path = follow(given);
 	const char *slash = path ? strrchr(path, '/') : NULL;
@@ -54,7 +54,7 @@ int tl_outfile_open(struct tl_outfile *o, const char *given)
 	mode_t mask;
 	int err;
 
-	*o = (struct tl_outfile){.fd = -1};
+	*o = (struct tl__outfile){.fd = -1};
 	if (!path)
 		return -ENOMEM;
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -66,7 +66,7 @@ int tl_outfile_open(struct tl_outfile *o, const char *given)
 	if (asprintf(&o->tmp, "%.*s.%s.XXXXXX", slash ? (int)(slash - path) + 1 : 0, path,
 		     slash ? slash + 1 : path) < 0) {
 		o->tmp = NULL;
-		tl_outfile_abort(o);
+		tl__outfile_abort(o);
 		return -ENOMEM;
 	}
 	o->fd = mkostemp(o->tmp, O_CLOEXEC);
@@ -74,7 +74,7 @@ int tl_outfile_open(struct tl_outfile *o, const char *given)
 		err = -errno;
 		free(o->tmp);
 		o->tmp = NULL;
-		tl_outfile_abort(o);
+		tl__outfile_abort(o);
 		return err;
 	}
 	mask = umask(0);
@@ -83,7 +83,7 @@ int tl_outfile_open(struct tl_outfile *o, const char *given)
 	return 0;
 }
 
-int tl_outfile_commit(struct tl_outfile *o)
+int tl__outfile_commit(struct tl__outfile *o)
 {
 	int err = 0;
 
@@ -93,16 +93,16 @@ int tl_outfile_commit(struct tl_outfile *o)
 	if (!err && o->tmp && rename(o->tmp, o->path) != 0)
 		err = -errno;
 	if (err) {
-		tl_outfile_abort(o);
+		tl__outfile_abort(o);
 		return err;
 	}
 	free(o->path);
 	free(o->tmp);
-	*o = (struct tl_outfile){.fd = -1};
+	*o = (struct tl__outfile){.fd = -1};
 	return 0;
 }
 
-void tl_outfile_abort(struct tl_outfile *o)
+void tl__outfile_abort(struct tl__outfile *o)
 {
 	int saved = errno;
 
@@ -112,11 +112,11 @@ void tl_outfile_abort(struct tl_outfile *o)
 		unlink(o->tmp);
 	free(o->path);
 	free(o->tmp);
-	*o = (struct tl_outfile){.fd = -1};
+	*o = (struct tl__outfile){.fd = -1};
 	errno = saved;
 }
 
-bool tl_outfile_is(const char *path, const struct stat *st)
+bool tl__outfile_is(const char *path, const struct stat *st)
 {
 	struct stat p;
 

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-struct tl_outfile {
+struct tl__outfile {
 	char *path; /* the name asked for */
 	char *tmp;  /* the temporary file beside it; NULL when written in place */
 	int fd;     /* open on tmp, -1 when none */
@@ -22,19 +22,19 @@ struct tl_outfile {
 
 /* Create the temporary file for path (mode 0666 less the umask, as a
  * plain create would give). @return 0 or a negative errno. */
-int tl_outfile_open(struct tl_outfile *o, const char *path);
+int tl__outfile_open(struct tl__outfile *o, const char *path);
 
 /* Put the written file in place of path. The descriptor must not be used
  * afterwards (it is closed here). @return 0, or a negative errno, the
  * temporary file then removed. */
-int tl_outfile_commit(struct tl_outfile *o);
+int tl__outfile_commit(struct tl__outfile *o);
 
 /* Give up: close and remove the temporary file. Fine to call twice, or
- * after tl_outfile_commit(). */
-void tl_outfile_abort(struct tl_outfile *o);
+ * after tl__outfile_commit(). */
+void tl__outfile_abort(struct tl__outfile *o);
 
 /* Whether path names the file st describes (the same device and inode:
  * through a link, a symlink or another spelling). */
-bool tl_outfile_is(const char *path, const struct stat *st);
+bool tl__outfile_is(const char *path, const struct stat *st);
 
 #endif /* TL_OUTFILE_H */

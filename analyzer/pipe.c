@@ -26,7 +26,7 @@ struct batch {
 	struct tl_record rec[BATCH];
 };
 
-struct tl_pipe {
+struct tl__pipe {
 	struct tl_trace_reader *r;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -56,7 +56,7 @@ static void cpu_relax(void)
 #endif
 }
 
-static void wake(struct tl_pipe *p, _Atomic bool *waits)
+static void wake(struct tl__pipe *p, _Atomic bool *waits)
 {
 	if (atomic_load(waits)) {
 		pthread_mutex_lock(&p->lock);
@@ -66,8 +66,8 @@ static void wake(struct tl_pipe *p, _Atomic bool *waits)
 }
 
 /* Wait until ready(p, arg) holds, or p->stop. */
-static void wait_for(struct tl_pipe *p, _Atomic bool *waits, bool (*ready)(struct tl_pipe *, uint64_t),
-		     uint64_t arg)
+static void wait_for(struct tl__pipe *p, _Atomic bool *waits,
+		     bool (*ready)(struct tl__pipe *, uint64_t), uint64_t arg)
 {
 	for (int i = 0; i < SPINS; i++) {
 		if (ready(p, arg) || atomic_load(&p->stop))
@@ -83,25 +83,25 @@ static void wait_for(struct tl_pipe *p, _Atomic bool *waits, bool (*ready)(struc
 }
 
 /* The reader may fill batch k: the consumer released k - NBATCH. */
-static bool slot_free(struct tl_pipe *p, uint64_t k)
+static bool slot_free(struct tl__pipe *p, uint64_t k)
 {
 	return k - atomic_load(&p->released) < NBATCH;
 }
 
 /* Everything published is released: nothing points into the reader. */
-static bool all_released(struct tl_pipe *p, uint64_t k)
+static bool all_released(struct tl__pipe *p, uint64_t k)
 {
 	return atomic_load(&p->released) >= k;
 }
 
-static bool batch_ready(struct tl_pipe *p, uint64_t k)
+static bool batch_ready(struct tl__pipe *p, uint64_t k)
 {
 	return atomic_load(&p->published) > k || atomic_load(&p->done);
 }
 
 static void *run(void *arg)
 {
-	struct tl_pipe *p = arg;
+	struct tl__pipe *p = arg;
 	struct tl_trace_reader_stats st;
 	int got = 1;
 
@@ -135,9 +135,9 @@ static void *run(void *arg)
 	return NULL;
 }
 
-struct tl_pipe *tl_pipe_start(struct tl_trace_reader *r)
+struct tl__pipe *tl__pipe_start(struct tl_trace_reader *r)
 {
-	struct tl_pipe *p = calloc(1, sizeof(*p));
+	struct tl__pipe *p = calloc(1, sizeof(*p));
 	sigset_t all, old;
 	int err;
 
@@ -160,7 +160,7 @@ struct tl_pipe *tl_pipe_start(struct tl_trace_reader *r)
 	return p;
 }
 
-int tl_pipe_next(struct tl_pipe *p, const struct tl_record **rec)
+int tl__pipe_next(struct tl__pipe *p, const struct tl_record **rec)
 {
 	if (p->holding) {
 		struct batch *b = &p->b[p->cur % NBATCH];
@@ -182,19 +182,19 @@ int tl_pipe_next(struct tl_pipe *p, const struct tl_record **rec)
 	return 1;
 }
 
-const struct tl_record *tl_pipe_peek(const struct tl_pipe *p, uint32_t k)
+const struct tl_record *tl__pipe_peek(const struct tl__pipe *p, uint32_t k)
 {
 	const struct batch *b = &p->b[p->cur % NBATCH];
 
 	return p->holding && p->pos - 1 + k < b->n ? &b->rec[p->pos - 1 + k] : NULL;
 }
 
-uint64_t tl_pipe_file_bytes(const struct tl_pipe *p)
+uint64_t tl__pipe_file_bytes(const struct tl__pipe *p)
 {
-	return atomic_load(&((struct tl_pipe *)p)->file_bytes);
+	return atomic_load(&((struct tl__pipe *)p)->file_bytes);
 }
 
-void tl_pipe_stop(struct tl_pipe *p)
+void tl__pipe_stop(struct tl__pipe *p)
 {
 	if (!p)
 		return;

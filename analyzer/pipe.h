@@ -19,26 +19,26 @@
 
 #include <stdint.h>
 
-struct tl_pipe;
+struct tl__pipe;
 
-/* Start reading r on a thread. r belongs to the pipe until tl_pipe_stop().
+/* Start reading r on a thread. r belongs to the pipe until tl__pipe_stop().
  * @return the pipe, or NULL (errno set) when no thread could be started:
  * the caller then reads r itself. */
-struct tl_pipe *tl_pipe_start(struct tl_trace_reader *r);
+struct tl__pipe *tl__pipe_start(struct tl_trace_reader *r);
 
 /* The next record, valid until the next call: as tl_trace_reader_next(),
  * 1 with a record, 0 at the end, or the reader's negative error. */
-int tl_pipe_next(struct tl_pipe *p, const struct tl_record **rec);
+int tl__pipe_next(struct tl__pipe *p, const struct tl_record **rec);
 
-/* The record k places after the one tl_pipe_next() gave last, if it is
+/* The record k places after the one tl__pipe_next() gave last, if it is
  * in the same batch (to prefetch for it); else NULL. */
-const struct tl_record *tl_pipe_peek(const struct tl_pipe *p, uint32_t k);
+const struct tl_record *tl__pipe_peek(const struct tl__pipe *p, uint32_t k);
 
 /* Bytes of the file read so far (for a progress bar; any thread). */
-uint64_t tl_pipe_file_bytes(const struct tl_pipe *p);
+uint64_t tl__pipe_file_bytes(const struct tl__pipe *p);
 
 /* Stop reading (early or at the end), join the thread and free the pipe.
  * NULL is allowed. */
-void tl_pipe_stop(struct tl_pipe *p);
+void tl__pipe_stop(struct tl__pipe *p);
 
 #endif /* TL_PIPE_H */

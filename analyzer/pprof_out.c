@@ -31,13 +31,13 @@ struct maps {
 	size_t n;
 };
 
-static uint64_t mapping_of(struct tl_pprof *p, struct maps *m, const struct tl_report *r,
+static uint64_t mapping_of(struct tl_pprof *p, struct maps *m, const struct tl__report *r,
 			   uint64_t addr, int64_t time)
 {
-	struct tl_sym_object obj;
+	struct tl__sym_object obj;
 	const char *base;
 
-	if (!tl_sym_object_of(r->sym, addr, time, &obj))
+	if (!tl__sym_object_of(r->sym, addr, time, &obj))
 		return 0;
 	for (size_t i = 0; i < m->n; i++)
 		if (m->module[i] == obj.id)
@@ -60,20 +60,20 @@ static uint64_t mapping_of(struct tl_pprof *p, struct maps *m, const struct tl_r
 	return m->id[m->n++];
 }
 
-static void main_mapping_first(struct tl_pprof *p, struct maps *m, const struct tl_report *r)
+static void main_mapping_first(struct tl_pprof *p, struct maps *m, const struct tl__report *r)
 {
-	struct tl_sym_object obj;
+	struct tl__sym_object obj;
 
-	if (tl_sym_main_object(r->sym, &obj))
+	if (tl__sym_main_object(r->sym, &obj))
 		mapping_of(p, m, r, obj.start, obj.time);
 }
 
-static uint64_t location(struct tl_pprof *p, struct maps *m, const struct tl_report *r,
+static uint64_t location(struct tl_pprof *p, struct maps *m, const struct tl__report *r,
 			 uint64_t addr, bool is_return)
 {
-	struct tl_frame f[INLINE_MAX];
+	struct tl__frame f[INLINE_MAX];
 	struct tl_pprof_line lines[INLINE_MAX];
-	int n = tl_sym_lookup(r->sym, addr, is_return, r->a->end_time, f, INLINE_MAX);
+	int n = tl__sym_lookup(r->sym, addr, is_return, r->a->end_time, f, INLINE_MAX);
 
 	for (int i = 0; i < n; i++) {
 		char raw[64];
@@ -92,10 +92,10 @@ static uint64_t location(struct tl_pprof *p, struct maps *m, const struct tl_rep
 
 /* The creation stack as location ids; a site without one gets a single
  * made-up frame that says so. */
-static size_t stack(struct tl_pprof *p, struct maps *m, const struct tl_report *r,
+static size_t stack(struct tl_pprof *p, struct maps *m, const struct tl__report *r,
 		    uint32_t id, uint64_t *locs)
 {
-	const struct tl_an_stack *st = tl_an_stack(r->a, id);
+	const struct tl__an_stack *st = tl__an_stack(r->a, id);
 	size_t n = 0;
 
 	if (!st || st->n == 0) {
@@ -115,7 +115,7 @@ static size_t stack(struct tl_pprof *p, struct maps *m, const struct tl_report *
 
 /* The most severe warning or leak at the site: a note (a long-lived
  * ticker) is no pattern to focus on. */
-static const char *pattern_of(const struct tl_report *r, uint32_t site)
+static const char *pattern_of(const struct tl__report *r, uint32_t site)
 {
 	for (size_t i = 0; i < r->nfindings; i++) /* most severe first */
 		if (r->findings[i].site == site && r->findings[i].severity > TL_SEV_NOTE)
@@ -123,10 +123,10 @@ static const char *pattern_of(const struct tl_report *r, uint32_t site)
 	return NULL;
 }
 
-static int add_site(struct tl_pprof *p, struct maps *m, const struct tl_report *r, uint32_t i)
+static int add_site(struct tl_pprof *p, struct maps *m, const struct tl__report *r, uint32_t i)
 {
-	const struct tl_an_site *s = &r->a->sites[i];
-	const struct tl_an_inuse *in = &s->at;
+	const struct tl__an_site *s = &r->a->sites[i];
+	const struct tl__an_inuse *in = &s->at;
 	struct tl_pprof_label labels[3];
 	uint64_t locs[FRAMES_MAX];
 	int64_t values[4] = {(int64_t)s->created, (int64_t)s->alloc_bytes, (int64_t)in->count,
@@ -143,7 +143,7 @@ static int add_site(struct tl_pprof *p, struct maps *m, const struct tl_report *
 	return tl_pprof_sample(p, locs, n, values, labels, nl);
 }
 
-int tl_pprof_out_write(const struct tl_report *r, int fd)
+int tl__pprof_out_write(const struct tl__report *r, int fd)
 {
 	static const struct tl_pprof_value_type types[] = {
 		{"alloc_objects", "count"},
@@ -151,8 +151,8 @@ int tl_pprof_out_write(const struct tl_report *r, int fd)
 		{"inuse_objects", "count"},
 		{"inuse_space", "bytes"},
 	};
-	const struct tl_analysis *a = r->a;
-	int64_t at = tl_an_at_time(a);
+	const struct tl__analysis *a = r->a;
+	int64_t at = tl__an_at_time(a);
 	struct tl_pprof *p = tl_pprof_new(types, 4);
 	struct maps *m = calloc(1, sizeof(*m));
 	char comment[256];
@@ -163,10 +163,10 @@ int tl_pprof_out_write(const struct tl_report *r, int fd)
 		goto out;
 	}
 	tl_pprof_set_period(p, "space", "bytes", 1);
-	tl_pprof_set_time(p, (int64_t)(a->proc.wall_ns + (uint64_t)tl_an_since(at, a->proc.start)),
-			  tl_an_since(at, a->proc.start));
+	tl_pprof_set_time(p, (int64_t)(a->proc.wall_ns + (uint64_t)tl__an_since(at, a->proc.start)),
+			  tl__an_since(at, a->proc.start));
 	snprintf(comment, sizeof(comment), "timerleak: timers of %s, in use at %.3f s",
-		 a->proc.exe ? a->proc.exe : "?", tl_an_secs(a, at));
+		 a->proc.exe ? a->proc.exe : "?", tl__an_secs(a, at));
 	tl_pprof_add_comment(p, comment);
 	/* pprof's "File:" is the first mapping's: the program, not whichever
 	 * library the first sample's leaf is in. */

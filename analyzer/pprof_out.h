@@ -8,12 +8,12 @@
 #include "report.h"
 
 /*
- * tl_pprof_out_write - the profile of the report's analysis, findings and
+ * tl__pprof_out_write - the profile of the report's analysis, findings and
  * symbols, gzip'ed, to fd (not closed): alloc_* from every timer each site
  * created, inuse_* from the sites' live timers at the moment the analysis
- * was asked for (tl_an_at(); the end by default), the same numbers the
+ * was asked for (tl__an_at(); the end by default), the same numbers the
  * text and JSON reports give. @return 0 or a negative errno.
  */
-int tl_pprof_out_write(const struct tl_report *r, int fd);
+int tl__pprof_out_write(const struct tl__report *r, int fd);
 
 #endif /* TL_PPROF_OUT_H */

@@ -7,27 +7,27 @@
 #include <string.h>
 #include <unistd.h>
 
-int tl_report_frames(const struct tl_report *r, uint32_t stack, struct tl_frame *out, int max)
+int tl__report_frames(const struct tl__report *r, uint32_t stack, struct tl__frame *out, int max)
 {
-	const struct tl_an_stack *st = tl_an_stack(r->a, stack);
+	const struct tl__an_stack *st = tl__an_stack(r->a, stack);
 	int n = 0;
 
 	if (!st)
 		return 0;
 	for (uint32_t i = 0; i < st->n && n < max; i++)
-		n += tl_sym_lookup(r->sym, st->frames[i], true, r->a->end_time, out + n, max - n);
+		n += tl__sym_lookup(r->sym, st->frames[i], true, r->a->end_time, out + n, max - n);
 	return n;
 }
 
-const char *tl_report_leaf_name(void *report, uint32_t stack)
+const char *tl__report_leaf_name(void *report, uint32_t stack)
 {
-	const struct tl_report *r = report;
-	struct tl_frame f[1];
+	const struct tl__report *r = report;
+	struct tl__frame f[1];
 
-	return tl_report_frames(r, stack, f, 1) == 1 ? f[0].function : NULL;
+	return tl__report_frames(r, stack, f, 1) == 1 ? f[0].function : NULL;
 }
 
-void tl_report_sparkline(const struct tl_an_series *s, char *out, size_t size, int width)
+void tl__report_sparkline(const struct tl__an_series *s, char *out, size_t size, int width)
 {
 	static const char *level[] = {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
 	uint32_t top = 0, per = s->n > (uint32_t)width ? (s->n + (uint32_t)width - 1) / (uint32_t)width : 1;
@@ -52,7 +52,7 @@ void tl_report_sparkline(const struct tl_an_series *s, char *out, size_t size, i
 	}
 }
 
-const char *tl_report_short_path(const char *path)
+const char *tl__report_short_path(const char *path)
 {
 	static char cwd[PATH_MAX];
 	size_t n;
@@ -94,7 +94,7 @@ static int utf8_len(const unsigned char *s)
 	return n;
 }
 
-void tl_report_json_str(FILE *out, const char *s)
+void tl__report_json_str(FILE *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 

@@ -11,41 +11,41 @@
 
 #include <stdio.h>
 
-struct tl_report {
+struct tl__report {
 	const char *path;                     /* the trace file */
-	const struct tl_analysis *a;
-	const struct tl_finding *findings;
+	const struct tl__analysis *a;
+	const struct tl__finding *findings;
 	size_t nfindings;
-	struct tl_sym *sym;
+	struct tl__sym *sym;
 	const struct tl_trace_reader_stats *st;
 	unsigned max_frames;                  /* source frames shown per stack */
-	const struct tl_finding *suppressed;  /* findings --suppress rules matched */
+	const struct tl__finding *suppressed;  /* findings --suppress rules matched */
 	size_t nsuppressed;
 	const char *suppress_path;            /* the --suppress file, or NULL */
 };
 
 /* The source frames of stack id, inlined calls expanded, leaf first, at
  * most max. @return how many (0: unknown stack). */
-int tl_report_frames(const struct tl_report *r, uint32_t stack, struct tl_frame *out, int max);
+int tl__report_frames(const struct tl__report *r, uint32_t stack, struct tl__frame *out, int max);
 
-/* The function of a stack's first frame, for fix lines (tl_leaf_namer). */
-const char *tl_report_leaf_name(void *report, uint32_t stack);
+/* The function of a stack's first frame, for fix lines (tl__leaf_namer). */
+const char *tl__report_leaf_name(void *report, uint32_t stack);
 
 /* A sparkline of a site's live timers over the trace, width cells. */
-void tl_report_sparkline(const struct tl_an_series *s, char *out, size_t size, int width);
+void tl__report_sparkline(const struct tl__an_series *s, char *out, size_t size, int width);
 
 /* A path as people want to read it: relative to the working directory
  * when under it. */
-const char *tl_report_short_path(const char *path);
+const char *tl__report_short_path(const char *path);
 
 /* s as a JSON string (RFC 8259), quotes included. Paths and command lines
  * are bytes, not always UTF-8: each byte that is not part of a valid UTF-8
  * sequence is written as U+FFFD, so the document is always valid UTF-8.
  * NULL writes "". */
-void tl_report_json_str(FILE *out, const char *s);
+void tl__report_json_str(FILE *out, const char *s);
 
 /* The writers. @return 0, or -1 if out could not be written. */
-int tl_report_text(const struct tl_report *r, FILE *out);
-int tl_report_json(const struct tl_report *r, FILE *out);
+int tl__report_text(const struct tl__report *r, FILE *out);
+int tl__report_json(const struct tl__report *r, FILE *out);
 
 #endif /* TL_REPORT_H */

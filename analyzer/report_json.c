@@ -15,7 +15,7 @@ static void jkey(FILE *out, const char *key, bool *first)
 	if (!*first)
 		fputc(',', out);
 	*first = false;
-	tl_report_json_str(out, key);
+	tl__report_json_str(out, key);
 	fputc(':', out);
 }
 
@@ -35,15 +35,15 @@ static void jtext(FILE *out, const char *key, const char *v, bool *first)
 {
 	jkey(out, key, first);
 	if (v)
-		tl_report_json_str(out, v);
+		tl__report_json_str(out, v);
 	else
 		fputs("null", out);
 }
 
-static void frames(const struct tl_report *r, uint32_t stack, FILE *out)
+static void frames(const struct tl__report *r, uint32_t stack, FILE *out)
 {
-	struct tl_frame f[FRAMES_MAX];
-	int n = tl_report_frames(r, stack, f, FRAMES_MAX);
+	struct tl__frame f[FRAMES_MAX];
+	int n = tl__report_frames(r, stack, f, FRAMES_MAX);
 
 	fputc('[', out);
 	for (int i = 0; i < n; i++) {
@@ -64,9 +64,9 @@ static void frames(const struct tl_report *r, uint32_t stack, FILE *out)
 	fputc(']', out);
 }
 
-static void process(const struct tl_report *r, FILE *out, bool *first)
+static void process(const struct tl__report *r, FILE *out, bool *first)
 {
-	const struct tl_analysis *a = r->a;
+	const struct tl__analysis *a = r->a;
 	bool f = true;
 
 	jkey(out, "process", first);
@@ -79,7 +79,7 @@ static void process(const struct tl_report *r, FILE *out, bool *first)
 		jint(out, "start_unix_ns", a->proc.wall_ns, &f);
 		jtext(out, "unwinder", a->proc.unwinder, &f);
 	}
-	jnum(out, "duration_s", tl_an_duration(a), &f);
+	jnum(out, "duration_s", tl__an_duration(a), &f);
 	jtext(out, "runtime", a->runtime, &f);
 	jtext(out, "mode", a->mode == TL_MODE_SYNC ? "sync" : a->mode == TL_MODE_ASYNC ? "async" : NULL,
 	      &f);
@@ -100,9 +100,9 @@ static const char *signal_name(int sig, char *buf, size_t size)
 	return buf;
 }
 
-static void trace(const struct tl_report *r, FILE *out, bool *first)
+static void trace(const struct tl__report *r, FILE *out, bool *first)
 {
-	const struct tl_analysis *a = r->a;
+	const struct tl__analysis *a = r->a;
 	bool f = true, g = true, w = true;
 	uint64_t live = 0, live_bytes = 0;
 	char sig[32];
@@ -131,9 +131,9 @@ static void trace(const struct tl_report *r, FILE *out, bool *first)
 	jint(out, "live_bytes_end", live_bytes, &f);
 	jkey(out, "window", &f);
 	fputc('{', out);
-	jnum(out, "start_s", tl_an_secs(a, a->window_start), &w);
-	jnum(out, "startup_end_s", tl_an_secs(a, a->startup_end), &w);
-	jnum(out, "end_s", tl_an_secs(a, a->end_time), &w);
+	jnum(out, "start_s", tl__an_secs(a, a->window_start), &w);
+	jnum(out, "startup_end_s", tl__an_secs(a, a->startup_end), &w);
+	jnum(out, "end_s", tl__an_secs(a, a->end_time), &w);
 	fputc('}', out);
 	jkey(out, "snapshots", &f);
 	fputc('[', out);
@@ -141,7 +141,7 @@ static void trace(const struct tl_report *r, FILE *out, bool *first)
 		bool g2 = true;
 
 		fputs(i ? ",{" : "{", out);
-		jnum(out, "time_s", tl_an_secs(a, a->snapshots[i].time), &g2);
+		jnum(out, "time_s", tl__an_secs(a, a->snapshots[i].time), &g2);
 		jint(out, "live", a->snapshots[i].live, &g2);
 		fputc('}', out);
 	}
@@ -156,10 +156,10 @@ static void trace(const struct tl_report *r, FILE *out, bool *first)
 	fputs("}}", out);
 }
 
-static void stats(const struct tl_report *r, const struct tl_an_site *s, FILE *out)
+static void stats(const struct tl__report *r, const struct tl__an_site *s, FILE *out)
 {
-	const struct tl_analysis *a = r->a;
-	double sp = (double)tl_an_since(s->last_created, s->first_created) / 1e9;
+	const struct tl__analysis *a = r->a;
+	double sp = (double)tl__an_since(s->last_created, s->first_created) / 1e9;
 	bool f = true;
 
 	fputc('{', out);
@@ -177,7 +177,7 @@ static void stats(const struct tl_report *r, const struct tl_an_site *s, FILE *o
 	jint(out, "periodic_end", s->end_periodic, &f);
 	jint(out, "bytes_end", s->live_bytes, &f);
 	jint(out, "peak_live", s->peak_live, &f);
-	jnum(out, "peak_live_time_s", tl_an_secs(a, s->peak_live_time), &f);
+	jnum(out, "peak_live_time_s", tl__an_secs(a, s->peak_live_time), &f);
 	jint(out, "peak_bytes", s->peak_bytes, &f);
 	jint(out, "peak_pending", s->peak_pending, &f);
 	jint(out, "peak_pending_bytes", s->peak_pending_bytes, &f);
@@ -186,8 +186,8 @@ static void stats(const struct tl_report *r, const struct tl_an_site *s, FILE *o
 	jnum(out, "rate_per_s", sp > 0 ? (double)s->created / sp : 0, &f);
 	jnum(out, "mean_duration_s", s->n_duration ? s->sum_duration / (double)s->n_duration / 1e9 : 0,
 	     &f);
-	jnum(out, "first_created_s", tl_an_secs(a, s->first_created), &f);
-	jnum(out, "last_created_s", tl_an_secs(a, s->last_created), &f);
+	jnum(out, "first_created_s", tl__an_secs(a, s->first_created), &f);
+	jnum(out, "last_created_s", tl__an_secs(a, s->last_created), &f);
 	if (s->growth.measured) {
 		jint(out, "retained_end", s->growth.retained, &f);
 		jint(out, "in_flight_end", s->growth.in_flight, &f);
@@ -199,15 +199,15 @@ static void stats(const struct tl_report *r, const struct tl_an_site *s, FILE *o
 	fputc('}', out);
 }
 
-static void finding(const struct tl_report *r, const struct tl_finding *fd, FILE *out)
+static void finding(const struct tl__report *r, const struct tl__finding *fd, FILE *out)
 {
-	const struct tl_an_site *s = &r->a->sites[fd->site];
+	const struct tl__an_site *s = &r->a->sites[fd->site];
 	bool f = true;
 
 	fputc('{', out);
 	jtext(out, "pattern", fd->pattern, &f);
 	jtext(out, "title", fd->title, &f);
-	jtext(out, "severity", tl_severity_name(fd->severity), &f);
+	jtext(out, "severity", tl__severity_name(fd->severity), &f);
 	jkey(out, "uncertain", &f);
 	fputs(fd->uncertain ? "true" : "false", out);
 	jtext(out, "kind", tl_kind_name((int)s->kind), &f);
@@ -228,7 +228,7 @@ static void finding(const struct tl_report *r, const struct tl_finding *fd, FILE
 	fputc('}', out);
 }
 
-int tl_report_json(const struct tl_report *r, FILE *out)
+int tl__report_json(const struct tl__report *r, FILE *out)
 {
 	size_t sev[3] = {0, 0, 0};
 	bool first = true, f = true;
@@ -260,7 +260,7 @@ int tl_report_json(const struct tl_report *r, FILE *out)
 
 		fputs(i ? ",{" : "{", out);
 		jtext(out, "pattern", r->suppressed[i].pattern, &g);
-		jtext(out, "severity", tl_severity_name(r->suppressed[i].severity), &g);
+		jtext(out, "severity", tl__severity_name(r->suppressed[i].severity), &g);
 		jint(out, "count", r->suppressed[i].count, &g);
 		jint(out, "rule_line", (uint64_t)r->suppressed[i].suppressed_by, &g);
 		jkey(out, "site", &g);

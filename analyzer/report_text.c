@@ -11,7 +11,7 @@
 
 #define FRAMES_SHOWN 6
 
-static const char *kind_list(const struct tl_analysis *a, char *buf, size_t size)
+static const char *kind_list(const struct tl__analysis *a, char *buf, size_t size)
 {
 	size_t o = 0;
 
@@ -22,7 +22,7 @@ static const char *kind_list(const struct tl_analysis *a, char *buf, size_t size
 		if (!a->created_by_kind[k])
 			continue;
 		o += (size_t)snprintf(buf + o, o < size ? size - o : 0, "%s%s %s", o ? ", " : "",
-				      tl_fmt_count(n, sizeof(n), a->created_by_kind[k]),
+				      tl__fmt_count(n, sizeof(n), a->created_by_kind[k]),
 				      tl_kind_name(k));
 		if (o >= size)
 			break;
@@ -31,7 +31,7 @@ static const char *kind_list(const struct tl_analysis *a, char *buf, size_t size
 }
 
 /* Every reason events were lost, so that the parts add up to the whole. */
-static void lost(const struct tl_analysis *a, FILE *out)
+static void lost(const struct tl__analysis *a, FILE *out)
 {
 	static const char *const why[TL_DROP_MAX + 1] = {
 		[TL_DROP_RING_FULL] = "ring full",
@@ -44,26 +44,26 @@ static void lost(const struct tl_analysis *a, FILE *out)
 	char b[32];
 	bool first = true;
 
-	fprintf(out, "  lost      %s events dropped (", tl_fmt_count(b, sizeof(b), a->dropped));
+	fprintf(out, "  lost      %s events dropped (", tl__fmt_count(b, sizeof(b), a->dropped));
 	for (int k = 1; k <= TL_DROP_MAX; k++) {
 		if (!a->dropped_by_reason[k])
 			continue;
 		fprintf(out, "%s%s %s", first ? "" : ", ",
-			tl_fmt_count(b, sizeof(b), a->dropped_by_reason[k]), why[k]);
+			tl__fmt_count(b, sizeof(b), a->dropped_by_reason[k]), why[k]);
 		known += a->dropped_by_reason[k];
 		first = false;
 	}
 	if (known < a->dropped)
 		fprintf(out, "%s%s for reasons this reader does not know", first ? "" : ", ",
-			tl_fmt_count(b, sizeof(b), a->dropped - known));
+			tl__fmt_count(b, sizeof(b), a->dropped - known));
 	fprintf(out, "); findings marked (uncertain) may be off\n");
 }
 
 /* How the trace ended: cleanly (nothing to say), by a fatal signal the
  * recorder caught (normal for a daemon), or cut short. */
-static void ended(const struct tl_report *r, FILE *out)
+static void ended(const struct tl__report *r, FILE *out)
 {
-	const struct tl_analysis *a = r->a;
+	const struct tl__analysis *a = r->a;
 	const char *abbrev = a->end_signal ? sigabbrev_np(a->end_signal) : NULL;
 	char ms[32];
 
@@ -74,14 +74,14 @@ static void ended(const struct tl_report *r, FILE *out)
 		fprintf(out,
 			"  ended     without an end record (killed without warning, or still being "
 			"recorded): its last %s may be missing\n",
-			a->flush_ms ? tl_fmt_ns(ms, sizeof(ms), (double)a->flush_ms * 1e6)
+			a->flush_ms ? tl__fmt_ns(ms, sizeof(ms), (double)a->flush_ms * 1e6)
 				    : "moments");
 	if (r->st->bad_chunks)
 		fprintf(out, "  trace     damaged chunks skipped (see the warning)\n");
 }
 
 /* The snapshots taken (the snapshot signal), for --at snapshot:N. */
-static void snapshots(const struct tl_analysis *a, FILE *out)
+static void snapshots(const struct tl__analysis *a, FILE *out)
 {
 	char b[32];
 
@@ -90,16 +90,16 @@ static void snapshots(const struct tl_analysis *a, FILE *out)
 	fprintf(out, "  snapshots");
 	for (size_t i = 0; i < a->nsnapshots && i < 8; i++)
 		fprintf(out, "%s %zu at %.2f s (%s live)", i ? "," : "", i + 1,
-			tl_an_secs(a, a->snapshots[i].time),
-			tl_fmt_count(b, sizeof(b), a->snapshots[i].live));
+			tl__an_secs(a, a->snapshots[i].time),
+			tl__fmt_count(b, sizeof(b), a->snapshots[i].live));
 	if (a->nsnapshots > 8)
 		fprintf(out, ", and %zu more (--json lists them all)", a->nsnapshots - 8);
 	fprintf(out, "\n");
 }
 
-static void summary(const struct tl_report *r, FILE *out)
+static void summary(const struct tl__report *r, FILE *out)
 {
-	const struct tl_analysis *a = r->a;
+	const struct tl__analysis *a = r->a;
 	char b1[32], b2[32], kinds[256];
 	size_t sev[3] = {0, 0, 0};
 	uint64_t created = 0;
@@ -108,21 +108,22 @@ static void summary(const struct tl_report *r, FILE *out)
 		sev[r->findings[i].severity]++;
 	for (int k = 0; k <= TL_KIND_MAX; k++)
 		created += a->created_by_kind[k];
-	fprintf(out, "timerleak report: %s", tl_report_short_path(r->path));
+	fprintf(out, "timerleak report: %s", tl__report_short_path(r->path));
 	if (a->have_process)
-		fprintf(out, " — %s (pid %u) on %s", tl_report_short_path(a->proc.exe), a->proc.pid,
-			a->proc.hostname);
+		fprintf(out, " — %s (pid %u) on %s", tl__report_short_path(a->proc.exe),
+			a->proc.pid, a->proc.hostname);
 	fprintf(out, "\n");
 	if (a->have_process && a->proc.cmdline && a->proc.cmdline[0])
 		fprintf(out, "  command   %s\n", a->proc.cmdline);
-	fprintf(out, "  traced    %s, %s events", tl_fmt_ns(b1, sizeof(b1), tl_an_duration(a) * 1e9),
-		tl_fmt_count(b2, sizeof(b2), a->events));
+	fprintf(out, "  traced    %s, %s events",
+		tl__fmt_ns(b1, sizeof(b1), tl__an_duration(a) * 1e9),
+		tl__fmt_count(b2, sizeof(b2), a->events));
 	if (a->runtime)
 		fprintf(out, ", %s in %s mode", a->runtime,
 			a->mode == TL_MODE_SYNC ? "sync (Go >= 1.23)" : "async (Go <= 1.22)");
 	if (a->have_process)
 		fprintf(out, ", stacks by %s", a->proc.unwinder);
-	fprintf(out, "\n  timers    %s created: %s\n", tl_fmt_count(b1, sizeof(b1), created),
+	fprintf(out, "\n  timers    %s created: %s\n", tl__fmt_count(b1, sizeof(b1), created),
 		kind_list(a, kinds, sizeof(kinds)));
 	if (a->dropped)
 		lost(a, out);
@@ -137,12 +138,12 @@ static void summary(const struct tl_report *r, FILE *out)
 		sev[TL_SEV_WARNING] == 1 ? "" : "s", sev[TL_SEV_NOTE], sev[TL_SEV_NOTE] == 1 ? "" : "s");
 	if (r->suppress_path)
 		fprintf(out, "; %zu suppressed by %s", r->nsuppressed,
-			tl_report_short_path(r->suppress_path));
+			tl__report_short_path(r->suppress_path));
 	fprintf(out, "\n");
 }
 
 /* libc's thread and process start: in every stack, telling nothing. */
-static bool plumbing(const struct tl_frame *f)
+static bool plumbing(const struct tl__frame *f)
 {
 	static const char *names[] = {"start_thread", "__clone3", "__clone", "clone",
 				      "__libc_start_call_main", "__libc_start_main_impl",
@@ -154,10 +155,10 @@ static bool plumbing(const struct tl_frame *f)
 	return false;
 }
 
-static void stack(const struct tl_report *r, uint32_t id, const char *label, FILE *out)
+static void stack(const struct tl__report *r, uint32_t id, const char *label, FILE *out)
 {
-	struct tl_frame f[FRAMES_SHOWN + 4];
-	int n = tl_report_frames(r, id, f, FRAMES_SHOWN + 4);
+	struct tl__frame f[FRAMES_SHOWN + 4];
+	int n = tl__report_frames(r, id, f, FRAMES_SHOWN + 4);
 
 	while (n > 1 && plumbing(&f[n - 1]))
 		n--;
@@ -170,42 +171,42 @@ static void stack(const struct tl_report *r, uint32_t id, const char *label, FIL
 	for (int i = 0; i < n; i++) {
 		fprintf(out, "      %-22s ", f[i].function ? f[i].function : "??");
 		if (f[i].file)
-			fprintf(out, "%s:%d", tl_report_short_path(f[i].file), f[i].line);
+			fprintf(out, "%s:%d", tl__report_short_path(f[i].file), f[i].line);
 		else
-			fprintf(out, "%s+0x%" PRIx64, f[i].module ? tl_report_short_path(f[i].module)
-								 : "?", f[i].offset);
+			fprintf(out, "%s+0x%" PRIx64,
+				f[i].module ? tl__report_short_path(f[i].module) : "?", f[i].offset);
 		fprintf(out, "%s\n", f[i].inlined ? " (inlined)" : "");
 	}
 }
 
-static void numbers(const struct tl_report *r, const struct tl_an_site *s, FILE *out)
+static void numbers(const struct tl__report *r, const struct tl__an_site *s, FILE *out)
 {
-	const struct tl_analysis *a = r->a;
+	const struct tl__analysis *a = r->a;
 	char b1[32], b2[32], b3[32];
-	double sp = (double)tl_an_since(s->last_created, s->first_created) / 1e9;
+	double sp = (double)tl__an_since(s->last_created, s->first_created) / 1e9;
 
-	fprintf(out, "    created %s", tl_fmt_count(b1, sizeof(b1), s->created));
+	fprintf(out, "    created %s", tl__fmt_count(b1, sizeof(b1), s->created));
 	/* A rate only over a span that can carry one: four timers made in
 	 * the same millisecond are "within 0.2 ms", not "at 20000/s". */
 	if (s->created > 2 && sp >= 0.01)
 		fprintf(out, " at %.3g/s", (double)s->created / sp);
 	else if (s->created > 1)
-		fprintf(out, " within %s", tl_fmt_ns(b3, sizeof(b3), sp * 1e9));
+		fprintf(out, " within %s", tl__fmt_ns(b3, sizeof(b3), sp * 1e9));
 	fprintf(out, ", peak %s live at %.2f s (%s), %.1f timer-seconds, first %.2f s, last %.2f s\n",
-		tl_fmt_count(b2, sizeof(b2), s->peak_live), tl_an_secs(a, s->peak_live_time),
-		tl_fmt_bytes(b3, sizeof(b3), s->peak_bytes), s->timer_seconds,
-		tl_an_secs(a, s->first_created), tl_an_secs(a, s->last_created));
+		tl__fmt_count(b2, sizeof(b2), s->peak_live), tl__an_secs(a, s->peak_live_time),
+		tl__fmt_bytes(b3, sizeof(b3), s->peak_bytes), s->timer_seconds,
+		tl__an_secs(a, s->first_created), tl__an_secs(a, s->last_created));
 }
 
-static void finding(const struct tl_report *r, size_t i, FILE *out)
+static void finding(const struct tl__report *r, size_t i, FILE *out)
 {
-	const struct tl_finding *f = &r->findings[i];
-	const struct tl_an_site *s = &r->a->sites[f->site];
+	const struct tl__finding *f = &r->findings[i];
+	const struct tl__an_site *s = &r->a->sites[f->site];
 	static const char *sev[] = {"note", "WARNING", "LEAK"};
 	char spark[256], n[32];
 
 	fprintf(out, "\n[%zu] %s  %s: %s %s%s\n", i + 1, sev[f->severity], f->title,
-		tl_fmt_count(n, sizeof(n), f->count), f->what, f->uncertain ? " (uncertain)" : "");
+		tl__fmt_count(n, sizeof(n), f->count), f->what, f->uncertain ? " (uncertain)" : "");
 	if (f->call_stack)
 		stack(r, f->call_stack, "at", out);
 	stack(r, s->stack, f->call_stack ? "timer created at" : "created at", out);
@@ -213,22 +214,22 @@ static void finding(const struct tl_report *r, size_t i, FILE *out)
 	if (f->window[0])
 		fprintf(out, "    %s\n", f->window);
 	numbers(r, s, out);
-	tl_report_sparkline(&s->series, spark, sizeof(spark), 60);
-	fprintf(out, "    live |%s| %.2f s\n", spark, tl_an_duration(r->a));
+	tl__report_sparkline(&s->series, spark, sizeof(spark), 60);
+	fprintf(out, "    live |%s| %.2f s\n", spark, tl__an_duration(r->a));
 	fprintf(out, "    fix: %s\n", f->fix);
 }
 
 /* What --suppress left out: one line each, so nobody wonders. */
-static void suppressed(const struct tl_report *r, FILE *out)
+static void suppressed(const struct tl__report *r, FILE *out)
 {
 	static const char *sev[] = {"note", "warning", "leak"};
 
 	if (r->nsuppressed)
-		fprintf(out, "\nSuppressed (%s):\n", tl_report_short_path(r->suppress_path));
+		fprintf(out, "\nSuppressed (%s):\n", tl__report_short_path(r->suppress_path));
 	for (size_t i = 0; i < r->nsuppressed; i++) {
-		const struct tl_finding *f = &r->suppressed[i];
-		struct tl_frame fr;
-		int n = tl_report_frames(r, r->a->sites[f->site].stack, &fr, 1);
+		const struct tl__finding *f = &r->suppressed[i];
+		struct tl__frame fr;
+		int n = tl__report_frames(r, r->a->sites[f->site].stack, &fr, 1);
 
 		fprintf(out, "  %s %s (%" PRIu64 ") at %s, by the rule on line %d\n",
 			sev[f->severity], f->pattern, f->count,
@@ -236,7 +237,7 @@ static void suppressed(const struct tl_report *r, FILE *out)
 	}
 }
 
-int tl_report_text(const struct tl_report *r, FILE *out)
+int tl__report_text(const struct tl__report *r, FILE *out)
 {
 	summary(r, out);
 	if (r->nfindings == 0)

@@ -20,7 +20,7 @@ struct rule {
 	int lineno;    /* in the suppressions file */
 };
 
-struct tl_suppress {
+struct tl__suppress {
 	struct rule *rules;
 	size_t n, cap;
 };
@@ -83,9 +83,9 @@ static int parse(char *line, struct rule *out, char *err, size_t errlen)
 	return 1;
 }
 
-struct tl_suppress *tl_suppress_load(const char *path, char *err, size_t errlen)
+struct tl__suppress *tl__suppress_load(const char *path, char *err, size_t errlen)
 {
-	struct tl_suppress *s = calloc(1, sizeof(*s));
+	struct tl__suppress *s = calloc(1, sizeof(*s));
 	FILE *f = fopen(path, "re");
 	char *line = NULL, msg[256];
 	size_t cap = 0;
@@ -107,7 +107,7 @@ struct tl_suppress *tl_suppress_load(const char *path, char *err, size_t errlen)
 		}
 		if (k == 0)
 			continue;
-		if (!(n = tl_grow(s->rules, &s->cap, s->n + 1, sizeof(*n), 8)))
+		if (!(n = tl__grow(s->rules, &s->cap, s->n + 1, sizeof(*n), 8)))
 			goto nomem;
 		s->rules = n;
 		r.lineno = lineno;
@@ -130,11 +130,11 @@ fail:
 	free(line);
 	if (f)
 		fclose(f);
-	tl_suppress_free(s);
+	tl__suppress_free(s);
 	return NULL;
 }
 
-void tl_suppress_free(struct tl_suppress *s)
+void tl__suppress_free(struct tl__suppress *s)
 {
 	if (!s)
 		return;
@@ -154,7 +154,7 @@ static bool ends_with(const char *path, const char *suffix)
 	       (k == n || path[n - k - 1] == '/' || suffix[0] == '/');
 }
 
-static bool frame_matches(const struct rule *r, const struct tl_frame *f)
+static bool frame_matches(const struct rule *r, const struct tl__frame *f)
 {
 	switch (r->where) {
 	case BY_FUNCTION:
@@ -168,10 +168,10 @@ static bool frame_matches(const struct rule *r, const struct tl_frame *f)
 	}
 }
 
-static bool stack_matches(const struct rule *r, const struct tl_report *rep, uint32_t stack)
+static bool stack_matches(const struct rule *r, const struct tl__report *rep, uint32_t stack)
 {
-	struct tl_frame f[64];
-	int n = stack ? tl_report_frames(rep, stack, f, 64) : 0;
+	struct tl__frame f[64];
+	int n = stack ? tl__report_frames(rep, stack, f, 64) : 0;
 
 	for (int i = 0; i < n; i++)
 		if (frame_matches(r, &f[i]))
@@ -179,8 +179,8 @@ static bool stack_matches(const struct rule *r, const struct tl_report *rep, uin
 	return false;
 }
 
-int tl_suppress_match(const struct tl_suppress *s, const struct tl_report *r,
-		      const struct tl_finding *f)
+int tl__suppress_match(const struct tl__suppress *s, const struct tl__report *r,
+		      const struct tl__finding *f)
 {
 	uint32_t site_stack = r->a->sites[f->site].stack;
 
@@ -195,22 +195,22 @@ int tl_suppress_match(const struct tl_suppress *s, const struct tl_report *r,
 	return 0;
 }
 
-int tl_suppress_split(const struct tl_suppress *s, const struct tl_report *r,
-		      struct tl_finding *f, size_t *n, struct tl_finding **out, size_t *nout)
+int tl__suppress_split(const struct tl__suppress *s, const struct tl__report *r,
+		      struct tl__finding *f, size_t *n, struct tl__finding **out, size_t *nout)
 {
 	size_t kept = 0, cap = 0;
 
 	*out = NULL;
 	*nout = 0;
 	for (size_t i = 0; s && i < *n; i++) {
-		int rule = tl_suppress_match(s, r, &f[i]);
-		struct tl_finding *g;
+		int rule = tl__suppress_match(s, r, &f[i]);
+		struct tl__finding *g;
 
 		if (!rule) {
 			f[kept++] = f[i];
 			continue;
 		}
-		if (!(g = tl_grow(*out, &cap, *nout + 1, sizeof(*g), 8)))
+		if (!(g = tl__grow(*out, &cap, *nout + 1, sizeof(*g), 8)))
 			return -1;
 		*out = g;
 		g[*nout] = f[i];

@@ -18,27 +18,27 @@
 
 #include "report.h"
 
-struct tl_suppress;
+struct tl__suppress;
 
 /*
- * tl_suppress_load - read a suppressions file.
+ * tl__suppress_load - read a suppressions file.
  * @return the rules, or NULL with a message in err (the file cannot be
  *         read, or FILE:LINE does not parse: "what is wrong, and what a
  *         rule looks like").
  */
-struct tl_suppress *tl_suppress_load(const char *path, char *err, size_t errlen);
+struct tl__suppress *tl__suppress_load(const char *path, char *err, size_t errlen);
 /* NULL is fine. */
-void tl_suppress_free(struct tl_suppress *s);
+void tl__suppress_free(struct tl__suppress *s);
 
 /* The rule (its line in the file) that suppresses finding f, or 0. */
-int tl_suppress_match(const struct tl_suppress *s, const struct tl_report *r,
-		      const struct tl_finding *f);
+int tl__suppress_match(const struct tl__suppress *s, const struct tl__report *r,
+		      const struct tl__finding *f);
 
 /* Split findings f[0..*n) in place: the ones the rules match move, with
  * suppressed_by set, to a malloc'ed array at *out (*nout of them; free()
  * it), the others stay in f, in order. s NULL moves none. @return 0 or -1
  * when out of memory (f then partly split: the caller gives up). */
-int tl_suppress_split(const struct tl_suppress *s, const struct tl_report *r,
-		      struct tl_finding *f, size_t *n, struct tl_finding **out, size_t *nout);
+int tl__suppress_split(const struct tl__suppress *s, const struct tl__report *r,
+		      struct tl__finding *f, size_t *n, struct tl__finding **out, size_t *nout);
 
 #endif /* TL_SUPPRESS_H */

@@ -49,11 +49,11 @@ struct cached {
 	uint64_t key;
 	uint32_t module; /* id, 0 for none */
 	int n;
-	struct tl_frame *frames;
+	struct tl__frame *frames;
 };
 
-struct tl_sym {
-	struct tl_sym_opts opts;
+struct tl__sym {
+	struct tl__sym_opts opts;
 	char *exe;
 	char *debuginfo_path;
 	Dwfl_Callbacks callbacks;
@@ -61,7 +61,7 @@ struct tl_sym {
 	size_t nmods, capmods;
 	struct cached *cache;
 	size_t ncache, capcache;
-	struct tl_sym_problem *problems;
+	struct tl__sym_problem *problems;
 	size_t nproblems, capproblems;
 };
 
@@ -69,18 +69,18 @@ struct tl_sym {
  * Problems
  */
 
-static void problem(struct tl_sym *s, const char *path, const char *what)
+static void problem(struct tl__sym *s, const char *path, const char *what)
 {
-	struct tl_sym_problem *p =
-		tl_grow(s->problems, &s->capproblems, s->nproblems + 1, sizeof(*p), 8);
+	struct tl__sym_problem *p =
+		tl__grow(s->problems, &s->capproblems, s->nproblems + 1, sizeof(*p), 8);
 
 	if (!p)
 		return;
 	s->problems = p;
-	s->problems[s->nproblems++] = (struct tl_sym_problem){path, what};
+	s->problems[s->nproblems++] = (struct tl__sym_problem){path, what};
 }
 
-size_t tl_sym_problems(struct tl_sym *s, const struct tl_sym_problem **out)
+size_t tl__sym_problems(struct tl__sym *s, const struct tl__sym_problem **out)
 {
 	*out = s->problems;
 	return s->nproblems;
@@ -92,7 +92,7 @@ size_t tl_sym_problems(struct tl_sym *s, const struct tl_sym_problem **out)
 
 /* libdw's search path for separate debug files: the system's, then each
  * --debug-dir (searched by build-id and by debuglink). */
-static char *make_debuginfo_path(const struct tl_sym_opts *o)
+static char *make_debuginfo_path(const struct tl__sym_opts *o)
 {
 	size_t len = 64;
 	char *p;
@@ -110,9 +110,9 @@ static char *make_debuginfo_path(const struct tl_sym_opts *o)
 	return p;
 }
 
-struct tl_sym *tl_sym_new(const struct tl_sym_opts *opts)
+struct tl__sym *tl__sym_new(const struct tl__sym_opts *opts)
 {
-	struct tl_sym *s = calloc(1, sizeof(*s));
+	struct tl__sym *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
@@ -133,7 +133,7 @@ struct tl_sym *tl_sym_new(const struct tl_sym_opts *opts)
 	return s;
 }
 
-void tl_sym_free(struct tl_sym *s)
+void tl__sym_free(struct tl__sym *s)
 {
 	if (!s)
 		return;
@@ -153,17 +153,17 @@ void tl_sym_free(struct tl_sym *s)
 	free(s);
 }
 
-void tl_sym_set_exe(struct tl_sym *s, const char *exe)
+void tl__sym_set_exe(struct tl__sym *s, const char *exe)
 {
 	free(s->exe);
 	s->exe = exe ? strdup(exe) : NULL;
 }
 
-int tl_sym_module(struct tl_sym *s, const struct tl_module *m, int64_t time)
+int tl__sym_module(struct tl__sym *s, const struct tl_module *m, int64_t time)
 {
 	struct module *mod;
 
-	struct module *n = tl_grow(s->mods, &s->capmods, s->nmods + 1, sizeof(*n), 32);
+	struct module *n = tl__grow(s->mods, &s->capmods, s->nmods + 1, sizeof(*n), 32);
 
 	if (!n)
 		return TL_TRACE_E_NOMEM;
@@ -185,7 +185,7 @@ int tl_sym_module(struct tl_sym *s, const struct tl_module *m, int64_t time)
 	return 0;
 }
 
-void tl_sym_module_unload(struct tl_sym *s, uint32_t id, int64_t time)
+void tl__sym_module_unload(struct tl__sym *s, uint32_t id, int64_t time)
 {
 	for (size_t i = s->nmods; i-- > 0;) {
 		if (s->mods[i].id == id && s->mods[i].unloaded == INT64_MAX) {
@@ -211,7 +211,7 @@ static bool build_id_matches(struct module *m, Elf *elf)
 
 /* Try one candidate file. @return 1 opened and matching, 0 not there,
  * -1 there with another build-id. */
-static int try_open(struct tl_sym *s, struct module *m, const char *file)
+static int try_open(struct tl__sym *s, struct module *m, const char *file)
 {
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 	Dwfl *dwfl;
@@ -248,7 +248,7 @@ static const char *base_name(const char *p)
 
 /* Where the object may be: under the sysroot, else as recorded; then in
  * each debug dir, by its full path and by its name. */
-static void open_module(struct tl_sym *s, struct module *m)
+static void open_module(struct tl__sym *s, struct module *m)
 {
 	const char *path = m->path[0] ? m->path : s->exe ? s->exe : "";
 	char cand[4096];
@@ -284,7 +284,7 @@ static void open_module(struct tl_sym *s, struct module *m)
 			 : "not found (use --sysroot or --debug-dir)");
 }
 
-static struct module *module_at(struct tl_sym *s, uint64_t addr, int64_t time)
+static struct module *module_at(struct tl__sym *s, uint64_t addr, int64_t time)
 {
 	struct module *best = NULL;
 
@@ -356,7 +356,7 @@ static bool is_function(Dwarf_Die *d)
 	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
 }
 
-static int inline_chain(Dwarf_Die *cu, Dwarf_Die *inl, struct tl_frame *out, int max)
+static int inline_chain(Dwarf_Die *cu, Dwarf_Die *inl, struct tl__frame *out, int max)
 {
 	Dwarf_Die *outer = NULL;
 	int nouter = dwarf_getscopes_die(inl, &outer), n = 0;
@@ -380,7 +380,7 @@ static int inline_chain(Dwarf_Die *cu, Dwarf_Die *inl, struct tl_frame *out, int
 	return n;
 }
 
-static int lookup_dwarf(struct module *m, Dwarf_Addr a, struct tl_frame *out, int max,
+static int lookup_dwarf(struct module *m, Dwarf_Addr a, struct tl__frame *out, int max,
 			const char *file, int line)
 {
 	Dwarf_Addr cubias;
@@ -403,7 +403,7 @@ static int lookup_dwarf(struct module *m, Dwarf_Addr a, struct tl_frame *out, in
 	return n;
 }
 
-static int lookup_in(struct module *m, uint64_t addr, bool is_return, struct tl_frame *out,
+static int lookup_in(struct module *m, uint64_t addr, bool is_return, struct tl__frame *out,
 		     int max)
 {
 	Dwarf_Addr a = addr - m->bias - (is_return ? 1 : 0);
@@ -419,7 +419,7 @@ static int lookup_in(struct module *m, uint64_t addr, bool is_return, struct tl_
 	n = lookup_dwarf(m, a, out, max, file, line);
 	if (n == 0) {
 		sym = dwfl_module_addrinfo(m->mod, a, &off, &es, NULL, NULL, NULL);
-		out[0] = (struct tl_frame){.function = sym, .file = file, .line = line};
+		out[0] = (struct tl__frame){.function = sym, .file = file, .line = line};
 		n = 1;
 	}
 	if (!out[0].function)
@@ -427,8 +427,8 @@ static int lookup_in(struct module *m, uint64_t addr, bool is_return, struct tl_
 	return n;
 }
 
-static int lookup_uncached(struct tl_sym *s, uint64_t addr, bool is_return, int64_t time,
-			   struct tl_frame *out, int max)
+static int lookup_uncached(struct tl__sym *s, uint64_t addr, bool is_return, int64_t time,
+			   struct tl__frame *out, int max)
 {
 	struct module *m = module_at(s, addr, time);
 	int n = 0;
@@ -442,7 +442,7 @@ static int lookup_uncached(struct tl_sym *s, uint64_t addr, bool is_return, int6
 	if (m && m->state == MOD_OK)
 		n = lookup_in(m, addr, is_return, out, max);
 	if (n == 0)
-		out[n++] = (struct tl_frame){0};
+		out[n++] = (struct tl__frame){0};
 	for (int i = 0; i < n; i++) {
 		out[i].address = addr;
 		out[i].module = m ? m->shown : NULL;
@@ -463,7 +463,7 @@ static uint64_t cache_key(uint64_t addr, bool is_return, struct module *m)
 	return (k ^ (m ? (uint64_t)(uintptr_t)m->path + m->loaded : 0)) | 1;
 }
 
-static bool cache_grow(struct tl_sym *s)
+static bool cache_grow(struct tl__sym *s)
 {
 	size_t ncap = s->capcache ? s->capcache * 2 : 1024;
 	struct cached *n = calloc(ncap, sizeof(*n));
@@ -485,10 +485,10 @@ static bool cache_grow(struct tl_sym *s)
 	return true;
 }
 
-int tl_sym_lookup(struct tl_sym *s, uint64_t addr, bool is_return, int64_t time,
-		  struct tl_frame *out, int max)
+int tl__sym_lookup(struct tl__sym *s, uint64_t addr, bool is_return, int64_t time,
+		  struct tl__frame *out, int max)
 {
-	struct tl_frame tmp[MAX_INLINE];
+	struct tl__frame tmp[MAX_INLINE];
 	struct module *m = module_at(s, addr, time);
 	uint64_t key = cache_key(addr, is_return, m);
 	size_t i;
@@ -521,7 +521,7 @@ int tl_sym_lookup(struct tl_sym *s, uint64_t addr, bool is_return, int64_t time,
 
 /* As /proc/self/maps shows it: the PT_LOAD segment holding addr, widened
  * to pages. pprof finds a binary's load base from such a mapping. */
-bool tl_sym_object_of(struct tl_sym *s, uint64_t addr, int64_t time, struct tl_sym_object *out)
+bool tl__sym_object_of(struct tl__sym *s, uint64_t addr, int64_t time, struct tl__sym_object *out)
 {
 	struct module *m = module_at(s, addr, time);
 	const uint64_t page = 4096;
@@ -548,7 +548,7 @@ bool tl_sym_object_of(struct tl_sym *s, uint64_t addr, int64_t time, struct tl_s
 	return false;
 }
 
-bool tl_sym_main_object(struct tl_sym *s, struct tl_sym_object *out)
+bool tl__sym_main_object(struct tl__sym *s, struct tl__sym_object *out)
 {
 	for (size_t i = 0; i < s->nmods; i++) {
 		struct module *m = &s->mods[i];
@@ -558,7 +558,7 @@ bool tl_sym_main_object(struct tl_sym *s, struct tl_sym_object *out)
 		for (uint32_t k = 0; k < m->nseg; k++) {
 			if (!(m->segs[k].flags & 1)) /* PF_X */
 				continue;
-			if (!tl_sym_object_of(s, m->bias + m->segs[k].vaddr, m->loaded, out))
+			if (!tl__sym_object_of(s, m->bias + m->segs[k].vaddr, m->loaded, out))
 				return false;
 			out->time = m->loaded;
 			return true;

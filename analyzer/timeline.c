@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 /* "handle_request leak_ticker.c:64 (ticker)" */
-static void site_name(const struct tl_report *r, uint32_t site, char *buf, size_t size)
+static void site_name(const struct tl__report *r, uint32_t site, char *buf, size_t size)
 {
-	const struct tl_an_site *s = &r->a->sites[site];
-	struct tl_frame f[1];
+	const struct tl__an_site *s = &r->a->sites[site];
+	struct tl__frame f[1];
 
-	if (tl_report_frames(r, s->stack, f, 1) == 1 && f[0].function) {
+	if (tl__report_frames(r, s->stack, f, 1) == 1 && f[0].function) {
 		const char *file = f[0].file ? strrchr(f[0].file, '/') : NULL;
 
 		snprintf(buf, size, "%s %s:%d (%s)", f[0].function,
@@ -28,34 +28,34 @@ static void site_name(const struct tl_report *r, uint32_t site, char *buf, size_
 	}
 }
 
-static double us(const struct tl_analysis *a, int64_t t)
+static double us(const struct tl__analysis *a, int64_t t)
 {
-	return (double)tl_an_since(t, a->proc.start) / 1e3;
+	return (double)tl__an_since(t, a->proc.start) / 1e3;
 }
 
-static void counter(const struct tl_report *r, uint32_t site, FILE *out)
+static void counter(const struct tl__report *r, uint32_t site, FILE *out)
 {
-	const struct tl_an_series *s = &r->a->sites[site].series;
+	const struct tl__an_series *s = &r->a->sites[site].series;
 	char name[256];
 
 	site_name(r, site, name, sizeof(name));
 	for (uint32_t b = 0; b < s->n; b++) {
 		fprintf(out, ",\n{\"ph\":\"C\",\"pid\":%u,\"ts\":%.3f,\"name\":", r->a->proc.pid,
 			us(r->a, (int64_t)((uint64_t)s->t0 + (uint64_t)b * (uint64_t)s->step)));
-		tl_report_json_str(out, name);
+		tl__report_json_str(out, name);
 		fprintf(out, ",\"args\":{\"live\":%" PRIu32 "}}", s->max[b]);
 	}
 	/* Each point is its bucket's peak; the last says what is left. */
 	fprintf(out, ",\n{\"ph\":\"C\",\"pid\":%u,\"ts\":%.3f,\"name\":", r->a->proc.pid,
 		us(r->a, r->a->end_time));
-	tl_report_json_str(out, name);
+	tl__report_json_str(out, name);
 	fprintf(out, ",\"args\":{\"live\":%" PRIu64 "}}", r->a->sites[site].end_live);
 }
 
 /* Sites with findings first, then by peak live, up to TL_TIMELINE_SITES. */
-static size_t pick_sites(const struct tl_report *r, uint32_t *out)
+static size_t pick_sites(const struct tl__report *r, uint32_t *out)
 {
-	const struct tl_analysis *a = r->a;
+	const struct tl__analysis *a = r->a;
 	size_t n = 0;
 
 	for (size_t i = 0; i < r->nfindings && n < TL_TIMELINE_SITES; i++) {
@@ -87,38 +87,38 @@ static size_t pick_sites(const struct tl_report *r, uint32_t *out)
 	return n;
 }
 
-static void instants(const struct tl_report *r, FILE *out)
+static void instants(const struct tl__report *r, FILE *out)
 {
-	const struct tl_analysis *a = r->a;
+	const struct tl__analysis *a = r->a;
 
 	for (size_t i = 0; i < a->ninstants; i++) {
-		const struct tl_an_instant *in = &a->instants[i];
+		const struct tl__an_instant *in = &a->instants[i];
 		char name[256];
 
 		site_name(r, in->site, name, sizeof(name));
 		fprintf(out, ",\n{\"ph\":\"i\",\"s\":\"p\",\"pid\":%u,\"tid\":0,\"ts\":%.3f,"
 			     "\"name\":\"reset without drain\",\"args\":{\"timer\":",
 			a->proc.pid, us(a, in->time));
-		tl_report_json_str(out, name);
+		tl__report_json_str(out, name);
 		fputs("}}", out);
 	}
 	for (size_t i = 0; i < r->nfindings; i++) {
-		const struct tl_finding *f = &r->findings[i];
+		const struct tl__finding *f = &r->findings[i];
 
 		fprintf(out, ",\n{\"ph\":\"i\",\"s\":\"g\",\"pid\":%u,\"tid\":0,\"ts\":%.3f,\"name\":",
 			a->proc.pid, us(a, a->sites[f->site].last_created));
-		tl_report_json_str(out, f->title);
+		tl__report_json_str(out, f->title);
 		fputs(",\"args\":{\"severity\":", out);
-		tl_report_json_str(out, tl_severity_name(f->severity));
+		tl__report_json_str(out, tl__severity_name(f->severity));
 		fputs(",\"detail\":", out);
-		tl_report_json_str(out, f->detail);
+		tl__report_json_str(out, f->detail);
 		fputs(",\"fix\":", out);
-		tl_report_json_str(out, f->fix);
+		tl__report_json_str(out, f->fix);
 		fputs("}}", out);
 	}
 }
 
-int tl_timeline_write(const struct tl_report *r, int fd)
+int tl__timeline_write(const struct tl__report *r, int fd)
 {
 	uint32_t sites[TL_TIMELINE_SITES];
 	size_t n = pick_sites(r, sites);
@@ -138,7 +138,7 @@ int tl_timeline_write(const struct tl_report *r, int fd)
 	fprintf(out, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n"
 		     "{\"ph\":\"M\",\"pid\":%u,\"name\":\"process_name\",\"args\":{\"name\":",
 		r->a->proc.pid);
-	tl_report_json_str(out, title);
+	tl__report_json_str(out, title);
 	fputs("}}", out);
 	for (size_t i = 0; i < n; i++)
 		counter(r, sites[i], out);

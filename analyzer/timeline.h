@@ -14,6 +14,6 @@
 
 /* Write the timeline to fd, which is not closed. @return 0, or a negative
  * errno when it could not be written. */
-int tl_timeline_write(const struct tl_report *r, int fd);
+int tl__timeline_write(const struct tl__report *r, int fd);
 
 #endif /* TL_TIMELINE_H */

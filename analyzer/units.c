@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-char *tl_fmt_bytes(char *buf, size_t size, uint64_t bytes)
+char *tl__fmt_bytes(char *buf, size_t size, uint64_t bytes)
 {
 	static const char *unit[] = {"B", "KB", "MB", "GB", "TB"};
 	double v = (double)bytes;
@@ -22,7 +22,7 @@ char *tl_fmt_bytes(char *buf, size_t size, uint64_t bytes)
 	return buf;
 }
 
-char *tl_fmt_ns(char *buf, size_t size, double ns)
+char *tl__fmt_ns(char *buf, size_t size, double ns)
 {
 	static const struct {
 		double scale;
@@ -41,7 +41,7 @@ char *tl_fmt_ns(char *buf, size_t size, double ns)
 	return buf;
 }
 
-char *tl_fmt_count(char *buf, size_t size, uint64_t n)
+char *tl__fmt_count(char *buf, size_t size, uint64_t n)
 {
 	char digits[32];
 	int len = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)n), o = 0;

@@ -174,7 +174,7 @@ static void thread_exit(void *arg)
 	/* Events from destructors that run later are lost, and counted. */
 	tl__self.ring_failed = true;
 	tl__self.lost_reason = TL_DROP_TOO_MANY_THREADS;
-	tl__writer_poke();
+	tl__recorder_poke();
 }
 
 /* Full: let the writer catch up for a moment, unless this is a signal
@@ -195,16 +195,16 @@ static struct tl__rrec *reserve_waiting(struct tl__ring *r, uint32_t len, uint8_
 	until = now + FULL_WAIT_NS;
 	limit = now + FULL_LIMIT_NS;
 	do {
-		uint32_t seq = tl__writer_space_seq();
+		uint32_t seq = tl__recorder_space_seq();
 
 		rec = tl__ring_reserve(r, len, type);
 		if (rec)
 			break;
-		tl__writer_poke();
-		tl__writer_wait_space(seq, 1000000);
+		tl__recorder_poke();
+		tl__recorder_wait_space(seq, 1000000);
 		rec = tl__ring_reserve(r, len, type);
 		now = tl__now();
-		if (tl__writer_space_seq() != seq && now + FULL_WAIT_NS < limit)
+		if (tl__recorder_space_seq() != seq && now + FULL_WAIT_NS < limit)
 			until = now + FULL_WAIT_NS; /* the writer is getting on */
 	} while (!rec && now < until);
 	return rec;
@@ -237,7 +237,7 @@ void tl__record(struct tl__pass *p, uint8_t type, const struct tl_event *ev,
 	/* Wake the writer once per half ring, not per event. */
 	used = tl__ring_used(r);
 	if (used >= r->size / 2 && used - len < r->size / 2)
-		tl__writer_poke();
+		tl__recorder_poke();
 }
 
 /* ---------------------------------------------------------------------------
@@ -313,7 +313,7 @@ static void snapshot_handler(int sig)
 	ev.id = atomic_fetch_add(&snapshot_seq, 1) + 1;
 	tl__record(&p, TL__R_SNAPSHOT, &ev, NULL, 0);
 	tl__leave(&p);
-	tl__writer_poke();
+	tl__recorder_poke();
 }
 
 /* Only if the service has not claimed the signal: its handler wins. */
@@ -367,15 +367,15 @@ static void atfork_child(void)
 	tl__self.lost_reason = 0;
 	tl__self.tid = 0;
 	mark_start();
-	tl__writer_forget();
-	if (!tl__cfg.follow_fork || tl__writer_start(false) != 0)
+	tl__recorder_forget();
+	if (!tl__cfg.follow_fork || tl__recorder_start(false) != 0)
 		atomic_store(&tl__recording, 0);
 }
 
 static void fini(void)
 {
 	if (atomic_exchange(&tl__recording, 0))
-		tl__writer_finish(5000, false);
+		tl__recorder_finish(5000, false);
 }
 
 /* Take ourselves out of LD_PRELOAD so exec'd programs run untraced. */
@@ -431,7 +431,7 @@ static void init_once_fn(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	/* The first traced process makes its file at once; a program that
 	 * another traced program exec'd makes one only if it records. */
-	if (tl__writer_start(parent == NULL) != 0)
+	if (tl__recorder_start(parent == NULL) != 0)
 		return;
 	atomic_store(&tl__recording, 1);
 	atexit(fini);

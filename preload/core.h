@@ -49,28 +49,28 @@ static inline bool tl__in_vfork_child(void)
 }
 
 /* ---------------------------------------------------------------------------
- * The writer thread (writer.c).
+ * The writer thread (recorder.c).
  */
 
 /* Start the writer for this process. eager: create the trace file now
  * (the first traced process); otherwise at the first event (a child after
  * fork or exec, which may never make one). @return 0 or -errno. */
-int tl__writer_start(bool eager);
+int tl__recorder_start(bool eager);
 /* Ask the writer to look at the rings now (a ring is half full, or a
  * snapshot was requested). Async-signal-safe. */
-void tl__writer_poke(void);
+void tl__recorder_poke(void);
 /* Waiting for ring space: the count of space releases, and a sleep until
  * it passes seq (at most ns). Async-signal-safe. */
-uint32_t tl__writer_space_seq(void);
-void tl__writer_wait_space(uint32_t seq, int64_t ns);
+uint32_t tl__recorder_space_seq(void);
+void tl__recorder_wait_space(uint32_t seq, int64_t ns);
 /* Drain every ring, end the trace and close it; waits up to timeout_ms.
  * Called at exit and before exec. */
-void tl__writer_finish(int timeout_ms, bool before_exec);
+void tl__recorder_finish(int timeout_ms, bool before_exec);
 /* In a child after fork: forget the parent's writer (its thread is gone). */
-void tl__writer_forget(void);
+void tl__recorder_forget(void);
 /* A fatal signal ends the process: end the trace with it, waiting up to
  * timeout_ms. Async-signal-safe. */
-void tl__writer_finish_signal(int sig, int timeout_ms);
+void tl__recorder_finish_signal(int sig, int timeout_ms);
 
 /* Fatal signals (fatal.c): the recorder's handler where the program keeps
  * the default action. */

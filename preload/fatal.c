@@ -194,7 +194,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 			prog.sa_handler(sig);
 		return;
 	}
-	tl__writer_finish_signal(sig, FINISH_MS);
+	tl__recorder_finish_signal(sig, FINISH_MS);
 	die_as_default(sig, si);
 	errno = saved;
 }

@@ -1,7 +1,7 @@
 /*
  * fdguard.c - descriptors the recorder owns, kept out of the service's way.
  *
- * Two kinds: the trace file (writer.c moves it to a high number), and the
+ * Two kinds: the trace file (recorder.c moves it to a high number), and the
  * pipe libunwind opens at its first unwind to check memory before it
  * reads it. libunwind keeps using that pipe's numbers for the life of the
  * process, so they must neither shift the service's own descriptor

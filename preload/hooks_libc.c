@@ -474,7 +474,7 @@ extern __typeof__(pthread_create) tl__pthread_create_hook
 
 /* ---------------------------------------------------------------------------
  * Credentials and namespaces: calls made with the writer thread out of the
- * way (tl__writer_park() says why). Each is rare; the real call's result
+ * way (tl__recorder_park() says why). Each is rare; the real call's result
  * and errno are returned untouched.
  */
 
@@ -484,10 +484,10 @@ extern __typeof__(pthread_create) tl__pthread_create_hook
 		int r_, e_;                                                                        \
                                                                                                    \
 		tl__real_libc_init();                                                              \
-		parked_ = tl__writer_park();                                                       \
+		parked_ = tl__recorder_park();                                                       \
 		r_ = tl__libc.call;                                                                \
 		e_ = errno;                                                                        \
-		tl__writer_unpark(parked_);                                                        \
+		tl__recorder_unpark(parked_);                                                        \
 		errno = e_;                                                                        \
 		return r_;                                                                         \
 	} while (0)

@@ -8,7 +8,7 @@
  * writer thread touches this state.
  */
 #include "core.h"
-#include "writer_int.h"
+#include "recorder_int.h"
 
 #include <elf.h>
 #include <link.h>

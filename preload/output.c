@@ -11,7 +11,7 @@
  * checks the descriptor still is our file.
  */
 #include "real.h"
-#include "writer_int.h"
+#include "recorder_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

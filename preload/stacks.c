@@ -9,7 +9,7 @@
  * call sites, not by how long it runs.
  */
 #include "core.h"
-#include "writer_int.h"
+#include "recorder_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -156,7 +156,7 @@ uint64_t tl__ptimer_lookup(uintptr_t key, int *clockid);
 uint64_t tl__ptimer_forget(uintptr_t key);
 
 /* ---------------------------------------------------------------------------
- * Process events (core.c, writer.c).
+ * Process events (core.c, recorder.c).
  */
 
 /* An object is about to be unloaded: have the writer describe every
@@ -191,9 +191,9 @@ void tl__exec_failed(void);
 /* Around a call that changes the credentials of every thread (setuid()
  * and the like) or needs the process to have one thread (unshare() of a
  * user namespace): the writer thread writes what is there and ends, and
- * a new one starts after the call (writer.c). Not async-signal-safe.
- * @return whether it was parked, for tl__writer_unpark(). */
-bool tl__writer_park(void);
-void tl__writer_unpark(bool parked);
+ * a new one starts after the call (recorder.c). Not async-signal-safe.
+ * @return whether it was parked, for tl__recorder_unpark(). */
+bool tl__recorder_park(void);
+void tl__recorder_unpark(bool parked);
 
 #endif /* TL_PRELOAD_H */

@@ -27,21 +27,8 @@ set(tl_an_dir ${CMAKE_CURRENT_BINARY_DIR}/analyzer)
 add_executable(analyzer_gen analyzer_gen.c)
 target_link_libraries(analyzer_gen PRIVATE tltrace)
 
-set(tl_an_sources
-	${PROJECT_SOURCE_DIR}/analyzer/analysis.c
-	${PROJECT_SOURCE_DIR}/analyzer/detect.c
-	${PROJECT_SOURCE_DIR}/analyzer/events.c
-	${PROJECT_SOURCE_DIR}/analyzer/idmap.c
-	${PROJECT_SOURCE_DIR}/analyzer/outfile.c
-	${PROJECT_SOURCE_DIR}/analyzer/pipe.c
-	${PROJECT_SOURCE_DIR}/analyzer/pprof_out.c
-	${PROJECT_SOURCE_DIR}/analyzer/report.c
-	${PROJECT_SOURCE_DIR}/analyzer/report_json.c
-	${PROJECT_SOURCE_DIR}/analyzer/report_text.c
-	${PROJECT_SOURCE_DIR}/analyzer/suppress.c
-	${PROJECT_SOURCE_DIR}/analyzer/symbolize.c
-	${PROJECT_SOURCE_DIR}/analyzer/timeline.c
-	${PROJECT_SOURCE_DIR}/analyzer/units.c)
+# The analyzer's sources, as analyzer/CMakeLists.txt lists them.
+tl_target_sources(tl_an_sources tlanalysis tlsym)
 
 # The analyzer again, under AddressSanitizer and UndefinedBehaviorSanitizer:
 # every case also runs it on every trace it made (text, JSON, --events,
@@ -49,29 +36,14 @@ set(tl_an_sources
 # that is sanitized as a whole has no need of it.
 set(tl_an_san "TL_RECORD=0")
 if(NOT TL_SANITIZERS)
-	add_executable(timerleak-report-san ${tl_an_sources}
-		${PROJECT_SOURCE_DIR}/analyzer/main.c)
-	target_include_directories(timerleak-report-san PRIVATE ${PROJECT_SOURCE_DIR}/analyzer)
-	target_compile_options(timerleak-report-san PRIVATE -fsanitize=address,undefined
-		-fno-sanitize-recover=all)
-	target_link_options(timerleak-report-san PRIVATE -fsanitize=address,undefined)
-	target_link_libraries(timerleak-report-san PRIVATE tltrace tlpprof PkgConfig::TL_AN_DW
-		Threads::Threads)
-	target_compile_definitions(timerleak-report-san PRIVATE TL_VERSION="${PROJECT_VERSION}")
+	tl_sanitized_copy(timerleak-report-san timerleak-report SOURCES_OF tlanalysis tlsym
+		FLAGS -fsanitize=address,undefined -fno-sanitize-recover=all)
 	set(tl_an_san "TL_RECORD=1;TL_REPORT_SAN=$<TARGET_FILE:timerleak-report-san>")
 
 	# And under ThreadSanitizer, for the reader thread (analyzer/pipe.c).
 	# The trace library is compiled in, so that its accesses are seen too.
-	file(GLOB tl_an_tsan_trace CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/trace/*.c)
-	add_executable(timerleak-report-tsan ${tl_an_sources} ${tl_an_tsan_trace}
-		${PROJECT_SOURCE_DIR}/pprof-export/pprof.c ${PROJECT_SOURCE_DIR}/analyzer/main.c)
-	target_include_directories(timerleak-report-tsan PRIVATE ${PROJECT_SOURCE_DIR}/analyzer
-		${PROJECT_SOURCE_DIR}/trace ${PROJECT_SOURCE_DIR}/pprof-export)
-	target_compile_options(timerleak-report-tsan PRIVATE -fsanitize=thread)
-	target_link_options(timerleak-report-tsan PRIVATE -fsanitize=thread)
-	target_link_libraries(timerleak-report-tsan PRIVATE PkgConfig::TL_AN_DW PkgConfig::ZSTD ZLIB::ZLIB
-		Threads::Threads)
-	target_compile_definitions(timerleak-report-tsan PRIVATE TL_VERSION="${PROJECT_VERSION}")
+	tl_sanitized_copy(timerleak-report-tsan timerleak-report
+		SOURCES_OF tlanalysis tlsym tltrace tlpprof FLAGS -fsanitize=thread)
 endif()
 
 set(tl_an_env
@@ -160,7 +132,7 @@ endforeach()
 # grows stays in the build tree. analyzer_fuzz.regress replays the seeds
 # and the corpus once, analyzer_fuzz.run fuzzes for TL_FUZZ_SECONDS.
 if(tl_fuzz_ok)
-	file(GLOB tl_an_fuzz_trace CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/trace/*.c)
+	tl_target_sources(tl_an_fuzz_trace tltrace tlpprof)
 	file(GLOB tl_an_fuzz_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/trace/*.h
 		${PROJECT_SOURCE_DIR}/analyzer/*.h ${PROJECT_SOURCE_DIR}/pprof-export/*.h)
 	set(an_fuzz ${CMAKE_CURRENT_BINARY_DIR}/analyzer_fuzz)
@@ -171,11 +143,10 @@ if(tl_fuzz_ok)
 			-I${PROJECT_SOURCE_DIR}/pprof-export -I${CMAKE_CURRENT_SOURCE_DIR}
 			${ZSTD_CFLAGS} ${TL_AN_DW_CFLAGS}
 			${CMAKE_CURRENT_SOURCE_DIR}/analyzer_fuzz.c ${tl_an_sources}
-			${PROJECT_SOURCE_DIR}/pprof-export/pprof.c ${tl_an_fuzz_trace}
-			${TL_AN_DW_LDFLAGS} -lz ${ZSTD_LDFLAGS} -o ${an_fuzz}
+			${tl_an_fuzz_trace} ${TL_AN_DW_LDFLAGS} -lz ${ZSTD_LDFLAGS} -o ${an_fuzz}
 		DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/analyzer_fuzz.c
 			${CMAKE_CURRENT_SOURCE_DIR}/analyzer_ops.h ${tl_an_sources}
-			${PROJECT_SOURCE_DIR}/pprof-export/pprof.c ${tl_an_fuzz_trace}
+			${tl_an_fuzz_trace}
 			${tl_an_fuzz_headers}
 		COMMENT "Building the analysis fuzzer with clang"
 		VERBATIM)

@@ -1,7 +1,7 @@
 /*
  * analyzer_fuzz.c - libFuzzer target for timerleak-report's analysis: bytes
  * in, a trace, then everything the report does with one: the streaming
- * analysis (tl_an_feed, tl_an_finish, with a live-timer callback at a
+ * analysis (tl__an_feed, tl__an_finish, with a live-timer callback at a
  * moment the input picks), the detectors, the text and JSON reports, the
  * --events listing, the pprof profile and the timeline, all written to
  * /dev/null except the JSON, which must parse.
@@ -208,14 +208,14 @@ static void check_json(const char *buf, size_t len)
  * knobs pick: when --pprof's live timers are taken, and --min-count. */
 static void analyse(const uint8_t *p, size_t n, uint8_t knobs)
 {
-	struct tl_sym_opts so = {0};
+	struct tl__sym_opts so = {0};
 	struct tl_trace_reader_stats st;
 	struct tl_trace_reader *r;
-	struct tl_sym *sym = NULL;
-	struct tl_analysis *a = NULL;
-	struct tl_finding *findings = NULL;
-	struct tl_detect_opts o;
-	struct tl_report rep;
+	struct tl__sym *sym = NULL;
+	struct tl__analysis *a = NULL;
+	struct tl__finding *findings = NULL;
+	struct tl__detect_opts o;
+	struct tl__report rep;
 	struct tl_record rec;
 	char *json = NULL;
 	size_t json_len = 0;
@@ -226,40 +226,41 @@ static void analyse(const uint8_t *p, size_t n, uint8_t knobs)
 	r = tl_trace_reader_open_mem(p, n, &err);
 	if (!r)
 		return;
-	sym = tl_sym_new(&so);
-	a = tl_an_new();
+	sym = tl__sym_new(&so);
+	a = tl__an_new();
 	if (!sym || !a)
 		goto out;
 	switch (knobs & 3) {
 	case 0: /* the end */
-		tl_an_at(a, INT64_MAX);
+		tl__an_at(a, INT64_MAX);
 		break;
 	case 1:
-		tl_an_at_snapshot(a, 1 + (knobs >> 2 & 3));
+		tl__an_at_snapshot(a, 1 + (knobs >> 2 & 3));
 		break;
 	default: /* a few ms in */
-		tl_an_at(a, (int64_t)(knobs >> 2) * 1000000);
+		tl__an_at(a, (int64_t)(knobs >> 2) * 1000000);
 		break;
 	}
 	while ((got = tl_trace_reader_next(r, &rec)) > 0) {
 		if (rec.type == TL_REC_PROCESS)
-			tl_sym_set_exe(sym, rec.process.exe);
-		if (tl_an_feed(a, &rec) != 0)
+			tl__sym_set_exe(sym, rec.process.exe);
+		if (tl__an_feed(a, &rec) != 0)
 			break;
 	}
 	tl_trace_reader_stats(r, &st);
 	if (got < 0 || st.records == 0)
 		goto out;
-	tl_an_finish(a, &st);
+	tl__an_finish(a, &st);
 	/* At the end, pprof's inuse is what the reports say is live. */
 	for (size_t i = 0; (knobs & 3) == 0 && i < a->nsites; i++)
 		if (a->sites[i].at.count != a->sites[i].end_live ||
 		    a->sites[i].at.bytes != a->sites[i].live_bytes)
 			abort();
-	tl_detect_defaults(&o);
+	tl__detect_defaults(&o);
 	o.min_count = knobs >> 6 ? knobs >> 6 : 3;
-	rep = (struct tl_report){.path = "fuzz.tlk", .a = a, .sym = sym, .st = &st, .max_frames = 6};
-	nf = tl_detect(a, &o, tl_report_leaf_name, &rep, &findings);
+	rep = (struct tl__report){
+		.path = "fuzz.tlk", .a = a, .sym = sym, .st = &st, .max_frames = 6};
+	nf = tl__detect(a, &o, tl__report_leaf_name, &rep, &findings);
 	if (nf < 0)
 		goto out;
 	for (ssize_t i = 0; i < nf; i++)
@@ -269,26 +270,26 @@ static void analyse(const uint8_t *p, size_t n, uint8_t knobs)
 			abort(); /* a finding out of range, or out of order */
 	rep.findings = findings;
 	rep.nfindings = (size_t)nf;
-	tl_report_text(&rep, devnull);
+	tl__report_text(&rep, devnull);
 	mem = open_memstream(&json, &json_len);
 	if (mem) {
-		tl_report_json(&rep, mem);
+		tl__report_json(&rep, mem);
 		fclose(mem);
 		check_json(json, json_len);
 	}
-	if (!tl_an_at_missed(a))
-		tl_pprof_out_write(&rep, fileno(devnull));
-	tl_timeline_write(&rep, fileno(devnull));
+	if (!tl__an_at_missed(a))
+		tl__pprof_out_write(&rep, fileno(devnull));
+	tl__timeline_write(&rep, fileno(devnull));
 out:
 	free(json);
 	free(findings);
-	tl_an_free(a);
-	tl_sym_free(sym);
+	tl__an_free(a);
+	tl__sym_free(sym);
 	tl_trace_reader_close(r);
 	/* The --events listing of the same bytes. */
 	r = tl_trace_reader_open_mem(p, n, &err);
 	if (r)
-		tl_events_print(r, devnull);
+		tl__events_print(r, devnull);
 	tl_trace_reader_close(r);
 }
 

@@ -38,7 +38,7 @@ struct site {
 	uint64_t count;
 };
 
-static struct tl_idmap ids;  /* trace id -> index into timers */
+static struct tl__idmap ids;  /* trace id -> index into timers */
 static struct timer *timers;
 static size_t ntimers, captimers;
 static uint64_t counts[0x20][TL_KIND_MAX + 1];
@@ -52,7 +52,7 @@ static uint64_t orphans, doubles, created, freed, dropped;
  * large). */
 static struct timer *slot(uint64_t id)
 {
-	uint32_t i = tl_idmap_get(&ids, id);
+	uint32_t i = tl__idmap_get(&ids, id);
 
 	if (i != UINT32_MAX)
 		return &timers[i];
@@ -65,7 +65,7 @@ static struct timer *slot(uint64_t id)
 		timers = n;
 		captimers = ncap;
 	}
-	if (tl_idmap_put(&ids, id, (uint32_t)ntimers) != 0)
+	if (tl__idmap_put(&ids, id, (uint32_t)ntimers) != 0)
 		return NULL;
 	timers[ntimers] = (struct timer){0};
 	return &timers[ntimers++];
@@ -121,14 +121,14 @@ static void stack(const struct tl_record *r)
 	nframes_of[id] = r->stack.n;
 }
 
-static void print_site(struct tl_sym *sym, const struct site *s)
+static void print_site(struct tl__sym *sym, const struct site *s)
 {
 	uint32_t id = s->stack & 0xffff;
 
 	printf("site %s %" PRIu64, tl_kind_name((int)s->kind), s->count);
 	for (uint64_t i = 0; i < nframes_of[id] && i < 8; i++) {
-		struct tl_frame f[8];
-		int n = tl_sym_lookup(sym, frames_of[id][i], true, INT64_MAX, f, 8);
+		struct tl__frame f[8];
+		int n = tl__sym_lookup(sym, frames_of[id][i], true, INT64_MAX, f, 8);
 
 		for (int k = 0; k < n; k++) {
 			const char *file = f[k].file ? strrchr(f[k].file, '/') : NULL;
@@ -146,7 +146,7 @@ int main(int argc, char **argv)
 	bool want_sites = argc > 2 && strcmp(argv[1], "--sites") == 0;
 	bool has_timers = argc > 2 && strcmp(argv[1], "--has-timers") == 0;
 	const char *path = argv[argc - 1];
-	struct tl_sym *sym = tl_sym_new(NULL);
+	struct tl__sym *sym = tl__sym_new(NULL);
 	struct tl_trace_reader_stats st;
 	struct tl_trace_reader *rd;
 	struct tl_record r;
@@ -169,17 +169,17 @@ int main(int argc, char **argv)
 		else if (r.type == TL_REC_STACK)
 			stack(&r);
 		else if (r.type == TL_REC_MODULE)
-			tl_sym_module(sym, &r.module, r.time);
+			tl__sym_module(sym, &r.module, r.time);
 		else if (r.type == TL_REC_MODULE_UNLOAD)
-			tl_sym_module_unload(sym, r.module_unload.id, r.time);
+			tl__sym_module_unload(sym, r.module_unload.id, r.time);
 		else if (r.type == TL_REC_PROCESS)
-			tl_sym_set_exe(sym, r.process.exe);
+			tl__sym_set_exe(sym, r.process.exe);
 		else if (r.type == TL_REC_DROPPED)
 			dropped += r.dropped.count;
 	}
 	if (has_timers) {
 		tl_trace_reader_close(rd);
-		tl_sym_free(sym);
+		tl__sym_free(sym);
 		return n > 0 ? 0 : n < 0 ? 2 : 1;
 	}
 	tl_trace_reader_stats(rd, &st);
@@ -196,6 +196,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; want_sites && i < nsites; i++)
 		print_site(sym, &sites[i]);
 	tl_trace_reader_close(rd);
-	tl_sym_free(sym);
+	tl__sym_free(sym);
 	return n < 0 ? 2 : 0;
 }

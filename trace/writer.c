@@ -168,7 +168,7 @@ static int append(struct tl_trace_writer *w, encode_fn *encode, const void *arg)
 		w->enc_err = 0;
 		if (err)
 			return err;
-		err = tl__writer_write_chunk(w, false);
+		err = tl__tw_write_chunk(w, false);
 		if (err)
 			return err;
 	}
@@ -588,14 +588,14 @@ static void encode_end(struct tl_trace_writer *w, const void *arg)
  * then the end record. Small, so that it fits the reserved space. */
 static int write_final(struct tl_trace_writer *w, const struct end_arg *a)
 {
-	tl__writer_chunk_reset(w);
+	tl__tw_chunk_reset(w);
 	w->enc_err = 0;
 	for (unsigned i = 0; i < w->ndrops; i++)
 		encode_dropped(w, &w->drops[i]);
 	encode_end(w, a);
 	if (w->enc_err)
 		return w->enc_err;
-	return tl__writer_write_chunk(w, true);
+	return tl__tw_write_chunk(w, true);
 }
 
 int tl_trace_writer_end(struct tl_trace_writer *w, int64_t time, uint64_t events,
@@ -614,7 +614,7 @@ int tl_trace_writer_end(struct tl_trace_writer *w, int64_t time, uint64_t events
 		mark_save(w, &m);
 		err = append(w, encode_end, &a);
 		if (!err)
-			err = tl__writer_write_chunk(w, true);
+			err = tl__tw_write_chunk(w, true);
 		if (w->state == TL__W_OPEN && err) {
 			/* Out of memory, or zstd failed: nothing was written
 			 * and the end record is taken out again, so the
@@ -636,7 +636,7 @@ int tl_trace_writer_end(struct tl_trace_writer *w, int64_t time, uint64_t events
 	}
 	err = w->state == TL__W_FAILED ? write_final(w, &a) : 0;
 	w->state = TL__W_ENDED;
-	tl__writer_release(w);
+	tl__tw_release(w);
 	return err;
 }
 
@@ -645,7 +645,7 @@ int tl_trace_writer_resume(struct tl_trace_writer *w)
 	if (!w || w->state != TL__W_ENDED || w->failed)
 		return TL_TRACE_E_INVAL;
 	w->state = TL__W_OPEN;
-	return tl__writer_reserve_again(w);
+	return tl__tw_reserve_again(w);
 }
 
 /* ---------------------------------------------------------------------------
@@ -658,7 +658,7 @@ int tl_trace_writer_flush(struct tl_trace_writer *w)
 		return TL_TRACE_E_INVAL;
 	if (w->state == TL__W_FAILED)
 		return w->failed;
-	return tl__writer_write_chunk(w, false);
+	return tl__tw_write_chunk(w, false);
 }
 
 static int writer_init(struct tl_trace_writer *w, int fd, const struct tl_trace_writer_opts *o)
@@ -693,9 +693,9 @@ static int writer_init(struct tl_trace_writer *w, int fd, const struct tl_trace_
 	}
 	if (!w->cctx)
 		return TL_TRACE_E_NOMEM;
-	if (tl__writer_cctx_setup(w->cctx, level) != 0)
+	if (tl__tw_cctx_setup(w->cctx, level) != 0)
 		return TL_TRACE_E_COMPRESS;
-	return tl__writer_write_header(w);
+	return tl__tw_write_header(w);
 }
 
 struct tl_trace_writer *tl_trace_writer_new(int fd, const struct tl_trace_writer_opts *opts,

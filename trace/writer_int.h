@@ -1,6 +1,8 @@
 /*
  * writer_int.h - the writer's state, shared by writer.c (records) and
- * writer_io.c (chunks, the file, the full disk). Not installed.
+ * writer_io.c (chunks, the file, the full disk). Not installed. Its
+ * functions are tl__tw_ ("trace writer"), as the recorder's, in preload/,
+ * are tl__recorder_.
  */
 #ifndef TL_TRACE_WRITER_INT_H
 #define TL_TRACE_WRITER_INT_H
@@ -85,29 +87,29 @@ struct tl_trace_writer {
 };
 
 /* Forget the current chunk and start the next one's decoding state. */
-void tl__writer_chunk_reset(struct tl_trace_writer *w);
+void tl__tw_chunk_reset(struct tl_trace_writer *w);
 
 /*
- * tl__writer_write_chunk - compress and write the current chunk, then (unless
+ * tl__tw_write_chunk - compress and write the current chunk, then (unless
  * final) reserve w->reserve bytes past it. On success the chunk is counted
  * and reset, and the pending drops are known to be in the file.
  * @return 0; TL_TRACE_E_NOMEM or _COMPRESS (the chunk stays); _DISK_FULL or
  *         _IO: the file is cut back, the chunk's events are lost and the
  *         writer is FAILED.
  */
-int tl__writer_write_chunk(struct tl_trace_writer *w, bool final);
+int tl__tw_write_chunk(struct tl_trace_writer *w, bool final);
 
 /* Set a compression context up as every chunk wants it. @return 0 or -1. */
-int tl__writer_cctx_setup(ZSTD_CCtx *c, int level);
+int tl__tw_cctx_setup(ZSTD_CCtx *c, int level);
 
-/* tl__writer_write_header - write the file header and reserve past it.
+/* tl__tw_write_header - write the file header and reserve past it.
  * @return 0, TL_TRACE_E_IO or _DISK_FULL (the file is cut back to start). */
-int tl__writer_write_header(struct tl_trace_writer *w);
+int tl__tw_write_header(struct tl_trace_writer *w);
 
 /* Give back the space reserved past the end of the file (after the end). */
 /* Reserve the space past the end again (after tl_trace_writer_resume).
  * @return 0 or an error. */
-int tl__writer_reserve_again(struct tl_trace_writer *w);
-void tl__writer_release(struct tl_trace_writer *w);
+int tl__tw_reserve_again(struct tl_trace_writer *w);
+void tl__tw_release(struct tl_trace_writer *w);
 
 #endif /* TL_TRACE_WRITER_INT_H */

@@ -80,12 +80,12 @@ static void cut_back(struct tl_trace_writer *w)
 	errno = saved;
 }
 
-int tl__writer_reserve_again(struct tl_trace_writer *w)
+int tl__tw_reserve_again(struct tl_trace_writer *w)
 {
 	return reserve(w);
 }
 
-void tl__writer_release(struct tl_trace_writer *w)
+void tl__tw_release(struct tl_trace_writer *w)
 {
 	off_t end = (off_t)(w->start + (int64_t)w->st.file_bytes);
 	int saved = errno;
@@ -95,7 +95,7 @@ void tl__writer_release(struct tl_trace_writer *w)
 	errno = saved;
 }
 
-int tl__writer_write_header(struct tl_trace_writer *w)
+int tl__tw_write_header(struct tl_trace_writer *w)
 {
 	uint8_t h[TL_TRACE_FILE_HEADER] = {0};
 	int e;
@@ -118,7 +118,7 @@ int tl__writer_write_header(struct tl_trace_writer *w)
 	return error_of(e);
 }
 
-void tl__writer_chunk_reset(struct tl_trace_writer *w)
+void tl__tw_chunk_reset(struct tl_trace_writer *w)
 {
 	w->chunk.len = 0;
 	w->has_base = false;
@@ -129,7 +129,7 @@ void tl__writer_chunk_reset(struct tl_trace_writer *w)
 	w->chunk_events = 0;
 }
 
-int tl__writer_cctx_setup(ZSTD_CCtx *c, int level)
+int tl__tw_cctx_setup(ZSTD_CCtx *c, int level)
 {
 	return ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)) ||
 			       ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)) ||
@@ -153,7 +153,7 @@ static int compress(struct tl_trace_writer *w)
 	n = ZSTD_compress2(w->cctx, w->out.p + TL__CHUNK_HEADER, bound, w->chunk.p, w->chunk.len);
 	if (ZSTD_isError(n) && w->cctx_mem) {
 		if (!w->cctx_big && (w->cctx_big = ZSTD_createCCtx()) != NULL &&
-		    tl__writer_cctx_setup(w->cctx_big, w->level) != 0) {
+		    tl__tw_cctx_setup(w->cctx_big, w->level) != 0) {
 			ZSTD_freeCCtx(w->cctx_big);
 			w->cctx_big = NULL;
 		}
@@ -188,11 +188,11 @@ static int fail(struct tl_trace_writer *w, int err)
 		w->failed = err;
 		w->st.failed = err;
 	}
-	tl__writer_chunk_reset(w);
+	tl__tw_chunk_reset(w);
 	return err;
 }
 
-int tl__writer_write_chunk(struct tl_trace_writer *w, bool final)
+int tl__tw_write_chunk(struct tl_trace_writer *w, bool final)
 {
 	int err, e;
 
@@ -219,6 +219,6 @@ int tl__writer_write_chunk(struct tl_trace_writer *w, bool final)
 	w->st.raw_bytes += w->chunk.len;
 	w->seq++;
 	w->ndrops = 0;
-	tl__writer_chunk_reset(w);
+	tl__tw_chunk_reset(w);
 	return 0;
 }

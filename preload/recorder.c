@@ -1,5 +1,5 @@
 /*
- * writer.c - the writer thread: rings -> trace chunks -> file.
+ * recorder.c - the recorder's writer thread: rings -> trace chunks -> file.
  *
  * One thread, signals blocked, wakes every flush_ms/4 or when poked (a
  * ring passed half full, a snapshot, exit). Each round it merges the
@@ -14,7 +14,7 @@
  * the service waits for, except the bounded waits at exit and exec.
  */
 #include "real.h"
-#include "writer_int.h"
+#include "recorder_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +37,7 @@ enum request {
 	REQ_NONE = 0,
 	REQ_SYNC = 1,   /* end the trace and write everything (before exec) */
 	REQ_FINISH = 2, /* the same, then stop (exit) */
-	REQ_PARK = 3,   /* write what is there, then let the thread end (tl__writer_park) */
+	REQ_PARK = 3,   /* write what is there, then let the thread end (tl__recorder_park) */
 };
 
 struct ringstate {
@@ -68,7 +68,7 @@ static struct {
 	bool ended;             /* the trace has its end record (before an exec) */
 	_Atomic int end_signal; /* the fatal signal the trace ends with, 0 if none */
 	pid_t tid;              /* the writer thread's */
-	pthread_t thread;       /* joinable: tl__writer_park() waits for it to be gone */
+	pthread_t thread;       /* joinable: tl__recorder_park() waits for it to be gone */
 	pthread_mutex_t fd_lock; /* held while writing, and while the descriptor moves */
 } W = {.out.fd = -1, .fd_lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -82,7 +82,7 @@ static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct tim
 	return syscall(SYS_futex, addr, op, val, ts, NULL, 0);
 }
 
-void tl__writer_poke(void)
+void tl__recorder_poke(void)
 {
 	if (!atomic_exchange_explicit(&W.poke, 1, memory_order_acq_rel) &&
 	    atomic_load_explicit(&W.sleeping, memory_order_acquire))
@@ -100,12 +100,12 @@ static void wait_poke(int64_t ns)
 	atomic_store(&W.poke, 0);
 }
 
-uint32_t tl__writer_space_seq(void)
+uint32_t tl__recorder_space_seq(void)
 {
 	return atomic_load_explicit(&W.space, memory_order_acquire);
 }
 
-void tl__writer_wait_space(uint32_t seq, int64_t ns)
+void tl__recorder_wait_space(uint32_t seq, int64_t ns)
 {
 	struct timespec ts = {ns / 1000000000, ns % 1000000000};
 
@@ -522,7 +522,7 @@ static void *writer_thread(void *arg)
 		if (req == REQ_PARK) {
 			flush();
 			atomic_store(&W.request, REQ_NONE);
-			break; /* tl__writer_park() joins the thread */
+			break; /* tl__recorder_park() joins the thread */
 		}
 		if (req != REQ_NONE) {
 			end_trace();
@@ -531,7 +531,7 @@ static void *writer_thread(void *arg)
 				atomic_store(&trace_fd, -1);
 				tl__output_close(&W.out);
 			}
-			/* Only a parked writer is joined (tl__writer_park). */
+			/* Only a parked writer is joined (tl__recorder_park). */
 			if (req == REQ_FINISH)
 				pthread_detach(pthread_self());
 			atomic_store(&W.request, REQ_NONE);
@@ -561,7 +561,7 @@ static int start_thread(void)
 	return 0;
 }
 
-int tl__writer_start(bool eager)
+int tl__recorder_start(bool eager)
 {
 	W.eager = eager;
 	W.process_flags = eager ? 0 : forked_child ? TL_PROCESS_FORKED : TL_PROCESS_EXECED;
@@ -586,19 +586,19 @@ int tl__writer_start(bool eager)
  * writer thread is gone: it writes what is there and ends, and a new one,
  * started afterwards, has the caller's credentials.
  */
-bool tl__writer_park(void)
+bool tl__recorder_park(void)
 {
 	if (!W.running || tl__in_vfork_child() || tl__gettid() == W.tid ||
 	    !atomic_load(&tl__recording))
 		return false;
 	atomic_store(&W.request, REQ_PARK);
-	tl__writer_poke();
+	tl__recorder_poke();
 	pthread_join(W.thread, NULL);
 	W.running = false;
 	return true;
 }
 
-void tl__writer_unpark(bool parked)
+void tl__recorder_unpark(bool parked)
 {
 	if (parked && start_thread() != 0)
 		give_up(); /* no writer: nothing more can be written */
@@ -615,7 +615,7 @@ static bool nothing_recorded(void)
 	       !atomic_load(&tl__reg.untracked);
 }
 
-void tl__writer_finish(int timeout_ms, bool before_exec)
+void tl__recorder_finish(int timeout_ms, bool before_exec)
 {
 	uint32_t seen = atomic_load(&W.done);
 	int64_t until = tl__now() + (int64_t)timeout_ms * 1000000;
@@ -623,7 +623,7 @@ void tl__writer_finish(int timeout_ms, bool before_exec)
 	if (!W.running || nothing_recorded())
 		return;
 	atomic_store(&W.request, before_exec ? REQ_SYNC : REQ_FINISH);
-	tl__writer_poke();
+	tl__recorder_poke();
 	while (atomic_load(&W.done) == seen) {
 		int64_t left = until - tl__now();
 		struct timespec ts = {left / 1000000000, left % 1000000000};
@@ -639,19 +639,19 @@ void tl__writer_finish(int timeout_ms, bool before_exec)
  * Async-signal-safe. Nothing to wait for in a vfork child, in a process
  * that does not record, or on the writer thread itself.
  */
-void tl__writer_finish_signal(int sig, int timeout_ms)
+void tl__recorder_finish_signal(int sig, int timeout_ms)
 {
 	if (tl__in_vfork_child() || !W.running || tl__gettid() == W.tid ||
 	    !atomic_exchange(&tl__recording, 0))
 		return;
 	atomic_store(&W.end_signal, sig);
-	tl__writer_finish(timeout_ms, false);
+	tl__recorder_finish(timeout_ms, false);
 }
 
 void tl__flush_before_exec(void)
 {
 	if (atomic_load(&tl__recording) && !tl__in_vfork_child())
-		tl__writer_finish(5000, true);
+		tl__recorder_finish(5000, true);
 }
 
 void tl__exec_failed(void)
@@ -663,10 +663,10 @@ void tl__exec_failed(void)
 void tl__finish_before_exit(void)
 {
 	if (!tl__in_vfork_child() && atomic_exchange(&tl__recording, 0))
-		tl__writer_finish(2000, false);
+		tl__recorder_finish(2000, false);
 }
 
-void tl__writer_forget(void)
+void tl__recorder_forget(void)
 {
 	/* The parent's writer state may be mid-update: leak it, start clean. */
 	if (W.out.fd >= 0)
@@ -689,7 +689,7 @@ void tl__modules_sync(struct tl__pass *p)
 	if (!W.running || p->nested)
 		return;
 	tl__record(p, TL__R_MODULES, &ev, NULL, 0);
-	tl__writer_poke();
+	tl__recorder_poke();
 	while (atomic_load(&W.scans) == seen) {
 		int64_t left = until - tl__now();
 		struct timespec ts = {left / 1000000000, left % 1000000000};

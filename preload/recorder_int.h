@@ -1,10 +1,10 @@
 /*
- * writer_int.h - the writer thread's helpers (writer.c, modules.c,
+ * recorder_int.h - the writer thread's helpers (recorder.c, modules.c,
  * stacks.c, output.c). Everything here runs on the writer thread only,
  * except where a comment says otherwise.
  */
-#ifndef TL_WRITER_INT_H
-#define TL_WRITER_INT_H
+#ifndef TL_RECORDER_INT_H
+#define TL_RECORDER_INT_H
 
 #include "core.h"
 
@@ -39,4 +39,4 @@ int tl__output_open(struct tl__output *o, bool first);
 bool tl__output_intact(const struct tl__output *o);
 void tl__output_close(struct tl__output *o);
 
-#endif /* TL_WRITER_INT_H */
+#endif /* TL_RECORDER_INT_H */
