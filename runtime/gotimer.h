@@ -358,6 +358,40 @@ enum gt_kind {
 };
 
 /*
+ * gt_hook_created - a timer, after-timer, callback timer or ticker was
+ * made: called by the creating call before the timer can fire, on the
+ * creating thread, no runtime lock held. duration: ns until it fires (a
+ * ticker's period); bytes: gt_object_size(handle); arg: gt_after_func()'s
+ * argument, else NULL.
+ */
+GT_API void gt_hook_created(const void *handle, int kind, uint64_t id, int64_t duration,
+			    size_t bytes, const void *arg);
+
+/* gt_hook_reset's flags. */
+#define GT_RESET_WAS_ACTIVE 1 /* the timer would have fired */
+#define GT_RESET_PENDING    2 /* a fired value waited unreceived in its channel */
+
+/*
+ * gt_hook_stopped - gt_timer_stop() or gt_ticker_stop() found the timer
+ * active (was_active) or not. gt_hook_reset - gt_timer_reset() or
+ * gt_ticker_reset() set it to fire in duration ns (flags: GT_RESET_*).
+ * Both on the calling thread, once the call has done its work, no runtime
+ * lock held; not called for a handle already freed.
+ */
+GT_API void gt_hook_stopped(const void *handle, int kind, uint64_t id, bool was_active);
+GT_API void gt_hook_reset(const void *handle, int kind, uint64_t id, int64_t duration,
+			  int flags);
+
+/*
+ * gt_hook_released - the caller gave up its handle: gt_timer_free(),
+ * gt_ticker_free(), or gt_chan_release() of a gt_after() channel. The
+ * timer may live on (an after-timer in async mode, until it fires). On the
+ * calling thread, no runtime lock held, before any gt_hook_reclaimed() of
+ * the same timer.
+ */
+GT_API void gt_hook_released(const void *handle, int kind, uint64_t id);
+
+/*
  * gt_hook_fired - a timer fired (a tick of a ticker included). Called on
  * the timer thread with the timer's shard locked, before the value is
  * sent or the callback queued. value is the fire time sent (0 for callback

@@ -28,3 +28,30 @@ __attribute__((noinline)) void gt_hook_reclaimed(const void *handle, int kind, u
 	(void)handle, (void)kind, (void)id, (void)bytes;
 	__asm__ volatile("" ::: "memory");
 }
+
+__attribute__((noinline)) void gt_hook_created(const void *handle, int kind, uint64_t id,
+					       int64_t duration, size_t bytes, const void *arg)
+{
+	(void)handle, (void)kind, (void)id, (void)duration, (void)bytes, (void)arg;
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void gt_hook_stopped(const void *handle, int kind, uint64_t id,
+					       bool was_active)
+{
+	(void)handle, (void)kind, (void)id, (void)was_active;
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void gt_hook_reset(const void *handle, int kind, uint64_t id,
+					     int64_t duration, int flags)
+{
+	(void)handle, (void)kind, (void)id, (void)duration, (void)flags;
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void gt_hook_released(const void *handle, int kind, uint64_t id)
+{
+	(void)handle, (void)kind, (void)id;
+	__asm__ volatile("" ::: "memory");
+}

@@ -102,13 +102,18 @@ static struct gt_timer *timer_start(uint8_t kind, gt_duration d, gt_duration per
 	t->period = period;
 	t->fn = fn;
 	t->arg = arg;
+	/* Before it is scheduled: a fire cannot come first. */
+	gt_hook_created(gt__timer_handle(t), t->kind, t->seq + 1, d, gt__timer_alloc_size(t), arg);
 	gt__lock_acquire(&s->mu);
 	err = gt__shard_schedule_locked(s, t, gt__deadline(d));
 	if (err == 0)
 		s->created++;
 	gt__lock_release(&s->mu);
 	if (err) {
-		timer_destroy(t); /* never seen by anyone */
+		/* Never seen by anyone but the hooks. */
+		gt_hook_reclaimed(gt__timer_handle(t), t->kind, t->seq + 1,
+				  gt__timer_alloc_size(t));
+		timer_destroy(t);
 		errno = -err;
 		return NULL;
 	}
@@ -172,6 +177,7 @@ static bool stop(struct gt_timer *t)
 	pending = gt__shard_stop_locked(s, t);
 	pending |= discard_stale_locked(t);
 	gt__lock_release(&s->mu);
+	gt_hook_stopped(gt__timer_handle(t), t->kind, t->seq + 1, pending);
 	return pending;
 }
 
@@ -179,12 +185,19 @@ static bool reset(struct gt_timer *t, gt_duration d, gt_duration period)
 {
 	struct gt__shard *s = lock_live(t);
 	bool pending;
-	int err;
+	int err, flags = 0;
 
 	if (!s)
 		return false;
 	s->resets++;
 	pending = t->state == GT_WAITING;
+	/* A value the last fire left unreceived (what async mode delivers
+	 * after the reset, as if the new timeout had expired), for the hook. */
+	if (t->kind != GT_KIND_AFTERFUNC) {
+		gt__lock_acquire(&t->ch.lock);
+		flags = t->ch.len > 0 ? GT_RESET_PENDING : 0;
+		gt__lock_release(&t->ch.lock);
+	}
 	pending |= discard_stale_locked(t);
 	if (period > 0)
 		t->period = period;
@@ -192,6 +205,8 @@ static bool reset(struct gt_timer *t, gt_duration d, gt_duration period)
 	gt__lock_release(&s->mu);
 	if (err)
 		errno = -err;
+	gt_hook_reset(gt__timer_handle(t), t->kind, t->seq + 1, d,
+		      flags | (pending ? GT_RESET_WAS_ACTIVE : 0));
 	return pending;
 }
 
@@ -208,6 +223,7 @@ static void release_handle(struct gt_timer *t, bool keep_waiting)
 	if (!(keep_waiting && t->state == GT_WAITING))
 		was = gt__shard_remove_locked(s, t);
 	gt__lock_release(&s->mu);
+	gt_hook_released(gt__timer_handle(t), t->kind, t->seq + 1);
 	if (was != GT_IDLE)
 		gt__timer_unref(t); /* the heap's */
 	gt__timer_unref(t);

@@ -2,8 +2,7 @@
  * runtime_hooks.c - the observability hooks, and the order of equal
  * deadlines (gotimer.h, "Observability hooks"; docs/runtime.md, "Heaps").
  *
- * This binary defines gt_hook_fired, gt_hook_received and
- * gt_hook_reclaimed itself. The runtime calls its hooks through the
+ * This binary defines every gt_hook_* itself. The runtime calls its hooks through the
  * dynamic linker, so these definitions replace the library's empty ones,
  * exactly as a preloaded recorder's would. They record events into a fixed
  * array with atomics only: a hook may run with the runtime's locks held.
@@ -25,6 +24,10 @@ enum ev_type {
 	EV_FIRED = 1,
 	EV_RECEIVED,
 	EV_RECLAIMED,
+	EV_CREATED,
+	EV_STOPPED,
+	EV_RESET,
+	EV_RELEASED,
 };
 
 struct ev {
@@ -33,8 +36,10 @@ struct ev {
 	int kind;
 	bool delivered;
 	const void *handle;
-	int64_t value;
+	int64_t value;	  /* fired, received: the value; created, reset: the duration */
 	size_t bytes;
+	const void *arg;  /* created */
+	int flags;	  /* reset */
 	uint64_t id;	  /* gt_timer_id(handle), asked from inside the fired hook */
 	size_t hook_size; /* gt_object_size(handle), likewise */
 };
@@ -46,8 +51,8 @@ static _Atomic bool recording;
 
 /* Fill the next event; publish it now unless it is a fired event, which
  * its hook completes and publishes. @return its index, or NEV if none. */
-static unsigned record(int type, const void *handle, int kind, int64_t value, bool delivered,
-		       size_t bytes)
+static unsigned record_all(int type, const void *handle, int kind, int64_t value,
+			   bool delivered, size_t bytes, const void *arg, int flags)
 {
 	unsigned i;
 
@@ -62,9 +67,17 @@ static unsigned record(int type, const void *handle, int kind, int64_t value, bo
 	evs[i].handle = handle;
 	evs[i].value = value;
 	evs[i].bytes = bytes;
+	evs[i].arg = arg;
+	evs[i].flags = flags;
 	if (type != EV_FIRED)
 		atomic_store_explicit(&evs[i].ready, 1, memory_order_release);
 	return i;
+}
+
+static unsigned record(int type, const void *handle, int kind, int64_t value, bool delivered,
+		       size_t bytes)
+{
+	return record_all(type, handle, kind, value, delivered, bytes, NULL, 0);
 }
 
 /* Hooks that were passed an id other than gt_timer_id(handle). */
@@ -102,6 +115,32 @@ void gt_hook_reclaimed(const void *handle, int kind, uint64_t id, size_t bytes)
 {
 	check_id(handle, id);
 	record(EV_RECLAIMED, handle, kind, 0, false, bytes);
+}
+
+void gt_hook_created(const void *handle, int kind, uint64_t id, int64_t duration, size_t bytes,
+		     const void *arg)
+{
+	check_id(handle, id);
+	record_all(EV_CREATED, handle, kind, duration, false, bytes, arg, 0);
+}
+
+/* delivered carries was_active. */
+void gt_hook_stopped(const void *handle, int kind, uint64_t id, bool was_active)
+{
+	check_id(handle, id);
+	record(EV_STOPPED, handle, kind, 0, was_active, 0);
+}
+
+void gt_hook_reset(const void *handle, int kind, uint64_t id, int64_t duration, int flags)
+{
+	check_id(handle, id);
+	record_all(EV_RESET, handle, kind, duration, false, 0, NULL, flags);
+}
+
+void gt_hook_released(const void *handle, int kind, uint64_t id)
+{
+	check_id(handle, id);
+	record(EV_RELEASED, handle, kind, 0, false, 0);
 }
 
 static void record_start(void)
@@ -531,6 +570,86 @@ TEST(equal_deadlines_after_reset_fire_in_creation_order)
 TEST(equal_deadlines_after_later_reset_fire_in_creation_order)
 {
 	reset_ties(10 * MS, 40 * MS);
+}
+
+/* Created before the timer can fire, with its kind, duration, size and
+ * argument; stopped and reset with what they found; released once the
+ * caller lets go, before the reclaim. */
+TEST(hooks_created_stopped_reset_released)
+{
+	static int payload;
+	gt_timer *t, *f;
+	gt_ticker *tk;
+	gt_chan *a;
+	const struct ev *e;
+	int i;
+
+	record_start();
+	t = gt_timer_new(GT_HOUR);
+	tk = gt_ticker_new(5 * MS);
+	f = gt_after_func(GT_HOUR, noop, &payload);
+	a = gt_after(GT_HOUR);
+	REQUIRE(t && tk && f && a);
+	i = find(EV_CREATED, t, 0);
+	REQUIRE(i >= 0);
+	e = event((unsigned)i);
+	CHECK_EQ(e->kind, GT_KIND_TIMER);
+	CHECK_EQ(e->value, GT_HOUR);
+	CHECK_EQ(e->bytes, gt_object_size(t));
+	CHECK(e->arg == NULL);
+	i = find(EV_CREATED, tk, 0);
+	REQUIRE(i >= 0);
+	CHECK_EQ(event((unsigned)i)->kind, GT_KIND_TICKER);
+	CHECK_EQ(event((unsigned)i)->value, 5 * MS);
+	i = find(EV_CREATED, f, 0);
+	REQUIRE(i >= 0);
+	CHECK_EQ(event((unsigned)i)->kind, GT_KIND_AFTERFUNC);
+	CHECK(event((unsigned)i)->arg == &payload);
+	i = find(EV_CREATED, a, 0);
+	REQUIRE(i >= 0);
+	CHECK_EQ(event((unsigned)i)->kind, GT_KIND_AFTER);
+
+	CHECK(gt_timer_stop(t));
+	CHECK(!gt_timer_stop(t));
+	i = find(EV_STOPPED, t, 0);
+	REQUIRE(i >= 0);
+	CHECK(event((unsigned)i)->delivered); /* was active */
+	i = find(EV_STOPPED, t, (unsigned)i + 1);
+	REQUIRE(i >= 0);
+	CHECK(!event((unsigned)i)->delivered);
+	CHECK(!gt_timer_reset(t, 2 * GT_HOUR));
+	CHECK(gt_timer_reset(t, 3 * GT_HOUR));
+	i = find(EV_RESET, t, 0);
+	REQUIRE(i >= 0);
+	CHECK_EQ(event((unsigned)i)->value, 2 * GT_HOUR);
+	CHECK_EQ(event((unsigned)i)->flags, 0);
+	i = find(EV_RESET, t, (unsigned)i + 1);
+	REQUIRE(i >= 0);
+	CHECK_EQ(event((unsigned)i)->flags, GT_RESET_WAS_ACTIVE);
+
+	/* A tick left unreceived is a value pending at the reset. */
+	CHECK(WAIT_UNTIL(gt_ticker_has_value(tk), LATE));
+	gt_ticker_reset(tk, 7 * MS);
+	i = find(EV_RESET, tk, 0);
+	REQUIRE(i >= 0);
+	CHECK_EQ(event((unsigned)i)->value, 7 * MS);
+	CHECK(event((unsigned)i)->flags & GT_RESET_PENDING);
+	CHECK(event((unsigned)i)->flags & GT_RESET_WAS_ACTIVE);
+	gt_ticker_stop(tk);
+	CHECK(find(EV_STOPPED, tk, 0) >= 0);
+
+	CHECK_EQ(count(EV_RELEASED, t), 0);
+	gt_timer_free(t);
+	gt_ticker_free(tk);
+	gt_timer_free(f);
+	gt_chan_release(a);
+	CHECK_EQ(count(EV_RELEASED, t), 1);
+	CHECK_EQ(count(EV_RELEASED, tk), 1);
+	CHECK_EQ(count(EV_RELEASED, f), 1);
+	CHECK_EQ(count(EV_RELEASED, a), 1);
+	CHECK(WAIT_UNTIL(count(EV_RECLAIMED, t) == 1, LATE));
+	CHECK(find(EV_RELEASED, t, 0) < find(EV_RECLAIMED, t, 0));
+	CHECK(WAIT_UNTIL(count(EV_RECLAIMED, f) == 1, LATE));
 }
 
 /* Every hook is passed the timer's id, the same gt_timer_id() gives. */
