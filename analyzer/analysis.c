@@ -20,6 +20,7 @@ enum {
 	T_LIVE = 1u << 4,        /* the slot holds a timer (not on the free list) */
 	T_LATE = 1u << 5,        /* provisional, and its id is below one created already */
 	T_FREED = 1u << 6,       /* provisional, and freed: waiting for its create */
+	T_BEFORE = 1u << 7,      /* made before the recording began (an existing record) */
 };
 
 struct an_timer {
@@ -382,7 +383,7 @@ static void ended(struct tl__an_site *s, const struct an_timer *t, int64_t time)
 {
 	int64_t life = tl__an_since(time, t->created);
 
-	if (!(t->flags & T_PROVISIONAL) && life > s->longest_life)
+	if (!(t->flags & (T_PROVISIONAL | T_BEFORE)) && life > s->longest_life)
 		s->longest_life = life;
 }
 
@@ -638,6 +639,7 @@ static int on_process(struct tl__analysis *a, const struct tl_record *r)
 	a->proc.start = (int64_t)p->mono_ns;
 	a->proc.depth = p->depth;
 	a->proc.flags = p->flags;
+	a->attached |= (p->flags & TL_PROCESS_ATTACHED) != 0;
 	a->proc.exe = dup_or_empty(p->exe);
 	a->proc.hostname = dup_or_empty(p->hostname);
 	a->proc.unwinder = dup_or_empty(p->unwinder);
@@ -673,6 +675,52 @@ static int on_stack(struct tl__analysis *a, const struct tl_record *r)
 	return 0;
 }
 
+/*
+ * A timer made before the recording began (an attached recorder's), first
+ * seen at r->time: live from then on at its site (the stack where it was
+ * first seen in use), counted among the timers from before the trace, and
+ * never judged by growth, which it took no part in.
+ */
+static int on_existing(struct tl__analysis *a, const struct tl_record *r)
+{
+	const struct tl_event *e = &r->ev;
+	uint32_t si = site_of(a, canonical(a, e->stack), e->kind);
+	struct an_timer *t;
+	struct tl__an_site *s;
+
+	if (si == UINT32_MAX)
+		return TL_TRACE_E_NOMEM;
+	if (timer_get(a, e->id)) {
+		a->orphans++; /* seen already: the record came too late to say anything */
+		return 0;
+	}
+	if (!(t = timer_new(a, e->id)))
+		return TL_TRACE_E_NOMEM;
+	s = &a->sites[si];
+	t->site = si;
+	t->kind = (uint8_t)e->kind;
+	t->bytes = e->size + (kind_of(e->kind)->callback ? e->aux : 0);
+	t->created = r->time;
+	t->flags |= T_BEFORE;
+	a->preexisting++;
+	site_live(a, s, r->time, +1, t->bytes, t->created);
+	if (e->id > a->priv->max_id[tl_id_stream(e->id)])
+		a->priv->max_id[tl_id_stream(e->id)] = e->id;
+	if (tl_kind_is_runtime((int)e->kind)) {
+		if (kind_of(e->kind)->periodic)
+			t->flags |= T_PERIODIC;
+		set_pending(s, t, true, r->time);
+	} else if (e->duration > 0 || e->period > 0) {
+		/* A kernel timer armed when it was found: as if armed now. */
+		struct tl_record arm = {.type = TL_REC_ARM, .time = r->time,
+					.ev = {.id = e->id, .duration = e->duration,
+					       .period = e->period}};
+
+		on_arm(s, t, &arm);
+	}
+	return 0;
+}
+
 static int on_meta(struct tl__analysis *a, const struct tl_record *r)
 {
 	switch (r->type) {
@@ -696,6 +744,12 @@ static int on_meta(struct tl__analysis *a, const struct tl_record *r)
 	case TL_REC_RECORDER:
 		a->flush_ms = r->recorder.flush_ms;
 		return 0;
+	case TL_REC_ATTACHED:
+		a->attached = true;
+		a->proc_started = r->attached.started;
+		return 0;
+	case TL_REC_EXISTING:
+		return on_existing(a, r);
 	case TL_REC_SNAPSHOT: {
 		struct tl__an_snapshot *n = realloc(a->snapshots, (a->nsnapshots + 1) * sizeof(*n));
 
@@ -814,8 +868,8 @@ static void finish_timer(struct tl__analysis *a, struct an_timer *t)
 	s->end_unreleased += !released;
 	s->end_released_pending += released && pending;
 	s->end_inactive_unreleased += inactive;
-	if (t->flags & T_PROVISIONAL)
-		return; /* no site to judge */
+	if (t->flags & (T_PROVISIONAL | T_BEFORE))
+		return; /* no site to judge, or no part in the growth */
 	switch (end_measure(s->kind)) {
 	case END_RUNNING:
 		if (periodic)

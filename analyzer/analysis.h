@@ -155,6 +155,8 @@ struct tl__analysis {
 	 * window_start: no start-up). */
 	int64_t window_start, startup_end;
 	bool clean_end;
+	bool attached;        /* recorded from outside, attached to a process already running */
+	int64_t proc_started; /* then, when the process started (0: unknown) */
 	int end_signal;       /* the fatal signal the traced process died of, 0 if none */
 	uint32_t flush_ms;    /* the recorder's flush interval, 0 when unknown */
 	uint64_t live;        /* timers live now (at the end, after tl__an_finish) */

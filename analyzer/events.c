@@ -93,7 +93,10 @@ static const struct flag_name reset_flags[] = {{TL_RESET_WAS_ACTIVE, "active"},
 					       {0, NULL}};
 static const struct flag_name fire_flags[] = {{TL_FIRE_DELIVERED, "delivered"}, {0, NULL}};
 static const struct flag_name process_flags[] = {
-	{TL_PROCESS_FORKED, "forked"}, {TL_PROCESS_EXECED, "execed"}, {0, NULL}};
+	{TL_PROCESS_FORKED, "forked"},
+	{TL_PROCESS_EXECED, "execed"},
+	{TL_PROCESS_ATTACHED, "attached"},
+	{0, NULL}};
 
 /* ---------------------------------------------------------------------------
  * Records
@@ -224,6 +227,17 @@ static void print_fields(struct printer *p, const struct tl_record *rec)
 	case TL_REC_RECORDER:
 		fprintf(out, " flush_ms=%" PRIu32, rec->recorder.flush_ms);
 		break;
+	case TL_REC_ATTACHED: {
+		struct tl_record at = {.time = rec->attached.started};
+
+		fputs(" started=", out);
+		print_time(p, &at);
+		break;
+	}
+	case TL_REC_EXISTING:
+		fprintf(out, " id=%" PRIu64, rec->ev.id);
+		print_event(out, TL_REC_CREATE, &rec->ev);
+		break;
 	default:
 		print_event(out, rec->type, &rec->ev);
 		break;
@@ -233,7 +247,8 @@ static void print_fields(struct printer *p, const struct tl_record *rec)
 static void print_record(struct printer *p, const struct tl_record *rec)
 {
 	bool timed = rec->type != TL_REC_THREAD && rec->type != TL_REC_STACK &&
-		     rec->type != TL_REC_SIGNAL && rec->type != TL_REC_RECORDER;
+		     rec->type != TL_REC_SIGNAL && rec->type != TL_REC_RECORDER &&
+		     rec->type != TL_REC_ATTACHED;
 
 	if (rec->type == TL_REC_PROCESS && !p->has_origin) {
 		p->has_origin = true;

@@ -127,6 +127,17 @@ static void trace(const struct tl__report *r, FILE *out, bool *first)
 	jtext(out, "ended_by_signal", signal_name(a->end_signal, sig, sizeof(sig)), &f);
 	jint(out, "flush_ms", a->flush_ms, &f);
 	jint(out, "unread_bytes", r->st->trailing_bytes, &f);
+	jkey(out, "attached", &f);
+	if (a->attached) {
+		bool g3 = true;
+
+		fputc('{', out);
+		jnum(out, "process_started_s",
+		     a->proc_started ? tl__an_secs(a, a->proc_started) : 0, &g3);
+		fputc('}', out);
+	} else {
+		fputs("null", out);
+	}
 	jint(out, "live_end", live, &f);
 	jint(out, "live_bytes_end", live_bytes, &f);
 	jkey(out, "window", &f);

@@ -8,6 +8,7 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 
 #define FRAMES_SHOWN 6
 
@@ -97,6 +98,24 @@ static void snapshots(const struct tl__analysis *a, FILE *out)
 	fprintf(out, "\n");
 }
 
+/* "attached  at 12:03:07 to pid 4242, running for 83.2 s by then; timers
+ * created before are counted from their first event" */
+static void attached(const struct tl__analysis *a, FILE *out)
+{
+	time_t wall = (time_t)(a->proc.wall_ns / 1000000000u);
+	char when[32] = "", b[32];
+	struct tm tm;
+
+	if (wall && localtime_r(&wall, &tm))
+		strftime(when, sizeof(when), "at %H:%M:%S ", &tm);
+	fprintf(out, "  attached  %sto pid %u", when, a->proc.pid);
+	if (a->proc_started && tl__an_since(a->proc.start, a->proc_started) > 0)
+		fprintf(out, ", running for %s by then",
+			tl__fmt_ns(b, sizeof(b),
+				   (double)tl__an_since(a->proc.start, a->proc_started)));
+	fprintf(out, "; timers created before are counted from their first event\n");
+}
+
 static void summary(const struct tl__report *r, FILE *out)
 {
 	const struct tl__analysis *a = r->a;
@@ -123,7 +142,10 @@ static void summary(const struct tl__report *r, FILE *out)
 			a->mode == TL_MODE_SYNC ? "sync (Go >= 1.23)" : "async (Go <= 1.22)");
 	if (a->have_process)
 		fprintf(out, ", stacks by %s", a->proc.unwinder);
-	fprintf(out, "\n  timers    %s created: %s\n", tl__fmt_count(b1, sizeof(b1), created),
+	fprintf(out, "\n");
+	if (a->attached)
+		attached(a, out);
+	fprintf(out, "  timers    %s created: %s\n", tl__fmt_count(b1, sizeof(b1), created),
 		kind_list(a, kinds, sizeof(kinds)));
 	if (a->dropped)
 		lost(a, out);

@@ -77,7 +77,7 @@ endfunction()
 # 1. Synthetic traces at the detectors' thresholds, drops, odd events, the
 # options and exit codes: no recorder needed.
 foreach(case gen.drops gen.not_freed gen.ticks gen.churn gen.resets.none gen.resets.async
-		gen.resets.sync gen.callbacks gen.unknown gen.forever gen.id_rules gen.sparse_stack
+		gen.resets.sync gen.callbacks gen.unknown gen.forever gen.id_rules gen.attached gen.sparse_stack
 		gen.late_create gen.far_start gen.lost gen.snapshots concatenated outputs man min_count.gen
 		fail_on usage newer.gen truncated.header)
 	tl_analyzer_test(${case})

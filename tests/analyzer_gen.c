@@ -538,6 +538,41 @@ static void far_start(struct gen *g)
  * both kernel findings uncertain whatever their count; the ticker's is
  * certain (20 is above the 15 lost).
  */
+/*
+ * attached: what an attached recorder writes. The process (pid 4242) had
+ * run for 90 s when the recording began. At attach: 4 timerfds open (existing, no stack, periodic)
+ * and nothing else. A ticker made before, first seen at its stop (stack
+ * 3, existing). Then a site (stack 1) opens 30 timerfds it never closes:
+ * a leak. Expected: the attached line, 5 timers from before the trace, one
+ * leak of 30 at stack 1, and no finding of the 4 found open (they had no
+ * part in the growth).
+ */
+static void attached(struct gen *g)
+{
+	struct tl_event ex = {.kind = TL_KIND_TIMERFD, .duration = 1 * S, .period = 1 * S};
+
+	begin(g, TL_MODE_ASYNC, TL_PROCESS_ATTACHED);
+	check(g, tl_trace_writer_attached(g->w, g->now - STARTUP - 90 * S));
+	stack(g, 1);
+	stack(g, 3);
+	for (int i = 0; i < 4; i++) {
+		ex.id = k_id();
+		check(g, tl_trace_writer_existing(g->w, g->now - STARTUP, &ex));
+	}
+	for (int i = 0; i < 30; i++) {
+		uint64_t id = k_id();
+
+		create(g, id, TL_KIND_TIMERFD, 1, 0, 0, 512);
+		arm(g, id, 1 * S, 1 * S);
+		g->now += 50 * MS;
+	}
+	ex = (struct tl_event){.id = gt_id(), .kind = TL_KIND_TICKER, .stack = 3,
+			       .duration = 100 * MS, .period = 100 * MS, .size = 152};
+	check(g, tl_trace_writer_existing(g->w, g->now, &ex));
+	simple(g, TL_REC_STOP, ex.id, TL_STOP_WAS_ACTIVE);
+	end(g, 0);
+}
+
 static void lost(struct gen *g)
 {
 	begin(g, TL_MODE_ASYNC, 0);
@@ -750,7 +785,7 @@ static int usage(void)
 {
 	fputs("usage: analyzer_gen drops FILE [LOST]\n"
 	      "       analyzer_gen not_freed|ticks|churn|callbacks|unknown|forever|id_rules|\n"
-	      "                    far_start|late_create|lost|snapshots FILE\n"
+	      "                    far_start|late_create|lost|snapshots|attached FILE\n"
 	      "       analyzer_gen resets FILE none|async|sync\n"
 	      "       analyzer_gen sparse_stack FILE ID\n"
 	      "       analyzer_gen fuzzseed TRACE OUT\n",
@@ -804,6 +839,8 @@ int main(int argc, char **argv)
 		late_create(&g);
 	else if (strcmp(argv[1], "lost") == 0 && !arg)
 		lost(&g);
+	else if (strcmp(argv[1], "attached") == 0 && !arg)
+		attached(&g);
 	else if (strcmp(argv[1], "snapshots") == 0 && !arg)
 		snapshots(&g);
 	else

@@ -1316,6 +1316,22 @@ def case_gen_id_rules():
     check_text(trace, rep)
 
 
+def case_gen_attached():
+    # An attached recording: said in the report, the timers found when it
+    # attached counted from then and not judged, the growth after found.
+    trace = gen("attached")
+    rep, _ = report_json(trace)
+    expect("attached: process_started_s", -90,
+           (rep["trace"]["attached"] or {}).get("process_started_s"))
+    expect("timers before the trace", 5, rep["trace"]["timers_before_trace"])
+    expect_findings(rep, [Want("unclosed-timerfd", "leak", 30, stack=1)])
+    out = text(report(trace).stdout)
+    check(re.search(r"^  attached  at \d\d:\d\d:\d\d to pid 4242, running for 1.5 min by "
+                    r"then; timers created before are counted from their first event$",
+                    out, re.M), "no attached line:\n" + out)
+    check_text(trace, rep)
+
+
 def case_gen_late_create():
     # A callback timer fired and freed before its create was written (the
     # recorder stamps a create on entry, writes it on return): no orphan, no
@@ -1641,6 +1657,7 @@ CASES = {
     "gen.forever": case_gen_forever,
     "gen.id_rules": case_gen_id_rules,
     "gen.late_create": case_gen_late_create,
+    "gen.attached": case_gen_attached,
     "gen.far_start": case_gen_far_start,
     "gen.sparse_stack": case_gen_sparse_stack,
     "gen.lost": case_gen_lost,

@@ -577,6 +577,66 @@ TEST(signal_and_recorder)
 	close(fd);
 }
 
+/* An attached recorder's records: when the process started, and a timer
+ * made before the recording, between events whose ids and times still
+ * decode as deltas from each other (extension records leave them alone). */
+TEST(attached_and_existing)
+{
+	struct tl_event create = {.id = tl_id_make(TL_ID_KERNEL, 7), .kind = TL_KIND_TIMERFD};
+	struct tl_event before = {.id = tl_id_make(TL_ID_RUNTIME, 3), .kind = TL_KIND_TICKER,
+				  .stack = 2, .duration = 5000, .period = 5000, .size = 152,
+				  .aux = 9};
+	struct tl_event free_ev = {.id = create.id}, bad = before;
+	struct tl_trace_writer *w;
+	struct tl_trace_reader *r;
+	struct tl_record rec;
+	struct tt_buf b;
+	int fd = tt_memfd(), err, types[8], n = 0;
+
+	w = tl_trace_writer_new(fd, NULL, &err);
+	CHECK(w != NULL);
+	CHECK_EQ(tl_trace_writer_attached(w, -123456789), 0);
+	CHECK_EQ(tl_trace_writer_event(w, TL_REC_CREATE, 1000, 1, &create), 0);
+	CHECK_EQ(tl_trace_writer_existing(w, 1500, &before), 0);
+	bad.id = 5; /* odd: a kernel id for a ticker */
+	CHECK_EQ(tl_trace_writer_existing(w, 1500, &bad), TL_TRACE_E_INVAL);
+	CHECK_EQ(tl_trace_writer_event(w, TL_REC_FREE, 2000, 1, &free_ev), 0);
+	CHECK_EQ(tl_trace_writer_end(w, 3000, 2, 0), 0);
+	tl_trace_writer_free(w);
+	lseek(fd, 0, SEEK_SET);
+	b = tt_slurp(fd);
+	r = tl_trace_reader_open_mem(b.p, b.len, &err);
+	CHECK(r != NULL);
+	while (n < 8 && tl_trace_reader_next(r, &rec) == 1) {
+		types[n++] = rec.type;
+		if (rec.type == TL_REC_ATTACHED)
+			CHECK_EQ(rec.attached.started, -123456789);
+		if (rec.type == TL_REC_EXISTING) {
+			CHECK_EQ(rec.time, 1500);
+			CHECK_EQ(rec.ev.id, before.id);
+			CHECK_EQ(rec.ev.kind, TL_KIND_TICKER);
+			CHECK_EQ(rec.ev.stack, 2);
+			CHECK_EQ(rec.ev.duration, 5000);
+			CHECK_EQ(rec.ev.period, 5000);
+			CHECK_EQ(rec.ev.size, 152);
+			CHECK_EQ(rec.ev.aux, 9);
+		}
+		if (rec.type == TL_REC_FREE) {
+			CHECK_EQ(rec.ev.id, create.id);
+			CHECK_EQ(rec.time, 2000);
+		}
+	}
+	CHECK_EQ(n, 5);
+	CHECK_EQ(types[0], TL_REC_ATTACHED);
+	CHECK_EQ(types[1], TL_REC_CREATE);
+	CHECK_EQ(types[2], TL_REC_EXISTING);
+	CHECK_EQ(types[3], TL_REC_FREE);
+	CHECK_EQ(types[4], TL_REC_END);
+	tl_trace_reader_close(r);
+	tt_free(&b);
+	close(fd);
+}
+
 /* With prealloc_bytes, chunks within it and a chunk far beyond it (which
  * gets a compressor of its own) are all written and read back. */
 TEST(prealloc)
@@ -653,7 +713,9 @@ TEST(names)
 	CHECK_STR(tl_rec_name(0x08), "unknown");
 	CHECK_STR(tl_rec_name(TL_REC_SIGNAL), "signal");
 	CHECK_STR(tl_rec_name(TL_REC_RECORDER), "recorder");
-	CHECK_STR(tl_rec_name(0x42), "unknown");
+	CHECK_STR(tl_rec_name(TL_REC_ATTACHED), "attached");
+	CHECK_STR(tl_rec_name(TL_REC_EXISTING), "existing");
+	CHECK_STR(tl_rec_name(0x44), "unknown");
 	CHECK_STR(tl_rec_name(-1), "unknown");
 	CHECK_STR(tl_kind_name(TL_KIND_TICKER), "ticker");
 	CHECK_STR(tl_kind_name(TL_KIND_GO_SLEEP), "go-sleep");

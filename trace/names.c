@@ -64,6 +64,8 @@ static const char *const rec_names[] = {
 	[TL_REC_END] = "end",
 	[TL_REC_SIGNAL] = "signal",
 	[TL_REC_RECORDER] = "recorder",
+	[TL_REC_ATTACHED] = "attached",
+	[TL_REC_EXISTING] = "existing",
 };
 
 const char *tl_rec_name(int type)

@@ -273,18 +273,36 @@ static int dec_extension(struct tl__dec *d, struct tl_record *rec)
 	d->err = tl__get_span(&d->c, TL_TRACE_MAX_CHUNK, &body, &n);
 	if (d->err)
 		return 0;
-	if (rec->type != TL_REC_SIGNAL && rec->type != TL_REC_RECORDER) {
+	if (rec->type < TL_REC_SIGNAL || rec->type > TL_REC_EXISTING) {
 		d->unknown++;
 		return 0;
 	}
 	outer = d->c;
 	d->c = (struct tl__cur){body, body + n};
-	if (rec->type == TL_REC_SIGNAL) {
+	switch (rec->type) {
+	case TL_REC_SIGNAL:
 		rec->signal.signo = get_int(d);
 		if (!d->err && (rec->signal.signo < 1 || rec->signal.signo > 64))
 			d->err = TL_TRACE_E_BAD_RECORD;
-	} else {
+		break;
+	case TL_REC_RECORDER:
 		rec->recorder.flush_ms = get_u32(d);
+		break;
+	case TL_REC_ATTACHED:
+		rec->attached.started = get_s64(d);
+		break;
+	default: /* TL_REC_EXISTING */
+		rec->time = get_s64(d);
+		rec->ev.id = get_u64(d);
+		rec->ev.kind = get_u32(d);
+		rec->ev.stack = get_u32(d);
+		rec->ev.duration = get_s64(d);
+		rec->ev.period = (int64_t)get_u64(d);
+		rec->ev.size = get_u64(d);
+		rec->ev.aux = get_u64(d);
+		if (!d->err && rec->ev.id == 0)
+			d->err = TL_TRACE_E_BAD_RECORD; /* id 0 is no timer */
+		break;
 	}
 	d->c = outer;
 	return 1;

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define TL_TRACE_MAJOR 1
-#define TL_TRACE_MINOR 1
+#define TL_TRACE_MINOR 2
 
 #define TL_TRACE_MAX_FRAMES  256
 #define TL_TRACE_MAX_CHUNK   (16u << 20) /* raw bytes per chunk */
@@ -87,6 +87,8 @@ enum tl_rec_type {
 	/* Extension records (0x40 and up) this reader knows; since 1.1. */
 	TL_REC_SIGNAL = 0x40,   /* the process ends because of a fatal signal */
 	TL_REC_RECORDER = 0x41, /* how the recorder was set up */
+	TL_REC_ATTACHED = 0x42, /* since 1.2: recorded from outside, a process already running */
+	TL_REC_EXISTING = 0x43, /* since 1.2: a timer made before the recording began */
 };
 
 static inline bool tl_rec_is_event(int type)
@@ -218,6 +220,7 @@ const char *tl_drop_reason_name(int reason);
 
 #define TL_PROCESS_FORKED   (1u << 0)
 #define TL_PROCESS_EXECED   (1u << 1)
+#define TL_PROCESS_ATTACHED (1u << 2) /* since 1.2: recorded from outside, attached later */
 
 enum tl_runtime_mode {
 	TL_MODE_ASYNC = 1,
@@ -405,6 +408,23 @@ int tl_trace_writer_event(struct tl_trace_writer *w, int type, int64_t time, uin
 int tl_trace_writer_recorder(struct tl_trace_writer *w, uint32_t flush_ms);
 
 /*
+ * tl_trace_writer_attached - the recorder attached to a process already
+ * running, which started at started (ns, on the trace's clock: before the
+ * process record's mono_ns). Written once, after the process record, whose
+ * flags have TL_PROCESS_ATTACHED.
+ */
+int tl_trace_writer_attached(struct tl_trace_writer *w, int64_t started);
+
+/*
+ * tl_trace_writer_existing - a timer made before the recording began, seen
+ * first at time: its id (the id rules hold: tl_id_fits()), kind, and what
+ * is known of it; e->stack: where it was seen first in use, 0 for none.
+ * Written before any event of the timer. @return 0, TL_TRACE_E_INVAL (an
+ * id that breaks the rules), TL_TRACE_E_NOMEM.
+ */
+int tl_trace_writer_existing(struct tl_trace_writer *w, int64_t time, const struct tl_event *e);
+
+/*
  * tl_trace_writer_end_signal - the trace ends because the process received
  * the fatal signal signo (1..64): a signal record goes right before the end
  * record (in the final chunk too, when writing had failed). Call before
@@ -545,6 +565,11 @@ struct tl_record {
 		struct {
 			uint32_t flush_ms;
 		} recorder;
+		struct {
+			int64_t started; /* when the process started, on the trace's clock */
+		} attached;
+		/* existing: in ev (id, kind, stack, duration, period, size, aux),
+		 * time: when the recorder first saw it */
 	};
 };
 

@@ -555,6 +555,45 @@ int tl_trace_writer_recorder(struct tl_trace_writer *w, uint32_t flush_ms)
 	return append(w, encode_recorder, &flush_ms);
 }
 
+static void encode_attached(struct tl_trace_writer *w, const void *arg)
+{
+	uint64_t f[1] = {tl__zigzag(*(const int64_t *)arg)};
+
+	put_extension(w, TL_REC_ATTACHED, f, 1);
+}
+
+int tl_trace_writer_attached(struct tl_trace_writer *w, int64_t started)
+{
+	if (!w || w->state == TL__W_ENDED)
+		return TL_TRACE_E_INVAL;
+	return append(w, encode_attached, &started);
+}
+
+struct existing_arg {
+	int64_t time;
+	const struct tl_event *e;
+};
+
+/* Absolute values, as every extension record's: the chunk's id and time
+ * stay where the events left them. */
+static void encode_existing(struct tl_trace_writer *w, const void *arg)
+{
+	const struct existing_arg *a = arg;
+	uint64_t f[8] = {tl__zigzag(a->time), a->e->id, a->e->kind, a->e->stack,
+			 tl__zigzag(a->e->duration), (uint64_t)a->e->period, a->e->size, a->e->aux};
+
+	put_extension(w, TL_REC_EXISTING, f, 8);
+}
+
+int tl_trace_writer_existing(struct tl_trace_writer *w, int64_t time, const struct tl_event *e)
+{
+	struct existing_arg a = {time, e};
+
+	if (!w || !e || w->state == TL__W_ENDED || !tl_id_fits(e->id, (int)e->kind))
+		return TL_TRACE_E_INVAL;
+	return append(w, encode_existing, &a);
+}
+
 int tl_trace_writer_end_signal(struct tl_trace_writer *w, int signo)
 {
 	if (!w || w->state == TL__W_ENDED || signo < 1 || signo > 64)
