@@ -287,6 +287,21 @@ struct tl_module {
 	const struct tl_segment *segs;
 };
 
+/*
+ * tl_heap_block_size - the bytes of the glibc malloc block that starts at
+ * p in some process, 0 when p does not look like one (heapblock.c): what
+ * a callback timer's argument pins, its create's aux. peek reads a word of
+ * that process's memory, false when it cannot; brk_lo and brk_hi bound its
+ * main heap (the brk area). Never faults; thread-safe if peek is.
+ */
+struct tl_heap {
+	bool (*peek)(void *ctx, uint64_t addr, uint64_t *out);
+	void *ctx;
+	uint64_t brk_lo, brk_hi;
+};
+
+uint64_t tl_heap_block_size(const struct tl_heap *h, uint64_t p);
+
 /* ---------------------------------------------------------------------------
  * File header
  */

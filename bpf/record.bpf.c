@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * record.bpf.c - timerleak-record's BPF side: the target's timer syscalls
+ * (tracepoints) and probe points (one uprobe program, told apart by its
+ * attach cookie), as struct tlr_event in a ring buffer (record.h).
+ *
+ * Every program first checks that the current task belongs to the target
+ * process and returns at once otherwise: a tracepoint fires for every
+ * process on the machine. close() and its relatives are filtered further
+ * to the target's timerfd descriptors (the fds map) before any other work,
+ * since a service closes sockets and files all day.
+ *
+ * Nothing is written into the target; nothing waits. A full ring buffer
+ * drops the event and counts it. The reader is woken only once a batch has
+ * gathered (wake_bytes): a wake-up per event costs more than the event.
+ */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "record.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set through the skeleton's rodata before loading (record.c). */
+const volatile __u32 target_tgid = 0;
+const volatile __u32 max_depth = 64;
+const volatile __u64 wake_bytes = 1 << 20;
+
+#define F_DUPFD            0
+#define F_DUPFD_CLOEXEC    1030
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by record.c (--buffer) */
+} events SEC(".maps");
+
+/* The target's timerfd descriptors: record.c fills it with those open when
+ * it attaches; timerfd_create, dup and close keep it current. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, __u32);
+	__type(value, __u8);
+} fds SEC(".maps");
+
+/* A syscall's arguments from its entry to its exit, by thread. */
+struct tlr_call {
+	__u64 a[5];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, __u32);
+	__type(value, struct tlr_call);
+} calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TLR_C_NCOUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline bool ours(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
+}
+
+static __always_inline __u32 current_tid(void)
+{
+	return (__u32)bpf_get_current_pid_tgid();
+}
+
+static __always_inline void count(__u32 c)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &c);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+static __always_inline void *reserve(__u16 type, __u64 size)
+{
+	struct tlr_event *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e) {
+		count(TLR_C_DROPPED);
+		return NULL;
+	}
+	e->time = bpf_ktime_get_ns();
+	e->tid = current_tid();
+	e->type = type;
+	e->how = TLR_STACK_NONE;
+	e->pad = 0;
+	e->nframes = 0;
+	e->nstack = 0;
+	return e;
+}
+
+static __always_inline void submit(void *e)
+{
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes
+			      ? BPF_RB_FORCE_WAKEUP
+			      : BPF_RB_NO_WAKEUP;
+
+	bpf_ringbuf_submit(e, flags);
+}
+
+/*
+ * The user stack by frame pointers, from a function's entry (a uprobe, or
+ * a syscall made by a libc wrapper that sets up no frame of its own): the
+ * caller's return address is at [sp], and bp still holds the caller's
+ * frame, whose chain gives the callers above it.
+ */
+static __always_inline void walk(struct tlr_event *e, __u64 sp, __u64 bp)
+{
+	__u64 ret = 0, frame[2];
+	__u32 n = 0;
+
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp) == 0 && ret)
+		e->frames[n++] = ret;
+	for (int i = 0; i < TLR_MAX_FRAMES; i++) {
+		if (n >= max_depth || n >= TLR_MAX_FRAMES)
+			break;
+		if (!bp || bpf_probe_read_user(frame, sizeof(frame), (void *)bp))
+			break;
+		if (!frame[1])
+			break;
+		e->frames[n & (TLR_MAX_FRAMES - 1)] = frame[1];
+		n++;
+		if (frame[0] <= bp) /* the stack grows down: a caller's frame is above */
+			break;
+		bp = frame[0];
+	}
+	e->nframes = n;
+	e->how = TLR_STACK_FP;
+}
+
+/* The registers the task entered the kernel with. */
+static __always_inline int user_regs(struct pt_regs *r)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return bpf_probe_read_kernel(r, sizeof(*r), (void *)bpf_task_pt_regs(t));
+}
+
+static __always_inline void walk_syscall(struct tlr_event *e)
+{
+	struct pt_regs r;
+
+	if (user_regs(&r) == 0)
+		walk(e, r.sp, r.bp);
+}
+
+static __always_inline void save(__u64 a0, __u64 a1, __u64 a2, __u64 a3, __u64 a4)
+{
+	__u32 tid = current_tid();
+	struct tlr_call c = {{a0, a1, a2, a3, a4}};
+
+	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
+}
+
+/* The arguments saved at entry, removed. @return false if there are none. */
+static __always_inline bool take(struct tlr_call *c)
+{
+	__u32 tid = current_tid();
+	struct tlr_call *p = bpf_map_lookup_elem(&calls, &tid);
+
+	if (!p)
+		return false;
+	*c = *p;
+	bpf_map_delete_elem(&calls, &tid);
+	return true;
+}
+
+static __always_inline bool is_timerfd(__u32 fd)
+{
+	return bpf_map_lookup_elem(&fds, &fd) != NULL;
+}
+
+static __always_inline void track(__u32 fd)
+{
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(&fds, &fd, &one, BPF_ANY))
+		count(TLR_C_UNTRACKED);
+}
+
+/* struct itimerspec (or a timespec pair) in ns: interval, then value. */
+static __always_inline void read_itimerspec(__u64 uptr, __u64 *interval, __u64 *value)
+{
+	__s64 ts[4] = {0, 0, 0, 0};
+
+	*interval = *value = 0;
+	if (!uptr || bpf_probe_read_user(ts, sizeof(ts), (void *)uptr))
+		return;
+	*interval = (__u64)(ts[0] * 1000000000 + ts[1]);
+	*value = (__u64)(ts[2] * 1000000000 + ts[3]);
+}
+
+/* ---------------------------------------------------------------------------
+ * timerfd
+ */
+
+SEC("tracepoint/syscalls/sys_enter_timerfd_create")
+int tfd_create_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ours())
+		save(ctx->args[0], ctx->args[1], 0, 0, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_timerfd_create")
+int tfd_create_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct tlr_event *e;
+	struct tlr_call c;
+
+	if (!ours() || !take(&c) || ctx->ret < 0)
+		return 0;
+	track((__u32)ctx->ret);
+	e = reserve(TLR_TFD_CREATE, sizeof(*e));
+	if (!e)
+		return 0;
+	e->a[0] = (__u64)ctx->ret;
+	e->a[1] = c.a[0];
+	e->a[2] = c.a[1];
+	walk_syscall(e);
+	submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_timerfd_settime")
+int tfd_settime_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 interval, value;
+
+	if (!ours() || !is_timerfd((__u32)ctx->args[0]))
+		return 0;
+	read_itimerspec(ctx->args[2], &interval, &value);
+	save(ctx->args[0], value, interval, ctx->args[1], ctx->args[3]);
+	return 0;
+}
+
+/* Shared by both kinds of kernel timer: an arm (or a disarm) that took. */
+static __always_inline int settime_exit(struct trace_event_raw_sys_exit *ctx, __u16 type)
+{
+	__u64 old_interval, old_value;
+	struct tlr_event *e;
+	struct tlr_call c;
+
+	if (!ours() || !take(&c) || ctx->ret != 0)
+		return 0;
+	e = reserve(type, sizeof(*e));
+	if (!e)
+		return 0;
+	e->a[0] = c.a[0];
+	e->a[1] = c.a[1];
+	e->a[2] = c.a[2];
+	e->a[3] = c.a[3];
+	/* The old value, where the caller asked for it: was it armed? */
+	read_itimerspec(c.a[4], &old_interval, &old_value);
+	e->a[4] = c.a[4] ? (old_value != 0) : 2; /* 2: not known */
+	submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_timerfd_settime")
+int tfd_settime_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return settime_exit(ctx, TLR_TFD_SETTIME);
+}
+
+/* ---------------------------------------------------------------------------
+ * Descriptors: close, close_range, dup, dup2, dup3, fcntl(F_DUPFD)
+ */
+
+static __always_inline void emit_fd(__u16 type, __u64 a0, __u64 a1)
+{
+	struct tlr_event *e = reserve(type, sizeof(*e));
+
+	if (!e)
+		return;
+	e->a[0] = a0;
+	e->a[1] = a1;
+	submit(e);
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int close_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 fd = (__u32)ctx->args[0];
+
+	/* Linux releases the descriptor whatever close() returns. */
+	if (!ours() || !is_timerfd(fd))
+		return 0;
+	bpf_map_delete_elem(&fds, &fd);
+	emit_fd(TLR_FD_CLOSE, fd, 0);
+	return 0;
+}
+
+struct tlr_range {
+	__u32 first, last;
+};
+
+static long close_in_range(struct bpf_map *map, __u32 *fd, __u8 *v, struct tlr_range *r)
+{
+	if (*fd >= r->first && *fd <= r->last)
+		bpf_map_delete_elem(map, fd);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close_range")
+int close_range_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	struct tlr_range r = {(__u32)ctx->args[0], (__u32)ctx->args[1]};
+
+	if (!ours() || (ctx->args[2] & CLOSE_RANGE_CLOEXEC))
+		return 0;
+	/* The user side knows which timerfds the range held; the map must
+	 * forget them now, before the numbers are handed out again. */
+	emit_fd(TLR_CLOSE_RANGE, r.first, r.last);
+	bpf_for_each_map_elem(&fds, close_in_range, &r, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup")
+int dup_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ours())
+		save(ctx->args[0], (__u64)-1, 0, 0, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int dup2_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ours())
+		save(ctx->args[0], ctx->args[1], 0, 0, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup3")
+int dup3_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ours())
+		save(ctx->args[0], ctx->args[1], 0, 0, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_fcntl")
+int fcntl_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ours() && (ctx->args[1] == F_DUPFD || ctx->args[1] == F_DUPFD_CLOEXEC))
+		save(ctx->args[0], (__u64)-1, 0, 0, 0);
+	return 0;
+}
+
+/* A new descriptor: if it replaced a timerfd's (dup2 over it), that one
+ * is closed; if it copies a timerfd's, the timerfd has one more. */
+static __always_inline int dup_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 old, new;
+	struct tlr_call c;
+
+	if (!ours() || !take(&c) || ctx->ret < 0)
+		return 0;
+	old = (__u32)c.a[0];
+	new = (__u32)ctx->ret;
+	if (old == new)
+		return 0;
+	if (is_timerfd(new)) {
+		bpf_map_delete_elem(&fds, &new);
+		emit_fd(TLR_FD_CLOSE, new, 0);
+	}
+	if (is_timerfd(old)) {
+		track(new);
+		emit_fd(TLR_FD_DUP, old, new);
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_dup")
+int dup_exit1(struct trace_event_raw_sys_exit *ctx)
+{
+	return dup_exit(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_dup2")
+int dup_exit2(struct trace_event_raw_sys_exit *ctx)
+{
+	return dup_exit(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_dup3")
+int dup_exit3(struct trace_event_raw_sys_exit *ctx)
+{
+	return dup_exit(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_fcntl")
+int fcntl_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return dup_exit(ctx);
+}
+
+/* ---------------------------------------------------------------------------
+ * POSIX timers
+ */
+
+SEC("tracepoint/syscalls/sys_enter_timer_create")
+int pt_create_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__s32 sev[4] = {0, 0, -1, 0}; /* sigev_value (8 bytes), signo, notify */
+
+	if (!ours())
+		return 0;
+	if (ctx->args[1])
+		bpf_probe_read_user(sev, sizeof(sev), (void *)ctx->args[1]);
+	save(ctx->args[0], ctx->args[2], (__u64)(__s64)sev[3], (__u64)sev[2], 0);
+	return 0;
+}
+
+/*
+ * glibc's timer_create is a function with a frame and saved registers of
+ * its own, around the syscall: neither [sp] nor the frame chain finds its
+ * caller. The registers and a slice of the stack go to the user side,
+ * which unwinds them by .eh_frame (unwind.c).
+ */
+SEC("tracepoint/syscalls/sys_exit_timer_create")
+int pt_create_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct tlr_slice *sl;
+	struct tlr_event *e;
+	struct pt_regs r;
+	struct tlr_call c;
+	__s32 id = 0;
+
+	if (!ours() || !take(&c) || ctx->ret != 0)
+		return 0;
+	if (!c.a[1] || bpf_probe_read_user(&id, sizeof(id), (void *)c.a[1]))
+		return 0;
+	e = reserve(TLR_PT_CREATE, sizeof(*e) + sizeof(*sl));
+	if (!e)
+		return 0;
+	e->a[0] = (__u64)id;
+	e->a[1] = c.a[0];
+	e->a[2] = c.a[2];
+	e->a[3] = c.a[3];
+	sl = (void *)(e + 1);
+	if (user_regs(&r) == 0) {
+		sl->ip = r.ip;
+		sl->sp = r.sp;
+		sl->bp = r.bp;
+		sl->bx = r.bx;
+		sl->r12 = r.r12;
+		sl->r13 = r.r13;
+		sl->r14 = r.r14;
+		sl->r15 = r.r15;
+		/* Near the top of the stack a full copy would fault: less. */
+		if (bpf_probe_read_user(sl->stack, TLR_STACK_COPY, (void *)r.sp) == 0)
+			e->nstack = TLR_STACK_COPY;
+		else if (bpf_probe_read_user(sl->stack, 512, (void *)r.sp) == 0)
+			e->nstack = 512;
+		e->how = TLR_STACK_SLICE;
+	}
+	submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_timer_settime")
+int pt_settime_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 interval, value;
+
+	if (!ours())
+		return 0;
+	read_itimerspec(ctx->args[2], &interval, &value);
+	save(ctx->args[0], value, interval, ctx->args[1], ctx->args[3]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_timer_settime")
+int pt_settime_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return settime_exit(ctx, TLR_PT_SETTIME);
+}
+
+SEC("tracepoint/syscalls/sys_enter_timer_delete")
+int pt_delete_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ours())
+		save(ctx->args[0], 0, 0, 0, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_timer_delete")
+int pt_delete_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct tlr_call c;
+
+	if (ours() && take(&c) && ctx->ret == 0)
+		emit_fd(TLR_PT_DELETE, c.a[0], 0);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * The process's end, or its exec
+ */
+
+SEC("tracepoint/sched/sched_process_exit")
+int process_exit(struct trace_event_raw_sched_process_template *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	/* The thread group's leader goes last. */
+	if ((id >> 32) == target_tgid && (__u32)id == target_tgid)
+		emit_fd(TLR_EXIT, 0, 0);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int process_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	if (ours())
+		emit_fd(TLR_EXEC, 0, 0);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Probe points: one program for all, the attach cookie says which
+ */
+
+SEC("uprobe")
+int probe(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	struct tlr_event *e;
+
+	if (!ours())
+		return 0;
+	e = reserve((__u16)(cookie & TLR_COOKIE_TYPE), sizeof(*e));
+	if (!e)
+		return 0;
+	if (cookie & TLR_COOKIE_GO_ABI) {
+		e->a[0] = ctx->ax;
+		e->a[1] = ctx->bx;
+		e->a[2] = ctx->cx;
+		e->a[3] = ctx->di;
+		e->a[4] = ctx->si;
+		e->a[5] = ctx->r8;
+	} else {
+		e->a[0] = ctx->di;
+		e->a[1] = ctx->si;
+		e->a[2] = ctx->dx;
+		e->a[3] = ctx->cx;
+		e->a[4] = ctx->r8;
+		e->a[5] = ctx->r9;
+	}
+	if (cookie & TLR_COOKIE_STACK)
+		walk(e, ctx->sp, ctx->bp);
+	submit(e);
+	return 0;
+}
