@@ -556,6 +556,31 @@ static void on_release(struct tl__an_site *s, struct an_timer *t)
 		s->abandoned++;
 }
 
+/*
+ * A timer from before the recording, first seen where no stack was taken
+ * (a fire, a stop): the first stack it is seen with is where it is used,
+ * and becomes its site from then on.
+ */
+static int rehome(struct tl__analysis *a, struct an_timer *t, uint32_t stack, int64_t time)
+{
+	uint32_t si = site_of(a, canonical(a, stack), t->kind);
+	bool pending = t->flags & T_PENDING;
+
+	if (si == UINT32_MAX)
+		return TL_TRACE_E_NOMEM;
+	if (si == t->site)
+		return 0;
+	set_pending(&a->sites[t->site], t, false, time);
+	site_live(a, &a->sites[t->site], time, -1, t->bytes, t->created);
+	a->sites[t->site].before--;
+	t->site = si;
+	a->sites[si].before++;
+	site_live(a, &a->sites[si], time, +1, t->bytes, t->created);
+	if (pending)
+		set_pending(&a->sites[si], t, true, time);
+	return 0;
+}
+
 static int on_event(struct tl__analysis *a, const struct tl_record *r)
 {
 	struct an_timer *t;
@@ -569,6 +594,12 @@ static int on_event(struct tl__analysis *a, const struct tl_record *r)
 	if (t->flags & T_LATE) {
 		a->orphans++;
 		t->late_events += t->late_events < UINT16_MAX;
+	}
+	if ((t->flags & T_BEFORE) && r->ev.stack && !a->sites[t->site].stack) {
+		int err = rehome(a, t, r->ev.stack, r->time);
+
+		if (err)
+			return err;
 	}
 	s = &a->sites[t->site];
 	expire(s, t, r->time);
@@ -703,6 +734,7 @@ static int on_existing(struct tl__analysis *a, const struct tl_record *r)
 	t->created = r->time;
 	t->flags |= T_BEFORE;
 	a->preexisting++;
+	s->before++;
 	site_live(a, s, r->time, +1, t->bytes, t->created);
 	if (e->id > a->priv->max_id[tl_id_stream(e->id)])
 		a->priv->max_id[tl_id_stream(e->id)] = e->id;
@@ -901,7 +933,7 @@ static uint64_t series_at(const struct tl__an_series *s, int64_t t)
 void tl__an_finish(struct tl__analysis *a, const struct tl_trace_reader_stats *st)
 {
 	struct tl__an_private *p = a->priv;
-	int64_t span;
+	int64_t span, life_start;
 
 	(void)st;
 	if (!a->clean_end || a->end_time < a->last_time)
@@ -916,8 +948,20 @@ void tl__an_finish(struct tl__analysis *a, const struct tl_trace_reader_stats *s
 		a->window_start = a->first_time; /* records before the recording began: garbage */
 	if (tl__an_since(a->end_time, a->window_start) < 0)
 		a->window_start = a->end_time;
-	span = tl__an_since(a->end_time, a->window_start);
-	a->startup_end = a->window_start + (span >= TL_AN_STARTUP_MIN_WINDOW ? span / 4 : 0);
+	/* Start-up is the first quarter of the process's life as far as the
+	 * trace sees it: from when it started (an attached recorder says
+	 * when; it began before the window) to the end. What of it falls
+	 * before the window (an attach long after start-up) is no part of
+	 * the window's. */
+	life_start = a->window_start;
+	if (a->attached && a->proc_started && tl__an_since(a->window_start, a->proc_started) > 0)
+		life_start = a->proc_started;
+	span = tl__an_since(a->end_time, life_start);
+	a->startup_end = span >= TL_AN_STARTUP_MIN_WINDOW ? life_start + span / 4 : a->window_start;
+	if (tl__an_since(a->startup_end, a->window_start) <= 0) {
+		a->startup_before = span >= TL_AN_STARTUP_MIN_WINDOW;
+		a->startup_end = a->window_start;
+	}
 	if (!p->at_done && !p->at_snapshot)
 		report_live(a, a->end_time);
 	for (size_t i = 0; i < p->ntimers; i++) {

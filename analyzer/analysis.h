@@ -71,6 +71,7 @@ struct tl__an_site {
 	uint32_t kind;  /* enum tl_kind, 0 when unknown */
 
 	uint64_t created, freed, released, fired, dropped_ticks;
+	uint64_t before;           /* timers made before the recording, here since first seen */
 	uint64_t alloc_bytes;      /* bytes of every timer created (pprof's alloc_space) */
 	uint64_t stopped;          /* stops that found the timer active */
 	uint64_t resets, resets_pending; /* resets; those with a value waiting */
@@ -150,10 +151,13 @@ struct tl__analysis {
 	char *runtime;        /* "libgotimer", or NULL */
 	int64_t first_time, last_time, end_time;
 	/* The window the verdicts judge (docs/detectors.md): from when the
-	 * recording began to its end; its first quarter is start-up, unless
-	 * it is shorter than TL_AN_STARTUP_MIN_WINDOW (startup_end ==
-	 * window_start: no start-up). */
+	 * recording began to its end. Start-up is the first quarter of the
+	 * process's life up to the end (from the window's start, unless the
+	 * recorder attached later): startup_end == window_start when that
+	 * life is shorter than TL_AN_STARTUP_MIN_WINDOW, or (startup_before)
+	 * when its start-up ended before the window began. */
 	int64_t window_start, startup_end;
+	bool startup_before;
 	bool clean_end;
 	bool attached;        /* recorded from outside, attached to a process already running */
 	int64_t proc_started; /* then, when the process started (0: unknown) */

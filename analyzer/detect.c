@@ -119,8 +119,10 @@ static void end_window(const struct ctx *c, const struct tl__an_site *s, struct 
 			window_add(f, "over the %s recorded: grew by %s after start-up (its first %s)",
 				   w, tl__fmt_count(n1, sizeof(n1), g->grew), st);
 		else
-			window_add(f, "over the %s recorded (too short to have a start-up): grew by %s",
-				   w, tl__fmt_count(n1, sizeof(n1), g->grew));
+			window_add(f, "over the %s recorded (%s): grew by %s", w,
+				   a->startup_before ? "its start-up was before the recording"
+						     : "too short to have a start-up",
+				   tl__fmt_count(n1, sizeof(n1), g->grew));
 		/* The rate over the time it grew in, when that can carry one. */
 		if (span >= 0.01)
 			window_add(f, ", %.3g/s", (double)g->grew / span);
@@ -129,8 +131,10 @@ static void end_window(const struct ctx *c, const struct tl__an_site *s, struct 
 		else
 			window_add(f, ", none since %.2f s", tl__an_secs(a, g->last));
 	} else if (!startup) {
-		window_add(f, "%s kept over the %s recorded (too short to have a start-up)",
-			   tl__fmt_count(n1, sizeof(n1), g->retained), w);
+		window_add(f, "%s kept over the %s recorded (%s)",
+			   tl__fmt_count(n1, sizeof(n1), g->retained), w,
+			   a->startup_before ? "its start-up was before the recording"
+					     : "too short to have a start-up");
 	} else if (g->last <= a->startup_end) {
 		window_add(f, "created in start-up (by %.2f s), constant over the %s recorded",
 			   tl__an_secs(a, g->last), w);

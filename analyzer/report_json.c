@@ -229,6 +229,7 @@ static void finding(const struct tl__report *r, const struct tl__finding *fd, FI
 	jtext(out, "fix", fd->fix, &f);
 	jkey(out, "site", &f);
 	frames(r, s->stack, out);
+	jint(out, "site_made_before", s->before, &f);
 	jkey(out, "call_site", &f);
 	if (fd->call_stack)
 		frames(r, fd->call_stack, out);

@@ -214,10 +214,14 @@ static void numbers(const struct tl__report *r, const struct tl__an_site *s, FIL
 		fprintf(out, " at %.3g/s", (double)s->created / sp);
 	else if (s->created > 1)
 		fprintf(out, " within %s", tl__fmt_ns(b3, sizeof(b3), sp * 1e9));
-	fprintf(out, ", peak %s live at %.2f s (%s), %.1f timer-seconds, first %.2f s, last %.2f s\n",
+	fprintf(out, ", peak %s live at %.2f s (%s), %.1f timer-seconds",
 		tl__fmt_count(b2, sizeof(b2), s->peak_live), tl__an_secs(a, s->peak_live_time),
-		tl__fmt_bytes(b3, sizeof(b3), s->peak_bytes), s->timer_seconds,
-		tl__an_secs(a, s->first_created), tl__an_secs(a, s->last_created));
+		tl__fmt_bytes(b3, sizeof(b3), s->peak_bytes), s->timer_seconds);
+	/* A site of timers from before the trace only made none in it. */
+	if (s->created)
+		fprintf(out, ", first %.2f s, last %.2f s", tl__an_secs(a, s->first_created),
+			tl__an_secs(a, s->last_created));
+	fputc('\n', out);
 }
 
 static void finding(const struct tl__report *r, size_t i, FILE *out)
@@ -231,7 +235,10 @@ static void finding(const struct tl__report *r, size_t i, FILE *out)
 		tl__fmt_count(n, sizeof(n), f->count), f->what, f->uncertain ? " (uncertain)" : "");
 	if (f->call_stack)
 		stack(r, f->call_stack, "at", out);
-	stack(r, s->stack, f->call_stack ? "timer created at" : "created at", out);
+	if (s->stack && !s->created && s->before) /* made before the recording: where first used */
+		stack(r, s->stack, f->call_stack ? "timer first seen at" : "first seen at", out);
+	else
+		stack(r, s->stack, f->call_stack ? "timer created at" : "created at", out);
 	fprintf(out, "    %s\n", f->detail);
 	if (f->window[0])
 		fprintf(out, "    %s\n", f->window);

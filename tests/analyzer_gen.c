@@ -542,10 +542,13 @@ static void far_start(struct gen *g)
  * attached: what an attached recorder writes. The process (pid 4242) had
  * run for 90 s when the recording began. At attach: 4 timerfds open (existing, no stack, periodic)
  * and nothing else. A ticker made before, first seen at its stop (stack
- * 3, existing). Then a site (stack 1) opens 30 timerfds it never closes:
- * a leak. Expected: the attached line, 5 timers from before the trace, one
- * leak of 30 at stack 1, and no finding of the 4 found open (they had no
- * part in the growth).
+ * 3, existing). A timer first seen at a fire (existing, no stack), then
+ * reset 4 times at stack 2 with a value waiting: stack 2 becomes its site.
+ * Then a site (stack 1) opens 30 timerfds it never closes: a leak.
+ * Expected: the attached line, 6 timers from before the trace, one leak of
+ * 30 at stack 1, a reset-without-drain warning of 4 whose site and call are
+ * stack 2, and no finding of the 4 found open (they had no part in the
+ * growth).
  */
 static void attached(struct gen *g)
 {
@@ -553,12 +556,17 @@ static void attached(struct gen *g)
 
 	begin(g, TL_MODE_ASYNC, TL_PROCESS_ATTACHED);
 	check(g, tl_trace_writer_attached(g->w, g->now - STARTUP - 90 * S));
-	stack(g, 1);
-	stack(g, 3);
+	for (uint32_t s = 1; s <= 3; s++)
+		stack(g, s);
 	for (int i = 0; i < 4; i++) {
 		ex.id = k_id();
 		check(g, tl_trace_writer_existing(g->w, g->now - STARTUP, &ex));
 	}
+	ex = (struct tl_event){.id = gt_id(), .kind = TL_KIND_TIMER, .size = 152};
+	check(g, tl_trace_writer_existing(g->w, g->now - STARTUP, &ex));
+	simple(g, TL_REC_FIRE, ex.id, TL_FIRE_DELIVERED);
+	for (int i = 0; i < 4; i++)
+		reset(g, ex.id, 2, 10 * MS, TL_RESET_PENDING);
 	for (int i = 0; i < 30; i++) {
 		uint64_t id = k_id();
 
