@@ -141,6 +141,23 @@ static __always_inline void walk(struct tlr_event *e, __u64 sp, __u64 bp)
 	e->how = TLR_STACK_FP;
 }
 
+/* The malloc headers around p (record.h, heap[]). */
+static __always_inline void read_heap(struct tlr_event *e, __u64 p)
+{
+	__u64 hdr[2] = {0, 0}, size, h = p & ~(TLR_HEAP_MAX - 1);
+
+	__builtin_memset(e->heap, 0, sizeof(e->heap));
+	if (!p || bpf_probe_read_user(hdr, sizeof(hdr), (void *)(p - 16)))
+		return;
+	e->heap[0] = hdr[0];
+	e->heap[1] = hdr[1];
+	size = hdr[1] & ~7ull;
+	if (size < (1ull << 40))
+		bpf_probe_read_user(&e->heap[2], 8, (void *)(p - 8 + size));
+	bpf_probe_read_user(&e->heap[3], 8, (void *)h);
+	bpf_probe_read_user(&e->heap[4], 8, (void *)(h + 16));
+}
+
 /* The registers the task entered the kernel with. */
 static __always_inline int user_regs(struct pt_regs *r)
 {
@@ -518,9 +535,10 @@ int process_exit(struct trace_event_raw_sched_process_template *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	/* The thread group's leader goes last. */
+	/* The thread group's leader goes last; its exit code is the
+	 * process's wait status (the signal that killed it, if one did). */
 	if ((id >> 32) == target_tgid && (__u32)id == target_tgid)
-		emit_fd(TLR_EXIT, 0, 0);
+		emit_fd(TLR_EXIT, BPF_CORE_READ(bpf_get_current_task_btf(), exit_code), 0);
 	return 0;
 }
 
@@ -541,29 +559,37 @@ int probe(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	struct tlr_event *e;
+	struct pt_regs r;
 
 	if (!ours())
+		return 0;
+	/* A copy: the verifier allows no computed offset into the context,
+	 * which the two register orders below would invite the compiler to
+	 * make. */
+	if (bpf_probe_read_kernel(&r, sizeof(r), ctx))
 		return 0;
 	e = reserve((__u16)(cookie & TLR_COOKIE_TYPE), sizeof(*e));
 	if (!e)
 		return 0;
 	if (cookie & TLR_COOKIE_GO_ABI) {
-		e->a[0] = ctx->ax;
-		e->a[1] = ctx->bx;
-		e->a[2] = ctx->cx;
-		e->a[3] = ctx->di;
-		e->a[4] = ctx->si;
-		e->a[5] = ctx->r8;
+		e->a[0] = r.ax;
+		e->a[1] = r.bx;
+		e->a[2] = r.cx;
+		e->a[3] = r.di;
+		e->a[4] = r.si;
+		e->a[5] = r.r8;
 	} else {
-		e->a[0] = ctx->di;
-		e->a[1] = ctx->si;
-		e->a[2] = ctx->dx;
-		e->a[3] = ctx->cx;
-		e->a[4] = ctx->r8;
-		e->a[5] = ctx->r9;
+		e->a[0] = r.di;
+		e->a[1] = r.si;
+		e->a[2] = r.dx;
+		e->a[3] = r.cx;
+		e->a[4] = r.r8;
+		e->a[5] = r.r9;
 	}
 	if (cookie & TLR_COOKIE_STACK)
-		walk(e, ctx->sp, ctx->bp);
+		walk(e, r.sp, r.bp);
+	if (cookie & TLR_COOKIE_HEAP)
+		read_heap(e, e->a[5]);
 	submit(e);
 	return 0;
 }

@@ -13,6 +13,10 @@
 #ifndef TL_RECORD_H
 #define TL_RECORD_H
 
+#ifndef __VMLINUX_H__ /* the BPF side has the kernel's types already */
+#include <linux/types.h>
+#endif
+
 #define TLR_MAX_FRAMES 128 /* frames a BPF walk takes at most (--depth): a power of 2 */
 #define TLR_STACK_COPY 2048 /* bytes of user stack copied for an .eh_frame unwind */
 #define TLR_NARGS      6
@@ -32,7 +36,7 @@ enum tlr_type {
 	TLR_PT_SETTIME,     /* a[0] timer id, a[1] value ns, a[2] interval ns, a[3] flags,
 			       a[4] 1 if it was armed */
 	TLR_PT_DELETE,      /* a[0] timer id */
-	TLR_EXIT,           /* the process exited (its last thread) */
+	TLR_EXIT,           /* the process exited: a[0] its wait status */
 	TLR_EXEC,           /* the process exec'd another program */
 	/* uprobes: a[] is the probed function's argument registers */
 	TLR_PROBE = 0x100,  /* types from here on are the probe table's */
@@ -43,6 +47,7 @@ enum tlr_type {
 #define TLR_COOKIE_TYPE   0xffffu
 #define TLR_COOKIE_GO_ABI (1u << 16) /* Go's register ABI: AX, BX, CX, DI, SI, R8 */
 #define TLR_COOKIE_STACK  (1u << 17) /* take the stack: the event says where a timer is made */
+#define TLR_COOKIE_HEAP   (1u << 18) /* read the malloc headers around the 6th argument */
 
 /* How the stack was taken. */
 enum tlr_stack_how {
@@ -60,8 +65,15 @@ struct tlr_event {
 	__u32 nframes; /* frames[] in use (TLR_STACK_FP) */
 	__u32 nstack;  /* stack[] bytes in use (TLR_STACK_SLICE) */
 	__u64 a[TLR_NARGS];
+	/* TLR_COOKIE_HEAP: the words tl_heap_block_size() reads for the
+	 * pointer p in a[5], read now, while the block is surely there:
+	 * [p-16], [p-8], [p-8+size], and the heap_info of a thread arena's
+	 * heap h = p & ~(64 MiB - 1): [h], [h+16]. 0 where unreadable. */
+	__u64 heap[5];
 	__u64 frames[TLR_MAX_FRAMES];
 };
+
+#define TLR_HEAP_MAX ((__u64)64 << 20) /* glibc's HEAP_MAX_SIZE on 64-bit */
 
 /* A stack slice follows the event in the same ring buffer record. */
 struct tlr_slice {

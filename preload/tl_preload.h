@@ -117,10 +117,6 @@ uint64_t tl__gt_id(uint64_t gt_timer_id);
 uint64_t tl__heap_block_size(const void *ptr);
 void tl__heapsize_init(void);
 
-/* Estimated kernel memory per timer (docs/detectors.md). */
-#define TL_TIMERFD_BYTES 512
-#define TL_POSIX_BYTES   384
-
 /* ---------------------------------------------------------------------------
  * Tables of kernel timers (fdtab.c, ptab.c). All lock-free and
  * async-signal-safe.

@@ -50,7 +50,7 @@ import sys
 import time
 
 from tlcheck import (Fatal, Skip, check, clean_env, expect, expect_range, fail, failures,
-                     log, require)
+                     find_call, log, require)
 
 E = os.environ
 SOURCE = E.get("TL_SOURCE", "")
@@ -170,25 +170,7 @@ def report_json(trace, *opts, code=0, cwd=None):
 
 def creating_line(src, func, call):
     """The line of the first `call` in the definition of func in src."""
-    path = src if os.path.isabs(src) else os.path.join(SOURCE, src)
-    with open(path) as f:
-        lines = f.read().split("\n")
-    start = None
-    for i, line in enumerate(lines):
-        if re.match(r"^[A-Za-z_].*\b%s\(" % re.escape(func), line) and \
-                not line.rstrip().endswith(";"):
-            start = i
-            break
-    require(start is not None, "no definition of %s in %s" % (func, src))
-    # The call itself, not a longer name that ends with it (the function
-    # uptime_timer_create( holds timer_create().
-    pat = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(call))
-    for i in range(start + 1, len(lines)):
-        if pat.search(lines[i]):
-            return i + 1
-        if i > start and lines[i].startswith("}"):
-            break
-    raise Fatal("no %s in %s in %s" % (call, func, src))
+    return find_call(src if os.path.isabs(src) else os.path.join(SOURCE, src), func, call)[0]
 
 
 def same_file(a, b):
@@ -1062,7 +1044,7 @@ def case_man():
     for o in ("-o", "--force", "--fail-on", "--fail-code", "--suppress", "--version"):
         check(o in wrapper_man, "timerleak.1 does not document " + o)
     for page, body in (("timerleak-report.1", report_man), ("timerleak.1", wrapper_man)):
-        check("timerleak-record" not in body and "timerleak serve" not in body,
+        check("timerleak serve" not in body,
               page + " names a command that does not exist")
 
 
@@ -1323,12 +1305,17 @@ def case_gen_attached():
     rep, _ = report_json(trace)
     expect("attached: process_started_s", -90,
            (rep["trace"]["attached"] or {}).get("process_started_s"))
-    expect("timers before the trace", 5, rep["trace"]["timers_before_trace"])
-    expect_findings(rep, [Want("unclosed-timerfd", "leak", 30, stack=1)])
+    expect("timers before the trace", 6, rep["trace"]["timers_before_trace"])
+    # The timer first seen at a fire has its first stack, its reset's, for site.
+    expect_findings(rep, [Want("unclosed-timerfd", "leak", 30, stack=1),
+                          Want("reset-without-drain", "warning", 4, stack=2, at=2)])
+    f = [f for f in rep["findings"] if f["pattern"] == "reset-without-drain"][0]
+    expect("reset-without-drain: site_made_before", 1, f["site_made_before"])
     out = text(report(trace).stdout)
     check(re.search(r"^  attached  at \d\d:\d\d:\d\d to pid 4242, running for 1.5 min by "
                     r"then; timers created before are counted from their first event$",
                     out, re.M), "no attached line:\n" + out)
+    check("timer first seen at" in out, "no 'timer first seen at' line:\n" + out)
     check_text(trace, rep)
 
 

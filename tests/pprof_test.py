@@ -38,7 +38,7 @@ import urllib.error
 import urllib.request
 
 import tlcheck
-from tlcheck import Fatal, check, expect, fail, failures, log, require
+from tlcheck import Fatal, check, expect, fail, failures, find_call, log, require
 
 E = os.environ
 SOURCE = E.get("TL_SOURCE", "")
@@ -156,22 +156,9 @@ def objsize():
 
 
 def creating_line(src, func, call):
-    """The line of the first `call` in the definition of func in src."""
-    path = os.path.join(SOURCE, src)
-    with open(path) as f:
-        lines = f.read().split("\n")
-    start = None
-    for i, line in enumerate(lines):
-        if re.match(r"^[A-Za-z_].*\b%s\(" % re.escape(func), line) and not line.rstrip().endswith(";"):
-            start = i
-            break
-    require(start is not None, "no definition of %s in %s" % (func, src))
-    for i in range(start, len(lines)):
-        if call in lines[i]:
-            return i + 1, lines[i].strip()
-        if i > start and lines[i].startswith("}"):
-            break
-    raise Fatal("no %s in %s in %s" % (call, func, src))
+    """The line of the first `call` in the definition of func in src, and
+    its text."""
+    return find_call(os.path.join(SOURCE, src), func, call)
 
 
 # ---------------------------------------------------------------------------

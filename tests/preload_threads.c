@@ -15,10 +15,10 @@
  * Every event of an operation is made by the calling thread before the
  * operation returns, so the counts printed are exactly what a complete
  * trace holds. With -l the threads go on until the process is killed (or
- * for 60 s), printing "running" once every thread has done OPS
- * operations.
+ * for 60 s; -L: for SECONDS), printing "running" once every thread has
+ * done OPS operations.
  *
- * Usage: preload_threads [-t THREADS] [-n OPS] [-l]
+ * Usage: preload_threads [-t THREADS] [-n OPS] [-l | -L SECONDS]
  * Prints one line, e.g.:
  *   threads=32 ops=10000 gt_created=106688 gt_stopped=106688 gt_freed=106688
  *   timerfd_created=106656 timerfd_closed=106656 posix_created=106656
@@ -42,9 +42,11 @@ static struct env {
 	int threads;
 	long ops;
 	bool loop;
+	long loop_s; /* how long -l goes on */
 } env = {
 	.threads = 32,
 	.ops = 10000,
+	.loop_s = 60,
 };
 
 static _Atomic long gt_created, gt_stopped, gt_freed;
@@ -99,7 +101,7 @@ static TD_SITE void op_posix(void)
 static void *worker(void *arg)
 {
 	long first = (long)(intptr_t)arg;
-	int64_t until = td_now() + 60 * 1000 * TD_MS;
+	int64_t until = td_now() + env.loop_s * 1000 * TD_MS;
 
 	for (long i = 0; i < env.ops || env.loop; i++) {
 		switch ((first + i) % 3) {
@@ -127,7 +129,7 @@ static void parse_args(int argc, char **argv)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "t:n:l")) != -1) {
+	while ((opt = getopt(argc, argv, "t:n:lL:")) != -1) {
 		switch (opt) {
 		case 't':
 			env.threads = (int)td_number(optarg, 't', 1, MAX_THREADS);
@@ -138,8 +140,12 @@ static void parse_args(int argc, char **argv)
 		case 'l':
 			env.loop = true;
 			break;
+		case 'L':
+			env.loop = true;
+			env.loop_s = td_number(optarg, 'L', 1, 3600);
+			break;
 		default:
-			fprintf(stderr, "usage: %s [-t THREADS] [-n OPS] [-l]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-t THREADS] [-n OPS] [-l | -L SECONDS]\n", argv[0]);
 			exit(2);
 		}
 	}

@@ -6,6 +6,7 @@ A case calls check/expect as often as it can; `failures` holds what broke.
 Fatal stops a case that cannot go on, Skip one the machine cannot run.
 """
 import os
+import re
 
 failures = []
 
@@ -54,3 +55,26 @@ def clean_env(**extra):
            if not k.startswith("TIMERLEAK_") and k not in ("LD_PRELOAD", "GOTIMER_CHAN")}
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+def find_call(path, func, call):
+    """The first `call` in the definition of func in the C file at path:
+    its line number and text, read from the source, not copied from a tool.
+    The call itself, not a longer name that ends with it (the function
+    uptime_timer_create( holds timer_create()."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    start = None
+    for i, line in enumerate(lines):
+        if re.match(r"^[A-Za-z_].*\b%s\(" % re.escape(func), line) and \
+                not line.rstrip().endswith(";"):
+            start = i
+            break
+    require(start is not None, "no definition of %s in %s" % (func, path))
+    pat = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(call))
+    for i in range(start, len(lines)):
+        if pat.search(lines[i]):
+            return i + 1, lines[i].strip()
+        if i > start and lines[i].startswith("}"):
+            break
+    raise Fatal("no %s in %s in %s" % (call, func, path))

@@ -156,6 +156,11 @@ static inline bool tl_kind_is_runtime(int kind)
 	return s == TL_SOURCE_GOTIMER || s == TL_SOURCE_GO;
 }
 
+/* What a writer puts in a kernel timer's create size: the kernel memory
+ * one holds, estimated (docs/detectors.md). */
+#define TL_TIMERFD_BYTES 512
+#define TL_POSIX_BYTES   384
+
 /* ---------------------------------------------------------------------------
  * Timer ids (docs/trace-format.md, "Timer ids")
  *

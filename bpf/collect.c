@@ -1,0 +1,549 @@
+/*
+ * collect.c - the BPF side's events as trace records (collect.h).
+ *
+ * Trace ids are given here, in the order timers are first seen (the id
+ * rules, docs/trace-format.md): a kernel timer's at its create, or when it
+ * was found open at the start; a runtime timer's at its created hook, or
+ * at its first event if it was made before the recording began. The maps
+ * below follow a descriptor, a kernel POSIX timer id, or a runtime's own
+ * timer id to the trace id, and a timerfd's descriptors to how many it
+ * has left (it lives until the last is closed).
+ */
+#include "collect.h"
+#include "procfs.h"
+#include "record.h"
+#include "unwind.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* libgotimer's hooks, in the order of gotimer.h. */
+enum {
+	GT_CREATED = TLR_PROBE,
+	GT_STOPPED,
+	GT_RESET,
+	GT_RELEASED,
+	GT_FIRED,
+	GT_RECEIVED,
+	GT_RECLAIMED,
+};
+
+static const struct tlr_probe gotimer[] = {
+	{"gt_hook_created", GT_CREATED | TLR_COOKIE_STACK | TLR_COOKIE_HEAP},
+	{"gt_hook_stopped", GT_STOPPED},
+	{"gt_hook_reset", GT_RESET | TLR_COOKIE_STACK},
+	{"gt_hook_released", GT_RELEASED},
+	{"gt_hook_fired", GT_FIRED},
+	{"gt_hook_received", GT_RECEIVED},
+	{"gt_hook_reclaimed", GT_RECLAIMED},
+};
+
+const struct tlr_probe *tlr_gotimer_probes(size_t *n)
+{
+	*n = sizeof(gotimer) / sizeof(gotimer[0]);
+	return gotimer;
+}
+
+/* ---------------------------------------------------------------------------
+ * A map of 64-bit keys to 64-bit values (open addressing; key 0 unused)
+ */
+
+struct map {
+	uint64_t *keys, *vals;
+	size_t cap, n;
+};
+
+static size_t slot(const struct map *m, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (m->cap - 1);
+
+	while (m->keys[i] && m->keys[i] != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static uint64_t map_get(const struct map *m, uint64_t key)
+{
+	return m->cap ? m->vals[slot(m, key)] : 0;
+}
+
+static int map_put(struct map *m, uint64_t key, uint64_t val)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		struct map g = {calloc(m->cap ? m->cap * 2 : 1024, 8),
+				calloc(m->cap ? m->cap * 2 : 1024, 8), m->cap ? m->cap * 2 : 1024, 0};
+
+		if (!g.keys || !g.vals) {
+			free(g.keys);
+			free(g.vals);
+			return TL_TRACE_E_NOMEM;
+		}
+		for (size_t j = 0; j < m->cap; j++)
+			if (m->keys[j])
+				map_put(&g, m->keys[j], m->vals[j]);
+		free(m->keys);
+		free(m->vals);
+		*m = g;
+	}
+	i = slot(m, key);
+	m->n += !m->keys[i];
+	m->keys[i] = key;
+	m->vals[i] = val;
+	return 0;
+}
+
+/* Remove key, moving later entries of its run back into the gap. */
+static void map_del(struct map *m, uint64_t key)
+{
+	size_t i, j;
+
+	if (!m->cap || !m->keys[i = slot(m, key)])
+		return;
+	m->keys[i] = m->vals[i] = 0;
+	m->n--;
+	for (j = (i + 1) & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1)) {
+		uint64_t k = m->keys[j], v = m->vals[j];
+
+		m->keys[j] = m->vals[j] = 0;
+		m->n--;
+		map_put(m, k, v);
+	}
+}
+
+static void map_free(struct map *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
+
+/* ---------------------------------------------------------------------------
+ * The collector
+ */
+
+struct tlr_collector {
+	struct tlr_collect_opts o;
+	struct map fd_id;      /* descriptor + 1 -> trace id of its timerfd */
+	struct map refs;       /* timerfd trace id -> descriptors left */
+	struct map posix;      /* kernel POSIX timer id + 1 -> trace id */
+	struct map clocks;     /* kernel timer trace id -> its clock + 1 */
+	struct map runtime;    /* runtime's timer id -> trace id */
+	struct map stacks;     /* hash of frames -> stack id */
+	struct map threads;    /* tid -> 1 once named */
+	uint64_t next_kernel, next_runtime;
+	uint32_t next_stack;
+	uint64_t rt_lo, rt_hi;
+	struct tlr_collect_stats st;
+};
+
+struct tlr_collector *tlr_collect_new(const struct tlr_collect_opts *o)
+{
+	struct tlr_collector *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->o = *o;
+	c->next_runtime = 1;
+	c->next_stack = 1;
+	return c;
+}
+
+void tlr_collect_free(struct tlr_collector *c)
+{
+	if (!c)
+		return;
+	map_free(&c->fd_id);
+	map_free(&c->refs);
+	map_free(&c->posix);
+	map_free(&c->clocks);
+	map_free(&c->runtime);
+	map_free(&c->stacks);
+	map_free(&c->threads);
+	free(c);
+}
+
+void tlr_collect_runtime(struct tlr_collector *c, uint64_t lo, uint64_t hi)
+{
+	c->rt_lo = lo;
+	c->rt_hi = hi;
+}
+
+void tlr_collect_stats(const struct tlr_collector *c, struct tlr_collect_stats *st)
+{
+	*st = c->st;
+}
+
+static uint64_t kernel_id(struct tlr_collector *c)
+{
+	return tl_id_make(TL_ID_KERNEL, c->next_kernel++);
+}
+
+static uint64_t runtime_id(struct tlr_collector *c)
+{
+	return tl_id_make(TL_ID_RUNTIME, c->next_runtime++);
+}
+
+/* The stack's id, its record written the first time. Stacks are told
+ * apart by a 64-bit hash of their frames: two that collide share an id,
+ * which a 2^-64 chance per pair makes a risk worth not storing them. */
+static int stack_id(struct tlr_collector *c, const uint64_t *f, uint32_t n, uint32_t *id)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ n;
+	int err;
+
+	*id = 0;
+	if (n == 0)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ f[i]) * 0x100000001b3ull;
+	h |= 1; /* never the empty key */
+	if ((*id = (uint32_t)map_get(&c->stacks, h)) != 0)
+		return 0;
+	*id = c->next_stack++;
+	err = tl_trace_writer_stack(c->o.w, *id, f, n);
+	return err ? err : map_put(&c->stacks, h, *id);
+}
+
+/* The stack an event carries, in the trace: the runtime's own frames
+ * left out at the top, a slice unwound. */
+static int event_stack(struct tlr_collector *c, const struct tlr_event *e, size_t size,
+		       uint32_t *id)
+{
+	uint64_t frames[TLR_MAX_FRAMES];
+	uint32_t n = 0, skip = 0;
+
+	if (e->how == TLR_STACK_FP) {
+		n = e->nframes < TLR_MAX_FRAMES ? e->nframes : TLR_MAX_FRAMES;
+		while (skip < n && e->frames[skip] >= c->rt_lo && e->frames[skip] < c->rt_hi)
+			skip++;
+		memcpy(frames, e->frames + skip, (n - skip) * sizeof(*frames));
+		n -= skip;
+	} else if (e->how == TLR_STACK_SLICE && size >= sizeof(*e) + sizeof(struct tlr_slice)) {
+		const struct tlr_slice *s = (const void *)(e + 1);
+
+		n = tlr_unwind(c->o.unwinder, (pid_t)e->tid, s,
+			       e->nstack <= TLR_STACK_COPY ? e->nstack : 0, frames, TLR_MAX_FRAMES);
+	}
+	return stack_id(c, frames, n, id);
+}
+
+/* A thread's record, the first time it makes an event. */
+static int name_thread(struct tlr_collector *c, uint32_t tid)
+{
+	char name[32];
+	int err;
+
+	if (map_get(&c->threads, tid))
+		return 0;
+	tlr_thread_name(c->o.pid, (pid_t)tid, name, sizeof(name));
+	err = tl_trace_writer_thread(c->o.w, tid, name);
+	return err ? err : map_put(&c->threads, tid, 1);
+}
+
+static int emit(struct tlr_collector *c, int type, const struct tlr_event *e,
+		const struct tl_event *ev)
+{
+	int err = name_thread(c, e->tid);
+
+	if (err)
+		return err;
+	c->st.events++;
+	c->st.timers += type == TL_REC_CREATE;
+	return tl_trace_writer_event(c->o.w, type, (int64_t)e->time, e->tid, ev);
+}
+
+/* ---------------------------------------------------------------------------
+ * Kernel timers
+ */
+
+/* ns until an expiry given on clockid, relative or absolute. */
+static int64_t relative(const struct tlr_collector *c, int clockid, bool abs, int64_t value,
+			int64_t now)
+{
+	if (!abs)
+		return value;
+	if (clockid == CLOCK_REALTIME || clockid == CLOCK_REALTIME_ALARM)
+		return value - (now + c->o.realtime_offset);
+	if (clockid == CLOCK_BOOTTIME || clockid == CLOCK_BOOTTIME_ALARM)
+		return value - (now + c->o.boottime_offset);
+	return value - now;
+}
+
+/* An arm (or, with a zero value, a stop) of kernel timer id. */
+static int settime(struct tlr_collector *c, const struct tlr_event *e, uint64_t id, int clockid)
+{
+	bool abs = e->a[3] & 1; /* TFD_TIMER_ABSTIME, TIMER_ABSTIME */
+	struct tl_event ev = {.id = id};
+
+	if (e->a[1] == 0) {
+		ev.flags = e->a[4] == 1 ? TL_STOP_WAS_ACTIVE : e->a[4] == 0 ? 0 : TL_STOP_UNKNOWN;
+		return emit(c, TL_REC_STOP, e, &ev);
+	}
+	ev.duration = relative(c, clockid, abs, (int64_t)e->a[1], (int64_t)e->time);
+	ev.period = (int64_t)e->a[2];
+	ev.flags = (abs ? TL_ARM_ABSOLUTE : 0) | (e->a[4] == 1 ? TL_ARM_WAS_ACTIVE : 0);
+	return emit(c, TL_REC_ARM, e, &ev);
+}
+
+/* One more descriptor of the timerfd id at fd. */
+static int fd_add(struct tlr_collector *c, uint64_t fd, uint64_t id)
+{
+	int err = map_put(&c->fd_id, fd + 1, id);
+
+	return err ? err : map_put(&c->refs, id, map_get(&c->refs, id) + 1);
+}
+
+/* Descriptor fd closed: the timerfd is freed with its last one. */
+static int fd_close(struct tlr_collector *c, const struct tlr_event *e, uint64_t fd)
+{
+	uint64_t id = map_get(&c->fd_id, fd + 1), left;
+	struct tl_event ev = {.id = id};
+
+	if (!id) {
+		c->st.unknown++;
+		return 0;
+	}
+	map_del(&c->fd_id, fd + 1);
+	left = map_get(&c->refs, id);
+	if (left > 1)
+		return map_put(&c->refs, id, left - 1);
+	map_del(&c->refs, id);
+	map_del(&c->clocks, id);
+	return emit(c, TL_REC_FREE, e, &ev);
+}
+
+/* A kernel timer's clock, for arms with an absolute time. */
+static int clock_of(const struct tlr_collector *c, uint64_t id)
+{
+	uint64_t v = map_get(&c->clocks, id);
+
+	return v ? (int)v - 1 : CLOCK_MONOTONIC;
+}
+
+static int on_kernel(struct tlr_collector *c, const struct tlr_event *e, size_t size)
+{
+	struct tl_event ev = {0};
+	uint64_t id;
+	int err;
+
+	switch (e->type) {
+	case TLR_TFD_CREATE:
+		ev = (struct tl_event){.id = kernel_id(c), .kind = TL_KIND_TIMERFD,
+				       .size = TL_TIMERFD_BYTES, .aux = e->a[1]};
+		if ((err = event_stack(c, e, size, &ev.stack)) || (err = fd_add(c, e->a[0], ev.id)) ||
+		    (err = map_put(&c->clocks, ev.id, (e->a[1] & 0xff) + 1)))
+			return err;
+		return emit(c, TL_REC_CREATE, e, &ev);
+	case TLR_TFD_SETTIME:
+		if (!(id = map_get(&c->fd_id, e->a[0] + 1)))
+			break;
+		return settime(c, e, id, clock_of(c, id));
+	case TLR_FD_CLOSE:
+		return fd_close(c, e, e->a[0]);
+	case TLR_FD_DUP:
+		if ((id = map_get(&c->fd_id, e->a[0] + 1)))
+			return fd_add(c, e->a[1], id);
+		break;
+	case TLR_CLOSE_RANGE:
+		for (size_t i = 0; i < c->fd_id.cap; i++) {
+			uint64_t fd = c->fd_id.keys[i] - 1;
+
+			if (c->fd_id.keys[i] && fd >= e->a[0] && fd <= e->a[1]) {
+				if ((err = fd_close(c, e, fd)) != 0)
+					return err;
+				i = (size_t)-1; /* the map moved entries: start over */
+			}
+		}
+		return 0;
+	case TLR_PT_CREATE: {
+		int notify = (int)(int32_t)e->a[2], signo = (int)e->a[3];
+
+		/* glibc makes SIGEV_THREAD a SIGEV_THREAD_ID to its helper
+		 * thread, on its internal signal: what the caller asked for was
+		 * SIGEV_THREAD. */
+		if (notify == 4 && signo == 32)
+			notify = 2;
+		if (notify < 0)
+			notify = 0; /* no sigevent: SIGEV_SIGNAL */
+		ev = (struct tl_event){.id = kernel_id(c), .kind = TL_KIND_POSIX,
+				       .size = TL_POSIX_BYTES,
+				       .aux = (e->a[1] & 0xff) | ((uint64_t)(notify & 0xff) << 8)};
+		if ((err = event_stack(c, e, size, &ev.stack)) ||
+		    (err = map_put(&c->posix, e->a[0] + 1, ev.id)) ||
+		    (err = map_put(&c->clocks, ev.id, (e->a[1] & 0xff) + 1)))
+			return err;
+		return emit(c, TL_REC_CREATE, e, &ev);
+	}
+	case TLR_PT_SETTIME:
+		if (!(id = map_get(&c->posix, e->a[0] + 1)))
+			break;
+		return settime(c, e, id, clock_of(c, id));
+	case TLR_PT_DELETE:
+		if (!(id = map_get(&c->posix, e->a[0] + 1)))
+			break;
+		map_del(&c->posix, e->a[0] + 1);
+		map_del(&c->clocks, id);
+		ev.id = id;
+		return emit(c, TL_REC_FREE, e, &ev);
+	}
+	c->st.unknown++;
+	return 0;
+}
+
+int tlr_collect_timerfd(struct tlr_collector *c, int64_t time, int fd, int clockid,
+			int64_t value, int64_t interval)
+{
+	struct tl_event ev = {.id = kernel_id(c), .kind = TL_KIND_TIMERFD, .duration = value,
+			      .period = interval, .size = TL_TIMERFD_BYTES,
+			      .aux = (uint64_t)clockid};
+	int err = tl_trace_writer_existing(c->o.w, time, &ev);
+
+	c->st.timers++;
+	err = err ? err : fd_add(c, (uint64_t)fd, ev.id);
+	return err ? err : map_put(&c->clocks, ev.id, (uint64_t)(clockid & 0xff) + 1);
+}
+
+int tlr_collect_posix(struct tlr_collector *c, int64_t time, int id, int clockid, int notify)
+{
+	struct tl_event ev = {.id = kernel_id(c), .kind = TL_KIND_POSIX, .size = TL_POSIX_BYTES,
+			      .aux = (uint64_t)(clockid & 0xff) | ((uint64_t)(notify & 0xff) << 8)};
+	int err = tl_trace_writer_existing(c->o.w, time, &ev);
+
+	c->st.timers++;
+	err = err ? err : map_put(&c->posix, (uint64_t)id + 1, ev.id);
+	return err ? err : map_put(&c->clocks, ev.id, (uint64_t)(clockid & 0xff) + 1);
+}
+
+/* ---------------------------------------------------------------------------
+ * libgotimer, through its hooks: a[0] handle, a[1] kind, a[2] the runtime's
+ * timer id, then the hook's own arguments.
+ */
+
+/* What the callback's argument pins: the malloc block it points to, from
+ * the headers the BPF side read when the timer was made (the block may be
+ * gone by now, or the whole process). */
+static bool peek(void *ctx, uint64_t addr, uint64_t *out)
+{
+	const struct tlr_event *e = ctx;
+	uint64_t p = e->a[5], size = e->heap[1] & ~7ull, h = p & ~(TLR_HEAP_MAX - 1);
+	const uint64_t at[5] = {p - 16, p - 8, p - 8 + size, h, h + 16};
+
+	for (int i = 0; i < 5; i++) {
+		if (addr == at[i]) {
+			*out = e->heap[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+static uint64_t arg_bytes(struct tlr_collector *c, const struct tlr_event *e)
+{
+	struct tl_heap h = {peek, (void *)e, 0, UINT64_MAX};
+	uint64_t hi;
+
+	if (!e->a[5])
+		return 0;
+	/* The main heap only grows: its start as last seen, no end. */
+	tlr_modules_heap(c->o.mods, &h.brk_lo, &hi);
+	return tl_heap_block_size(&h, e->a[5]);
+}
+
+/* The trace id of the runtime's timer rid, first seen now if it was made
+ * before the recording began (an existing record says so). */
+static int runtime_timer(struct tlr_collector *c, const struct tlr_event *e, uint64_t *id)
+{
+	struct tl_event ev;
+	int kind = (int)(uint32_t)e->a[1], err;
+
+	if ((*id = map_get(&c->runtime, e->a[2])) != 0)
+		return 0;
+	ev = (struct tl_event){.id = runtime_id(c), .kind = (uint32_t)kind};
+	if ((err = event_stack(c, e, sizeof(*e), &ev.stack)) ||
+	    (err = tl_trace_writer_existing(c->o.w, (int64_t)e->time, &ev)) ||
+	    (err = map_put(&c->runtime, e->a[2], ev.id)))
+		return err;
+	c->st.timers++;
+	*id = ev.id;
+	return 0;
+}
+
+static int on_gotimer(struct tlr_collector *c, const struct tlr_event *e)
+{
+	int kind = (int)(uint32_t)e->a[1], type = 0, err;
+	bool ticker = kind == TL_KIND_TICKER;
+	struct tl_event ev = {0};
+
+	if (kind < TL_KIND_TIMER || kind > TL_KIND_TICKER) {
+		c->st.unknown++;
+		return 0;
+	}
+	if (e->type == GT_CREATED) {
+		ev = (struct tl_event){.id = runtime_id(c), .kind = (uint32_t)kind,
+				       .duration = (int64_t)e->a[3],
+				       .period = ticker ? (int64_t)e->a[3] : 0, .size = e->a[4],
+				       .aux = kind == TL_KIND_AFTERFUNC ? arg_bytes(c, e) : 0};
+		if ((err = event_stack(c, e, sizeof(*e), &ev.stack)) ||
+		    (err = map_put(&c->runtime, e->a[2], ev.id)))
+			return err;
+		return emit(c, TL_REC_CREATE, e, &ev);
+	}
+	if ((err = runtime_timer(c, e, &ev.id)) != 0)
+		return err;
+	switch (e->type) {
+	case GT_STOPPED:
+		type = TL_REC_STOP;
+		ev.flags = (e->a[3] & 1) ? TL_STOP_WAS_ACTIVE : 0;
+		break;
+	case GT_RESET:
+		type = TL_REC_RESET;
+		ev.duration = (int64_t)e->a[3];
+		ev.period = ticker ? ev.duration : 0;
+		ev.flags = ((e->a[4] & 1) ? TL_RESET_WAS_ACTIVE : 0) |
+			   ((e->a[4] & 2) ? TL_RESET_PENDING : 0);
+		if ((err = event_stack(c, e, sizeof(*e), &ev.stack)) != 0)
+			return err;
+		break;
+	case GT_RELEASED:
+		type = TL_REC_RELEASE;
+		break;
+	case GT_FIRED:
+		type = TL_REC_FIRE;
+		ev.flags = (e->a[4] & 1) ? TL_FIRE_DELIVERED : 0;
+		break;
+	case GT_RECEIVED:
+		type = TL_REC_DRAIN;
+		break;
+	case GT_RECLAIMED:
+		type = TL_REC_FREE;
+		map_del(&c->runtime, e->a[2]);
+		break;
+	default:
+		c->st.unknown++;
+		return 0;
+	}
+	return emit(c, type, e, &ev);
+}
+
+int tlr_collect_event(struct tlr_collector *c, const void *data, size_t size)
+{
+	const struct tlr_event *e = data;
+
+	if (size < sizeof(*e))
+		return 0;
+	if (e->type == TLR_EXIT) {
+		c->st.exited = true;
+		c->st.exit_code = (int)e->a[0];
+		return 1;
+	}
+	if (e->type == TLR_EXEC) {
+		c->st.execed = true;
+		return 1;
+	}
+	if (e->type >= GT_CREATED && e->type <= GT_RECLAIMED)
+		return on_gotimer(c, e);
+	return on_kernel(c, e, size);
+}

@@ -1,0 +1,78 @@
+/*
+ * collect.h - the BPF side's events (record.h) as trace records: ids by
+ * the id rules, each descriptor and POSIX timer and runtime timer followed
+ * to its trace id, stacks written once each, threads named when first
+ * seen, and timers made before the recording written as existing ones.
+ *
+ * The probe points are a table (struct tlr_probe): where the BPF program
+ * attaches and what the event means. A runtime to follow is a table and a
+ * function that reads its events' arguments.
+ *
+ * Not thread-safe: the recorder's one thread uses it.
+ */
+#ifndef TL_RECORD_COLLECT_H
+#define TL_RECORD_COLLECT_H
+
+#include "tl_trace.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct tlr_modules;
+struct tlr_unwinder;
+
+/* A probe point: the function the uprobe attaches to, the attach cookie
+ * (an event type of TLR_PROBE and above, and TLR_COOKIE_* bits). */
+struct tlr_probe {
+	const char *func;
+	uint64_t cookie;
+};
+
+/* libgotimer's hooks (gotimer.h, "Observability hooks"). */
+const struct tlr_probe *tlr_gotimer_probes(size_t *n);
+
+struct tlr_collect_opts {
+	pid_t pid;
+	struct tl_trace_writer *w;
+	struct tlr_modules *mods;
+	struct tlr_unwinder *unwinder;
+	/* CLOCK_REALTIME and CLOCK_BOOTTIME less CLOCK_MONOTONIC, for timers
+	 * armed with an absolute time on those clocks. */
+	int64_t realtime_offset, boottime_offset;
+};
+
+struct tlr_collector;
+
+struct tlr_collector *tlr_collect_new(const struct tlr_collect_opts *o);
+void tlr_collect_free(struct tlr_collector *c);
+
+/* The code of libgotimer in the target: frames inside it are the
+ * runtime's, left out of stacks (they start where the service called). */
+void tlr_collect_runtime(struct tlr_collector *c, uint64_t lo, uint64_t hi);
+
+/* Timers open when the recording began (procfs.h's scans), as existing
+ * records. @return 0 or a trace error. */
+int tlr_collect_timerfd(struct tlr_collector *c, int64_t time, int fd, int clockid,
+			int64_t value, int64_t interval);
+int tlr_collect_posix(struct tlr_collector *c, int64_t time, int id, int clockid, int notify);
+
+/*
+ * tlr_collect_event - one ring buffer record (size bytes). @return 0, a
+ * negative trace error, or 1 when the target has gone (it exited or
+ * exec'd another program): the recording is over.
+ */
+int tlr_collect_event(struct tlr_collector *c, const void *data, size_t size);
+
+struct tlr_collect_stats {
+	uint64_t events;      /* trace events written */
+	uint64_t timers;      /* created, and existing */
+	uint64_t unknown;     /* events of descriptors or timers not followed */
+	bool exited, execed;
+	int exit_code;        /* the wait status the process exited with, when exited */
+};
+
+void tlr_collect_stats(const struct tlr_collector *c, struct tlr_collect_stats *st);
+
+#endif /* TL_RECORD_COLLECT_H */

@@ -1,0 +1,645 @@
+/*
+ * record.c - timerleak-record: attach to a running process with eBPF and
+ * record its timers into a trace, until SIGINT or SIGTERM, a duration, or
+ * the process's end; then detach, leaving nothing behind.
+ *
+ *   timerleak-record -p PID [-d SECONDS] [-o FILE] [--depth N] ...
+ *
+ * The BPF side (record.bpf.c) sees the target's timer syscalls and
+ * libgotimer's hooks; collect.c turns its events into the trace that
+ * timerleak-report reads. What the process had before the recording began
+ * comes from /proc (procfs.c): its loaded objects, and the timerfds and
+ * POSIX timers it had open.
+ *
+ * Exit status: 0 when a trace was written; 1 when it could not record (the
+ * message says why); 2 for a usage error.
+ */
+#include "collect.h"
+#include "procfs.h"
+#include "record.h"
+#include "unwind.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#if TL_RECORD_BPF
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+
+#include "record.skel.h"
+#endif
+
+#ifndef TL_VERSION
+#define TL_VERSION "unknown"
+#endif
+
+#define FLUSH_MS 200 /* a chunk at least this often, so a killed recorder loses little */
+
+static struct env {
+	pid_t pid;
+	double seconds;    /* 0: until interrupted, or the process ends */
+	const char *output;
+	unsigned depth;
+	unsigned buffer_mb;
+	bool force;
+	bool quiet;
+} env = {.depth = 64, .buffer_mb = 16};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("timerleak-record: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: timerleak-record -p PID [-d SECONDS] [-o FILE] [options]\n"
+		"Attach to the running process PID with eBPF and record its timers (libgotimer's,\n"
+		"timerfds, POSIX timers) with their stacks, until SIGINT or SIGTERM, SECONDS, or\n"
+		"the process's end; then detach. timerleak-report reads the trace.\n"
+		"\n"
+		"  -p, --pid PID        the process to record (required)\n"
+		"  -d, --duration S     stop after S seconds (default: when interrupted)\n"
+		"  -o, --output FILE    the trace (default timerleak.NAME.PID.tlk); an existing\n"
+		"                       file is refused unless --force\n"
+		"  -f, --force          replace FILE if it exists\n"
+		"      --depth N        frames per stack, 1 to %u (default 64)\n"
+		"      --buffer MB      the ring buffer between the kernel and the recorder,\n"
+		"                       1 to 1024 MiB, rounded up to a power of two (default\n"
+		"                       16): more loses fewer events in bursts\n"
+		"  -q, --quiet          no summary line\n"
+		"      --version        the version, and the trace format's\n"
+		"  -h, --help           this text\n"
+		"\n"
+		"Needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE, and a kernel with BTF.\n"
+		"Exit status: 0 when the trace was written, 1 when recording failed, 2 for a\n"
+		"usage error.\n",
+		TLR_MAX_FRAMES);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "timerleak-record: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(timerleak-record --help for the options)\n");
+	return 2;
+}
+
+/* A whole number in [lo, hi], or -1. */
+static long number(const char *s, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno || end == s || *end || v < lo || v > hi ? -1 : v;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"pid", required_argument, NULL, 'p'},
+		{"duration", required_argument, NULL, 'd'},
+		{"output", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, 'f'},
+		{"depth", required_argument, NULL, 'D'},
+		{"buffer", required_argument, NULL, 'B'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	long v;
+
+	while ((c = getopt_long(argc, argv, "p:d:o:fqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if ((v = number(optarg, 1, INT_MAX)) < 0)
+				return usage_error("-p takes a process id, not %s", optarg);
+			env.pid = (pid_t)v;
+			break;
+		case 'd': {
+			char *end;
+
+			env.seconds = strtod(optarg, &end);
+			if (end == optarg || *end || !(env.seconds > 0) || env.seconds > 1e7)
+				return usage_error("-d takes a number of seconds above 0, not %s",
+						   optarg);
+			break;
+		}
+		case 'o':
+			env.output = optarg;
+			break;
+		case 'f':
+			env.force = true;
+			break;
+		case 'D':
+			if ((v = number(optarg, 1, TLR_MAX_FRAMES)) < 0)
+				return usage_error("--depth takes 1 to 128, not %s", optarg);
+			env.depth = (unsigned)v;
+			break;
+		case 'B':
+			if ((v = number(optarg, 1, 1024)) < 0)
+				return usage_error("--buffer takes 1 to 1024 (MiB), not %s", optarg);
+			/* A BPF ring buffer is a power of two pages. */
+			for (env.buffer_mb = 1; env.buffer_mb < (unsigned)v; env.buffer_mb <<= 1)
+				;
+			break;
+		case 'q':
+			env.quiet = true;
+			break;
+		case 'V':
+			printf("timerleak-record %s (trace format %d.%d)\n", TL_VERSION, TL_TRACE_MAJOR,
+			       TL_TRACE_MINOR);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "(timerleak-record --help for the options)\n");
+			return 2;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument %s", argv[optind]);
+	if (!env.pid)
+		return usage_error("%s", "which process? -p PID");
+	return 0;
+}
+
+static int64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#if !TL_RECORD_BPF
+
+int main(int argc, char **argv)
+{
+	int r = parse_args(argc, argv);
+
+	if (r)
+		return r;
+	say("this build has no BPF program: %s", TL_RECORD_NO_BPF);
+	return 1;
+}
+
+#else
+
+/* ---------------------------------------------------------------------------
+ * What the machine must have
+ */
+
+static bool has_caps(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &h, d) != 0)
+		return false;
+	return (d[1].effective & (1u << (CAP_BPF - 32))) &&
+	       (d[1].effective & (1u << (CAP_PERFMON - 32)));
+}
+
+/* Syscall tracepoints live in tracefs: mount it where it belongs if no one
+ * has. @return false (with a message) when neither works. */
+static bool tracefs_ready(void)
+{
+	if (access("/sys/kernel/tracing/events/syscalls", F_OK) == 0 ||
+	    access("/sys/kernel/debug/tracing/events/syscalls", F_OK) == 0)
+		return true;
+	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0 &&
+	    access("/sys/kernel/tracing/events/syscalls", F_OK) == 0)
+		return true;
+	say("tracefs is not mounted, and mounting it failed (%s): mount -t tracefs nodev "
+	    "/sys/kernel/tracing",
+	    strerror(errno));
+	return false;
+}
+
+static int check_machine(void)
+{
+	if (!has_caps()) {
+		say("needs root, or CAP_BPF and CAP_PERFMON (and CAP_SYS_PTRACE for another "
+		    "user's process)");
+		return 1;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		say("this kernel has no BTF (/sys/kernel/btf/vmlinux): timerleak-record needs one "
+		    "built with CONFIG_DEBUG_INFO_BTF");
+		return 1;
+	}
+	return tracefs_ready() ? 0 : 1;
+}
+
+static int check_target(const struct tlr_proc *p, int err)
+{
+	if (err == -ESRCH) {
+		say("no process %d", (int)env.pid);
+		return 1;
+	}
+	if (err) {
+		say("cannot read /proc/%d: %s", (int)env.pid, strerror(-err));
+		return 1;
+	}
+	if (p->pid == getpid()) {
+		say("pid %d is timerleak-record itself", (int)p->pid);
+		return 1;
+	}
+	if (p->kernel_thread || !p->exe[0]) {
+		say("pid %d (%s) is a kernel thread: it has no timers of its own to record",
+		    (int)p->pid, p->comm);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * The recording
+ */
+
+struct rec {
+	struct tlr_proc proc;
+	struct record_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[16];
+	size_t nlinks;
+	bool gotimer;            /* its probes are attached */
+	struct tl_trace_writer *w;
+	int fd;
+	char path[4096];
+	struct tlr_modules *mods;
+	struct tlr_unwinder *unwinder;
+	struct tlr_collector *col;
+	uint64_t counted[TLR_C_NCOUNTERS]; /* the BPF counters as already written */
+	int err;                 /* the first trace error */
+	bool gone;               /* the process exited or exec'd */
+	int64_t start;
+};
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct rec *r = ctx;
+	int v = tlr_collect_event(r->col, data, size);
+
+	if (v == 1)
+		r->gone = true;
+	else if (v < 0 && !r->err)
+		r->err = v;
+	return 0;
+}
+
+static int open_output(struct rec *r)
+{
+	const char *base = strrchr(r->proc.exe, '/');
+
+	if (env.output)
+		snprintf(r->path, sizeof(r->path), "%s", env.output);
+	else
+		snprintf(r->path, sizeof(r->path), "timerleak.%s.%d.tlk",
+			 base ? base + 1 : r->proc.comm, (int)env.pid);
+	r->fd = open(r->path,
+		     O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (env.force ? O_TRUNC : O_EXCL),
+		     0600);
+	if (r->fd < 0) {
+		if (errno == EEXIST)
+			say("%s exists: choose another -o FILE, or --force to replace it", r->path);
+		else
+			say("cannot create %s: %s", r->path, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* The process, how it is recorded, and what it had before: the trace's
+ * first records. */
+static int describe(struct rec *r)
+{
+	struct tl_process p = {.pid = (uint32_t)r->proc.pid, .ppid = (uint32_t)r->proc.ppid,
+			       .wall_ns = (uint64_t)now_ns(CLOCK_REALTIME),
+			       .mono_ns = (uint64_t)r->start, .exe = r->proc.exe,
+			       .argc = r->proc.argc, .argv = (const char *const *)r->proc.argv,
+			       .unwinder = "bpf", .depth = env.depth,
+			       .flags = TL_PROCESS_ATTACHED};
+	struct utsname u;
+	int err;
+
+	p.hostname = uname(&u) == 0 ? u.nodename : "";
+	if ((err = tl_trace_writer_process(r->w, &p)) ||
+	    (err = tl_trace_writer_recorder(r->w, FLUSH_MS)) ||
+	    (r->proc.started && (err = tl_trace_writer_attached(r->w, r->proc.started))))
+		return err;
+	err = tlr_modules_scan(r->mods, r->w, r->start);
+	return err < 0 ? err : 0;
+}
+
+struct found {
+	struct rec *r;
+	int err;
+};
+
+static void found_timerfd(void *ctx, int fd, int clockid, int64_t value, int64_t interval)
+{
+	struct found *f = ctx;
+	__u32 key = (__u32)fd;
+	__u8 one = 1;
+
+	if (!f->err)
+		f->err = tlr_collect_timerfd(f->r->col, f->r->start, fd, clockid, value, interval);
+	bpf_map__update_elem(f->r->skel->maps.fds, &key, sizeof(key), &one, sizeof(one), BPF_ANY);
+}
+
+static void found_posix(void *ctx, int id, int clockid, int notify)
+{
+	struct found *f = ctx;
+
+	if (!f->err)
+		f->err = tlr_collect_posix(f->r->col, f->r->start, id, clockid, notify);
+}
+
+/* The kernel timers open now; the fds map learns the timerfds. A timer
+ * made or ended between this scan and the attach is missed: a moment. */
+static int existing(struct rec *r)
+{
+	struct found f = {r, 0};
+
+	tlr_scan_timerfds(env.pid, found_timerfd, &f);
+	tlr_scan_posix_timers(env.pid, found_posix, &f);
+	return f.err;
+}
+
+/* libgotimer's hooks, once the process has it loaded. */
+static void attach_gotimer(struct rec *r)
+{
+	uint64_t lo, hi;
+	const char *path = tlr_modules_find(r->mods, "libgotimer.so", &lo, &hi);
+	const struct tlr_probe *probes;
+	char where[4200];
+	size_t n;
+
+	if (r->gotimer || !path)
+		return;
+	r->gotimer = true;
+	tlr_collect_runtime(r->col, lo, hi);
+	snprintf(where, sizeof(where), "/proc/%d/root%s", (int)env.pid, path);
+	probes = tlr_gotimer_probes(&n);
+	for (size_t i = 0; i < n && r->nlinks < sizeof(r->links) / sizeof(r->links[0]); i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = probes[i].func,
+			    .bpf_cookie = probes[i].cookie);
+		struct bpf_link *l =
+			bpf_program__attach_uprobe_opts(r->skel->progs.probe, env.pid, where, 0, &o);
+
+		if (!l) {
+			say("failed to attach uprobe at %s in %s: %s", probes[i].func, path,
+			    strerror(errno));
+			continue;
+		}
+		r->links[r->nlinks++] = l;
+	}
+	if (!r->err)
+		r->err = tl_trace_writer_runtime(r->w, now_ns(CLOCK_MONOTONIC),
+						 r->proc.gotimer_mode, "libgotimer", "1.0");
+}
+
+/* Events the BPF side counted instead of sending. */
+static void write_counts(struct rec *r, int64_t time)
+{
+	static const int reason[TLR_C_NCOUNTERS] = {TL_DROP_RING_FULL, TL_DROP_UNTRACKED};
+
+	for (__u32 i = 0; i < TLR_C_NCOUNTERS; i++) {
+		__u64 v = 0;
+
+		if (bpf_map__lookup_elem(r->skel->maps.counters, &i, sizeof(i), &v, sizeof(v), 0) ||
+		    v <= r->counted[i])
+			continue;
+		if (!r->err)
+			r->err = tl_trace_writer_dropped(r->w, time, 0, v - r->counted[i], reason[i]);
+		r->counted[i] = v;
+	}
+}
+
+static int load(struct rec *r)
+{
+	int err;
+
+	r->skel = record_bpf__open();
+	if (!r->skel) {
+		say("failed to open the BPF programs: %s", strerror(errno));
+		return 1;
+	}
+	r->skel->rodata->target_tgid = (__u32)env.pid;
+	r->skel->rodata->max_depth = env.depth;
+	r->skel->rodata->wake_bytes = (__u64)env.buffer_mb << 17; /* an eighth */
+	bpf_map__set_max_entries(r->skel->maps.events, env.buffer_mb << 20);
+	if ((err = record_bpf__load(r->skel)) != 0) {
+		say("failed to load the BPF programs: %s", strerror(-err));
+		return 1;
+	}
+	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), on_event, r, NULL);
+	if (!r->rb) {
+		say("failed to open the ring buffer: %s", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static int start(struct rec *r)
+{
+	struct tl_trace_writer_opts wo = {.time_shift = 10};
+	struct tlr_collect_opts co = {.pid = env.pid};
+	int err;
+
+	r->start = now_ns(CLOCK_MONOTONIC);
+	r->mods = tlr_modules_new(env.pid, r->proc.exe);
+	r->unwinder = tlr_unwinder_new(env.pid, r->mods);
+	if (!r->mods || !r->unwinder || !(r->w = tl_trace_writer_new(r->fd, &wo, &err))) {
+		say("cannot start the trace: out of memory");
+		return 1;
+	}
+	co.w = r->w;
+	co.mods = r->mods;
+	co.unwinder = r->unwinder;
+	co.realtime_offset = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
+	co.boottime_offset = now_ns(CLOCK_BOOTTIME) - now_ns(CLOCK_MONOTONIC);
+	if (!(r->col = tlr_collect_new(&co))) {
+		say("cannot start the trace: out of memory");
+		return 1;
+	}
+	if ((err = describe(r)) || (err = existing(r))) {
+		say("cannot write %s: %s", r->path, tl_trace_strerror(err));
+		return 1;
+	}
+	if ((err = record_bpf__attach(r->skel)) != 0) {
+		say("failed to attach the syscall tracepoints: %s", strerror(-err));
+		return 1;
+	}
+	attach_gotimer(r);
+	return 0;
+}
+
+/* Until told to stop, the duration is up, or the process is gone. */
+static void run(struct rec *r)
+{
+	int64_t until = env.seconds > 0 ? r->start + (int64_t)(env.seconds * 1e9) : INT64_MAX;
+	int64_t next_flush = r->start + FLUSH_MS * 1000000LL, next_scan = r->start + 1000000000LL;
+
+	while (!stop && !r->gone && !r->err) {
+		int64_t now;
+		/* The BPF side wakes the reader only past a fill level: at
+		 * the timeout, take what has come all the same. */
+		int n = ring_buffer__poll(r->rb, 100);
+
+		if (n >= 0)
+			n = ring_buffer__consume(r->rb);
+		if (n < 0 && n != -EINTR) {
+			say("reading the ring buffer failed: %s", strerror(-n));
+			break;
+		}
+		now = now_ns(CLOCK_MONOTONIC);
+		if (now >= until)
+			break;
+		if (now >= next_scan) {
+			next_scan = now + 1000000000LL;
+			if (kill(env.pid, 0) != 0 && errno == ESRCH) {
+				r->gone = true;
+				break;
+			}
+			if (tlr_modules_scan(r->mods, r->w, now) > 0)
+				tlr_unwinder_stale(r->unwinder);
+			attach_gotimer(r);
+		}
+		if (now >= next_flush) {
+			next_flush = now + FLUSH_MS * 1000000LL;
+			write_counts(r, now);
+			if (!r->err)
+				r->err = tl_trace_writer_flush(r->w);
+		}
+	}
+}
+
+/* Detach first, so that nothing more comes; then what is left in the
+ * ring buffer; then the end. */
+static int finish(struct rec *r)
+{
+	int64_t end = now_ns(CLOCK_MONOTONIC); /* detaching takes a while: not recorded */
+	struct tlr_collect_stats st;
+	int err;
+
+	for (size_t i = 0; i < r->nlinks; i++)
+		bpf_link__destroy(r->links[i]);
+	r->nlinks = 0;
+	record_bpf__detach(r->skel);
+	ring_buffer__consume(r->rb);
+	write_counts(r, end);
+	tlr_collect_stats(r->col, &st);
+	if (st.exited && (st.exit_code & 0x7f) && !r->err)
+		r->err = tl_trace_writer_end_signal(r->w, st.exit_code & 0x7f);
+	err = r->err ? r->err
+		     : tl_trace_writer_end(r->w, end, st.events,
+					   r->counted[TLR_C_DROPPED] + r->counted[TLR_C_UNTRACKED]);
+	if (err) {
+		say("cannot write %s: %s", r->path, tl_trace_strerror(err));
+		return 1;
+	}
+	if (!env.quiet) {
+		char why[64] = "";
+
+		if (st.exited)
+			snprintf(why, sizeof(why), "; the process exited");
+		else if (st.execed)
+			snprintf(why, sizeof(why), "; the process exec'd another program");
+		say("pid %d (%s): %.1f s, %" PRIu64 " events, %" PRIu64 " timers, %" PRIu64
+		    " dropped%s; trace written to %s",
+		    (int)env.pid, r->proc.comm, (double)(end - r->start) / 1e9, st.events, st.timers,
+		    r->counted[TLR_C_DROPPED] + r->counted[TLR_C_UNTRACKED], why, r->path);
+	}
+	return 0;
+}
+
+static void cleanup(struct rec *r)
+{
+	for (size_t i = 0; i < r->nlinks; i++)
+		bpf_link__destroy(r->links[i]);
+	ring_buffer__free(r->rb);
+	record_bpf__destroy(r->skel);
+	tl_trace_writer_free(r->w);
+	if (r->fd >= 0)
+		close(r->fd);
+	tlr_collect_free(r->col);
+	tlr_unwinder_free(r->unwinder);
+	tlr_modules_free(r->mods);
+	tlr_proc_close(&r->proc);
+}
+
+static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct rec r = {.fd = -1};
+	struct sigaction sa = {.sa_handler = on_signal};
+	int ret;
+
+	if ((ret = parse_args(argc, argv)) != 0)
+		return ret;
+	if ((ret = check_machine()) != 0 ||
+	    (ret = check_target(&r.proc, tlr_proc_read(env.pid, &r.proc))) != 0)
+		goto out;
+	libbpf_set_print(quiet_libbpf);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	ret = 1;
+	if (open_output(&r))
+		goto out;
+	if (load(&r) || start(&r)) {
+		unlink(r.path); /* nothing recorded: no trace to mistake for one */
+		goto out;
+	}
+	if (!env.quiet)
+		say("recording pid %d (%s) to %s; Ctrl-C to stop", (int)env.pid, r.proc.comm,
+		    r.path);
+	run(&r);
+	ret = finish(&r);
+out:
+	cleanup(&r);
+	return ret;
+}
+
+#endif /* TL_RECORD_BPF */

@@ -1,0 +1,38 @@
+# timerleak-record, attached with eBPF to programs already running
+# (tests/record_test.py, one ctest entry per case, record.<case>): every
+# testdata program recorded from outside from its first timer on (started
+# paused by libtd_pause.so), reported like the shim's recording of the same
+# run; daemons and the demo service attached after they have run a while;
+# attach and detach again and again; a killed recorder; bad targets.
+# Cases skip (77) where eBPF cannot run: not root, no BTF, no BPF program.
+set(tl_rec_env
+	"TL_SOURCE=${PROJECT_SOURCE_DIR}"
+	"TL_RECORD=$<TARGET_FILE:timerleak-record>"
+	"TL_REPORT=$<TARGET_FILE:timerleak-report>"
+	"TL_PRELOAD=$<TARGET_FILE:timerleak>"
+	"TL_PAUSE=$<TARGET_FILE:td_pause>"
+	"TL_TESTDATA=$<TARGET_FILE_DIR:leak_ticker>"
+	"TL_BIN=${CMAKE_CURRENT_BINARY_DIR}"
+	"TL_WRAPPER=${PROJECT_BINARY_DIR}/timerleak")
+
+function(tl_record_test case)
+	cmake_parse_arguments(A "" "TIMEOUT" "" ${ARGN})
+	if(NOT A_TIMEOUT)
+		set(A_TIMEOUT 180)
+	endif()
+	add_test(NAME record.${case}
+		COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/record_test.py ${case})
+	set_tests_properties(record.${case} PROPERTIES LABELS "record" TIMEOUT ${A_TIMEOUT}
+		SKIP_RETURN_CODE 77 RESOURCE_LOCK bpf
+		ENVIRONMENT "${tl_rec_env};TL_WORK=${CMAKE_CURRENT_BINARY_DIR}/record/${case}")
+endfunction()
+
+foreach(prog leak_ticker ok_ticker leak_after_loop ok_timer_reset leak_reset_nodrain
+		ok_reset_drain leak_afterfunc ok_afterfunc leak_timerfd ok_timerfd
+		leak_posix_timer ok_posix_timer)
+	tl_record_test(td.${prog})
+endforeach()
+foreach(case daemon.leak daemon.ok demo both_ways attach_detach kill9 bad.pid bad.exits
+		bad.kernel_thread bad.self usage wrapper)
+	tl_record_test(${case})
+endforeach()

@@ -1,0 +1,524 @@
+#!/usr/bin/env python3
+"""record_test.py - timerleak-record, attached with eBPF, end to end.
+
+Usage: record_test.py CASE   (tests/record.cmake registers each as record.CASE)
+
+The cases:
+  td.PROGRAM      a testdata program started paused (libtd_pause.so), the
+                  recorder attached, then let run: its report has the same
+                  findings, at the same lines, with the same counts, as the
+                  shim's report of the same program and arguments
+  daemon.leak     leak_daemon attached after it has run a while: the leak
+                  found at its line, the report says it was attached
+  daemon.ok       ok_daemon likewise: no leak, no warning
+  demo            the demo service attached while it runs: its three bugs
+  both_ways       one run length of the demo recorded both ways: the same
+                  sites and kinds, counts within what timing explains
+  attach_detach   ten attaches and detaches to a busy process: it runs on
+                  unchanged, and no probe stays attached
+  kill9           a recorder killed with SIGKILL leaves no probe attached
+  bad.*           a pid that does not exist, one that exits while recorded,
+                  a kernel thread, the recorder's own pid
+  usage           the command line
+  wrapper         timerleak record -p PID --report
+
+A case exits 77 (skipped) where eBPF cannot run here: not root, no kernel
+BTF, or a build without the BPF program.
+
+Environment (set by tests/record.cmake): TL_SOURCE, TL_RECORD, TL_REPORT,
+TL_PRELOAD (the shim), TL_PAUSE (libtd_pause.so), TL_TESTDATA, TL_BIN (the
+test programs), TL_WRAPPER, TL_WORK (this case's directory).
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from tlcheck import (Fatal, Skip, check, clean_env, expect, fail, failures, find_call, log,
+                     require)
+
+E = os.environ
+SOURCE = E.get("TL_SOURCE", "")
+RECORD = E.get("TL_RECORD", "")
+REPORT = E.get("TL_REPORT", "")
+PRELOAD = E.get("TL_PRELOAD", "")
+PAUSE = E.get("TL_PAUSE", "")
+TESTDATA = E.get("TL_TESTDATA", "")
+BIN = E.get("TL_BIN", "")
+WRAPPER = E.get("TL_WRAPPER", "")
+WORK = E.get("TL_WORK", "")
+
+# The program names of the BPF side (record.bpf.c): a link of one of them
+# after the recorder is gone is a probe left behind.
+OUR_PROGS = ("probe", "tfd_create_enter", "tfd_create_exit", "close_enter", "pt_create_exit",
+             "process_exit", "dup_exit2", "fcntl_exit")
+
+
+def text(b):
+    return b.decode("utf-8", "replace") if isinstance(b, bytes) else b
+
+
+def wpath(*parts):
+    return os.path.join(WORK, *parts)
+
+
+def td(name):
+    return os.path.join(TESTDATA, name)
+
+
+def vals(out):
+    return {k: int(v) if re.fullmatch(r"-?\d+", v) else v
+            for k, v in re.findall(r"(\w+)=(\S+)", text(out))}
+
+
+def run(cmd, timeout=120, env=None):
+    log("$ " + " ".join(map(str, cmd)))
+    try:
+        return subprocess.run([str(c) for c in cmd], env=env or clean_env(), cwd=WORK,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Fatal("timed out after %d s: %s" % (timeout, " ".join(map(str, cmd))))
+
+
+def wait_until(what, cond, seconds=30):
+    end = time.time() + seconds
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    raise Fatal("%s: not within %d s" % (what, seconds))
+
+
+def state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def need_bpf():
+    if os.geteuid() != 0:
+        raise Skip("needs root")
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        raise Skip("this kernel has no BTF")
+    # A kernel thread: refused at once where it can record at all.
+    p = run([RECORD, "-p", "2", "-o", wpath("probe.tlk")])
+    if "this build has no BPF program" in text(p.stderr):
+        raise Skip(text(p.stderr).strip())
+
+
+class Recorder:
+    """timerleak-record -p pid, in the background, until it says it records."""
+
+    def __init__(self, pid, trace, *opts):
+        self.trace = trace
+        self.err = open(trace + ".err", "w+")
+        cmd = [RECORD, "-p", str(pid), "-o", trace, "--force"] + list(opts)
+        log("$ " + " ".join(cmd) + " &")
+        self.p = subprocess.Popen(cmd, env=clean_env(), cwd=WORK, stdout=subprocess.DEVNULL,
+                                  stderr=self.err)
+        wait_until("the recorder attached", lambda: self.said("recording pid") or
+                   self.p.poll() is not None)
+        if self.p.poll() is not None:
+            raise Fatal("the recorder ended before attaching: " + self.stderr())
+
+    def stderr(self):
+        self.err.seek(0)
+        return self.err.read()
+
+    def said(self, s):
+        return s in self.stderr()
+
+    def wait(self, timeout=60):
+        try:
+            self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            raise Fatal("the recorder did not stop within %d s" % timeout)
+        log(self.stderr())
+        return self.p.returncode
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGINT)
+        return self.wait()
+
+
+def start(name, cmd, paused=False, mode=None):
+    """A program in the background, output in WORK/name.out; paused: stopped
+    before main() until SIGCONT."""
+    env = clean_env()
+    if paused:
+        env.update(LD_PRELOAD=PAUSE, TD_PAUSE="1")
+    if mode:
+        env["GOTIMER_CHAN"] = mode
+    out = open(wpath(name + ".out"), "w")
+    log("$ " + " ".join(map(str, cmd)) + " &")
+    p = subprocess.Popen([str(c) for c in cmd], env=env, cwd=WORK, stdout=out,
+                         stderr=subprocess.STDOUT)
+    if paused:
+        wait_until("the program paused", lambda: state(p.pid) == "T" or p.poll() is not None)
+    return p
+
+
+def output(name):
+    with open(wpath(name + ".out")) as f:
+        return f.read()
+
+
+def shim(name, cmd, mode=None):
+    """cmd under the shim: the reference recording."""
+    trace = wpath(name + ".shim.tlk")
+    env = clean_env(LD_PRELOAD=PRELOAD, TIMERLEAK_OUTPUT=trace, TIMERLEAK_QUIET="1")
+    if mode:
+        env["GOTIMER_CHAN"] = mode
+    p = run(cmd, env=env)
+    require(p.returncode == 0, "%s under the shim: exit %d: %s" % (name, p.returncode,
+                                                                    text(p.stderr)))
+    return trace, vals(p.stdout)
+
+
+def bpf(name, cmd, mode=None, opts=()):
+    """cmd started paused, recorded from outside from its first timer on."""
+    trace = wpath(name + ".bpf.tlk")
+    p = start(name, cmd, paused=True, mode=mode)
+    rec = Recorder(p.pid, trace, *opts)
+    os.kill(p.pid, signal.SIGCONT)
+    try:
+        p.wait(120)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise Fatal("%s did not end" % name)
+    expect("%s: exit status" % name, 0, p.returncode)
+    expect("recorder's exit status", 0, rec.wait())
+    check(rec.said("the process exited"), "the recorder did not see the process exit")
+    return trace, vals(output(name))
+
+
+def report_json(trace):
+    p = run([REPORT, "--json", trace])
+    require(p.returncode == 0, "timerleak-report %s: exit %d: %s" % (
+        os.path.basename(trace), p.returncode, text(p.stderr)))
+    return json.loads(p.stdout)
+
+
+def site_of(f):
+    """A finding's pattern, severity and creating call: function, file, line."""
+    fr = f["site"][0] if f.get("site") else {}
+    return (f["pattern"], f["severity"], fr.get("function"),
+            os.path.basename(fr.get("file") or ""), fr.get("line"))
+
+
+def findings(rep):
+    return sorted(site_of(f) for f in rep["findings"])
+
+
+# ---------------------------------------------------------------------------
+# td.*: every testdata program, from outside, against the shim
+
+# The programs that leak by keeping what they made are paced to make it
+# for two seconds: a verdict from growth needs growth to see, from a
+# program started paused as much as from one under the shim.
+TD = {
+    "leak_ticker": ["-n", "200", "-w", "1", "-l", "50"],
+    "ok_ticker": ["-n", "200", "-w", "1", "-l", "50"],
+    "leak_after_loop": ["-n", "3000"],
+    "ok_timer_reset": ["-n", "3000"],
+    "leak_reset_nodrain": ["-n", "12"],
+    "ok_reset_drain": ["-n", "12"],
+    "leak_afterfunc": ["-n", "300"],
+    "ok_afterfunc": ["-n", "300"],
+    "leak_timerfd": ["-n", "200", "-r", "80", "-w", "2"],
+    "ok_timerfd": ["-n", "200", "-r", "80", "-w", "2"],
+    "leak_posix_timer": ["-n", "200", "-j", "20000", "-w", "2"],
+    "ok_posix_timer": ["-n", "200", "-j", "20000", "-w", "2"],
+}
+
+
+def case_td(prog):
+    need_bpf()
+    cmd = [td(prog)] + TD[prog]
+    ref, v_ref = shim(prog, cmd)
+    got, v_got = bpf(prog, cmd)
+    a, b = report_json(ref), report_json(got)
+    expect("%s: findings (pattern, severity, function, file, line) from outside" % prog,
+           findings(a), findings(b))
+    # Made deterministic by their arguments: the program did the same.
+    for k in ("tickers_created", "afters_created", "timerfds_created", "timers_created",
+              "inspectors"):
+        if k in v_ref:
+            expect("%s: program's %s in both runs" % (prog, k), v_ref[k], v_got.get(k))
+    expect("%s: timers created, by kind" % prog, a["trace"]["created_by_kind"],
+           b["trace"]["created_by_kind"])
+    expect("%s: events dropped" % prog, 0, b["trace"]["dropped"])
+    expect("%s: events of timers never seen created" % prog, 0, b["trace"]["orphan_events"])
+    # Counts that depend on the run's timing (a reset that found a value
+    # waiting) may differ between two runs.
+    for fa, fb in zip(sorted(a["findings"], key=site_of), sorted(b["findings"], key=site_of)):
+        if site_of(fa) == site_of(fb) and fa["pattern"] != "reset-without-drain":
+            expect("%s: %s: count" % (prog, fa["pattern"]), fa["count"], fb["count"])
+    expect("%s: unwinder" % prog, "bpf", b["process"]["unwinder"])
+    check(b["trace"]["attached"] is not None, "the trace does not say it was attached")
+
+
+# ---------------------------------------------------------------------------
+# Services attached after they have run a while
+
+def creating_line(src, func, call):
+    return find_call(os.path.join(SOURCE, src), func, call)[0]
+
+
+def attached_daemon(name, leaks):
+    need_bpf()
+    p = start(name, [td(name), "-i", "5"])
+    wait_until("%s ready" % name, lambda: "ready" in output(name))
+    time.sleep(1.0)
+    trace = wpath(name + ".tlk")
+    rec = Recorder(p.pid, trace, "-d", "2")
+    expect("recorder's exit status", 0, rec.wait())
+    p.send_signal(signal.SIGTERM)
+    p.wait(30)
+    rep = report_json(trace)
+    expect("%s: attached" % name, True, rep["trace"]["attached"] is not None)
+    started = (rep["trace"]["attached"] or {}).get("process_started_s", 0)
+    check(started < -0.9, "%s: it had run for %.2f s, expected 1 s or more" % (name, -started))
+    check(rep["trace"]["timers_before_trace"] >= 8,
+          "%s: the lifetime timers found when attached: %d" % (
+              name, rep["trace"]["timers_before_trace"]))
+    sev = [f for f in rep["findings"] if f["severity"] in ("leak", "warning")]
+    if leaks:
+        line = creating_line("testdata/daemon.c", "request_progress", "gt_ticker_new(")
+        expect("%s: the leak" % name,
+               [("never-stopped-ticker", "leak", "request_progress", "daemon.c", line)],
+               [site_of(f) for f in sev])
+    else:
+        expect("%s: leaks and warnings" % name, [], [site_of(f) for f in sev])
+    out = text(run([REPORT, trace]).stdout)
+    check(re.search(r"^  attached  at .* to pid %d, running for " % p.pid, out, re.M),
+          "no attached line in the report:\n" + out)
+
+
+def case_demo():
+    need_bpf()
+    p = start("demo", [td("demo_service"), "-t", "5"])
+    time.sleep(1.0)
+    trace = wpath("demo.tlk")
+    rec = Recorder(p.pid, trace, "-d", "2.5")
+    expect("recorder's exit status", 0, rec.wait())
+    p.wait(30)
+    rep = report_json(trace)
+    got = [site_of(f)[:3] for f in rep["findings"]]
+    for want in (("after-in-loop", "leak", "next_event"),
+                 ("never-stopped-ticker", "leak", "stream_progress"),
+                 ("reset-without-drain", "warning", "keepalive_reset")):
+        check(want in got, "demo: %s not found: %s" % (want, got))
+
+
+def case_both_ways():
+    """The demo, 2 s, both ways: the same sites and kinds; counts within a
+    fifth (the service is paced by time, not by count)."""
+    need_bpf()
+    cmd = [td("demo_service"), "-t", "2"]
+    ref, _ = shim("demo", cmd)
+    got, _ = bpf("demo", cmd)
+    a, b = report_json(ref), report_json(got)
+    expect("findings (pattern, severity, function, file, line)", findings(a), findings(b))
+    for kind, n in a["trace"]["created_by_kind"].items():
+        m = b["trace"]["created_by_kind"].get(kind, 0)
+        check(abs(m - n) <= max(3, n // 5), "%s created: %d by the shim, %d from outside" % (
+            kind, n, m))
+
+
+# ---------------------------------------------------------------------------
+# Never harms the target; leaves nothing behind
+
+def our_links():
+    """Links of our BPF programs still in the kernel."""
+    p = run(["bpftool", "-j", "link", "list"])
+    if p.returncode != 0:
+        raise Skip("bpftool link list failed: " + text(p.stderr))
+    names = set()
+    for l in json.loads(p.stdout or "[]"):
+        prog = run(["bpftool", "-j", "prog", "show", "id", str(l.get("prog_id"))])
+        if prog.returncode == 0:
+            names.add(json.loads(prog.stdout).get("name"))
+    return sorted(n for n in names if n in OUR_PROGS)
+
+
+def case_attach_detach():
+    need_bpf()
+    bare = run([os.path.join(BIN, "preload_threads"), "-t", "2", "-n", "1000", "-L", "3"])
+    require(bare.returncode == 0, "preload_threads alone: exit %d" % bare.returncode)
+    p = start("busy", [os.path.join(BIN, "preload_threads"), "-t", "2", "-n", "1000", "-L",
+                       "40"])
+    wait_until("running", lambda: "running" in output("busy"))
+    for i in range(10):
+        rec = Recorder(p.pid, wpath("busy.%d.tlk" % i), "-d", "0.3")
+        expect("attach %d: recorder's exit status" % i, 0, rec.wait())
+        expect("attach %d: the program runs on" % i, None, p.poll())
+        rep = report_json(wpath("busy.%d.tlk" % i))
+        check(sum(rep["trace"]["created_by_kind"].values()) > 0,
+              "attach %d: no timer recorded" % i)
+    expect("probes left attached", [], our_links())
+    p.wait(60)
+    expect("the program's exit status", 0, p.returncode)
+    got, want = vals(output("busy")), vals(bare.stdout)
+    # Every operation's events balanced, as without the recorder.
+    for kind in ("gt", "timerfd", "posix"):
+        created = "%s_created" % kind
+        ended = {"gt": "gt_freed", "timerfd": "timerfd_closed", "posix": "posix_deleted"}[kind]
+        check(got.get(created, 0) > 0 and got.get(created) == got.get(ended),
+              "%s: %s %r, %s %r" % (kind, created, got.get(created), ended, got.get(ended)))
+        check(want.get(created) == want.get(ended), "bare run: %s" % want)
+
+
+def case_kill9():
+    need_bpf()
+    p = start("daemon", [td("ok_daemon")])
+    wait_until("ready", lambda: "ready" in output("daemon"))
+    rec = Recorder(p.pid, wpath("k.tlk"))
+    check(our_links(), "no probe attached while recording")
+    rec.p.kill()
+    rec.p.wait(30)
+    wait_until("the kernel let the probes go", lambda: not our_links(), 30)
+    expect("the daemon runs on", None, p.poll())
+    p.send_signal(signal.SIGTERM)
+    p.wait(30)
+    expect("the daemon's end (SIGTERM)", -signal.SIGTERM, p.returncode)
+
+
+# ---------------------------------------------------------------------------
+# Bad targets, and the command line
+
+def expect_refused(args, code, message):
+    p = run([RECORD] + args + ["-o", wpath("bad.tlk")])
+    expect("timerleak-record %s: exit status" % " ".join(args), code, p.returncode)
+    check(re.search(message, text(p.stderr)), "timerleak-record %s: message %r, expected %r" %
+          (" ".join(args), text(p.stderr), message))
+    check(not os.path.exists(wpath("bad.tlk")), "a trace was left by a refused run")
+
+
+def case_bad_pid():
+    need_bpf()
+    pid = 4194000
+    while os.path.exists("/proc/%d" % pid):
+        pid += 1
+    expect_refused(["-p", str(pid)], 1, r"^timerleak-record: no process %d\n" % pid)
+
+
+def case_bad_kernel_thread():
+    need_bpf()
+    expect_refused(["-p", "2"], 1, r"pid 2 \(kthreadd\) is a kernel thread")
+
+
+def case_bad_self():
+    need_bpf()
+    p = run(["sh", "-c", 'exec "$0" -p $$ -o "$1"', RECORD, wpath("self.tlk")])
+    expect("recording itself: exit status", 1, p.returncode)
+    check("is timerleak-record itself" in text(p.stderr), "message: " + text(p.stderr))
+
+
+def case_bad_exits():
+    """A process that exits while recorded: the trace ends there, whole
+    (and a buffer size that is not a power of two is made one)."""
+    need_bpf()
+    trace, v = bpf("exits", [td("leak_ticker"), "-n", "20", "-l", "10"], opts=["--buffer", "3"])
+    rep = report_json(trace)
+    expect("complete", True, rep["trace"]["complete"])
+    expect("tickers", v.get("tickers_created"), rep["trace"]["created_by_kind"].get("ticker"))
+
+
+def case_usage():
+    for args, code, message in ((["-h"], 0, r"usage: timerleak-record -p PID"),
+                                ([], 2, r"which process\? -p PID"),
+                                (["-p", "x"], 2, r"-p takes a process id, not x"),
+                                (["-p", "1", "-d", "0"], 2, r"-d takes a number of seconds"),
+                                (["-p", "1", "--depth", "500"], 2, r"--depth takes 1 to 128"),
+                                (["--version"], 0, r"^timerleak-record \S+ \(trace format 1\.2\)")):
+        p = run([RECORD] + args)
+        expect("timerleak-record %s: exit status" % " ".join(args), code, p.returncode)
+        out = text(p.stdout) + text(p.stderr)
+        check(re.search(message, out, re.M), "timerleak-record %s: %r" % (" ".join(args), out))
+    # The man page documents every option of --help.
+    with open(os.path.join(SOURCE, "docs", "man", "timerleak-record.1")) as f:
+        page = f.read().replace("\\-", "-")
+    opts = set(re.findall(r"^\s+(?:-\w, )?(--[a-z-]+)", text(run([RECORD, "-h"]).stdout), re.M))
+    require(len(opts) >= 8, "options in --help: %s" % opts)
+    for o in sorted(opts):
+        check(o in page, "timerleak-record.1 does not document " + o)
+    with open(wpath("taken.tlk"), "w") as f:
+        f.write("mine")
+    if os.geteuid() == 0 and os.path.exists("/sys/kernel/btf/vmlinux"):
+        p = run([RECORD, "-p", str(os.getpid()), "-o", wpath("taken.tlk")])
+        if "no BPF program" not in text(p.stderr):
+            expect("-o an existing file: exit status", 1, p.returncode)
+            check("exists: choose another -o FILE, or --force" in text(p.stderr),
+                  "-o an existing file: " + text(p.stderr))
+            with open(wpath("taken.tlk")) as f:
+                expect("-o an existing file: left as it was", "mine", f.read())
+
+
+def case_wrapper():
+    need_bpf()
+    p = start("daemon", [td("leak_daemon"), "-i", "5"])
+    wait_until("ready", lambda: "ready" in output("daemon"))
+    r = run([WRAPPER, "record", "-p", str(p.pid), "-d", "1.5", "-o", wpath("w.tlk"),
+             "--report"])
+    p.send_signal(signal.SIGTERM)
+    p.wait(30)
+    expect("timerleak record: exit status", 0, r.returncode)
+    out = text(r.stdout)
+    check("timerleak report: " in out and "never-stopped ticker" in out,
+          "no report after detaching:\n" + out + text(r.stderr))
+
+
+CASES = {"td." + p: (lambda p: lambda: case_td(p))(p) for p in TD}
+CASES.update({
+    "daemon.leak": lambda: attached_daemon("leak_daemon", True),
+    "daemon.ok": lambda: attached_daemon("ok_daemon", False),
+    "demo": case_demo,
+    "both_ways": case_both_ways,
+    "attach_detach": case_attach_detach,
+    "kill9": case_kill9,
+    "bad.pid": case_bad_pid,
+    "bad.exits": case_bad_exits,
+    "bad.kernel_thread": case_bad_kernel_thread,
+    "bad.self": case_bad_self,
+    "usage": case_usage,
+    "wrapper": case_wrapper,
+})
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print("usage: record_test.py CASE\ncases: " + " ".join(sorted(CASES)), file=sys.stderr)
+        return 2
+    if not WORK or not RECORD:
+        print("record_test.py: run it from ctest", file=sys.stderr)
+        return 2
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK, exist_ok=True)
+    start_time = time.time()
+    try:
+        CASES[sys.argv[1]]()
+    except Skip as e:
+        log("%s: skipped: %s" % (sys.argv[1], e))
+        return 77
+    except Fatal as e:
+        fail(str(e))
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        fail("unexpected error (above)")
+    log("%s: %s in %.1f s" % (sys.argv[1], "FAILED (%d)" % len(failures) if failures else "ok",
+                              time.time() - start_time))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
