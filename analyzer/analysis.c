@@ -403,6 +403,17 @@ static void on_free(struct tl__analysis *a, struct tl__an_site *s, struct an_tim
 		timer_drop(a, t);
 }
 
+/* Timer t, as event e says it was made, at site si from time on. */
+static struct tl__an_site *place(struct tl__analysis *a, struct an_timer *t, uint32_t si,
+				 const struct tl_event *e, int64_t time)
+{
+	t->site = si;
+	t->kind = (uint8_t)e->kind;
+	t->bytes = e->size + (kind_of(e->kind)->callback ? e->aux : 0);
+	t->created = time;
+	return &a->sites[si];
+}
+
 static int on_create(struct tl__analysis *a, const struct tl_record *r)
 {
 	const struct tl_event *e = &r->ev;
@@ -420,11 +431,7 @@ static int on_create(struct tl__analysis *a, const struct tl_record *r)
 		adopt(a, t, r->time);
 	else if (!(t = timer_new(a, e->id)))
 		return TL_TRACE_E_NOMEM;
-	s = &a->sites[si];
-	t->site = si;
-	t->kind = (uint8_t)e->kind;
-	t->bytes = e->size + (kind_of(e->kind)->callback ? e->aux : 0);
-	t->created = r->time;
+	s = place(a, t, si, e, r->time);
 	if (kind_of(e->kind)->callback && e->aux > s->arg_bytes_max)
 		s->arg_bytes_max = e->aux;
 	s->alloc_bytes += t->bytes;
@@ -727,11 +734,7 @@ static int on_existing(struct tl__analysis *a, const struct tl_record *r)
 	}
 	if (!(t = timer_new(a, e->id)))
 		return TL_TRACE_E_NOMEM;
-	s = &a->sites[si];
-	t->site = si;
-	t->kind = (uint8_t)e->kind;
-	t->bytes = e->size + (kind_of(e->kind)->callback ? e->aux : 0);
-	t->created = r->time;
+	s = place(a, t, si, e, r->time);
 	t->flags |= T_BEFORE;
 	a->preexisting++;
 	s->before++;

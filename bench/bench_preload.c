@@ -17,6 +17,14 @@
  *   malloc   malloc(64), free: 2 events per iteration under heaptrack;
  *   timerfd  timerfd_create, timerfd_settime(1h), close: 3 events per
  *            iteration (create, arm, free) through the libc hooks.
+ *   posix    timer_create(CLOCK_MONOTONIC, SIGEV_NONE), timer_settime(1h),
+ *            timer_delete: 3 events per iteration.
+ *
+ * --pace N makes a loop's timed part N iterations a second per thread (in
+ * batches of 100, sleeping to the schedule) instead of flat out. --stop
+ * stops the whole process (SIGSTOP) once every thread is at the start line:
+ * a recorder attaches to it there, from outside, and continues it
+ * (scripts/bench-record).
  *
  * or, for --work mixed and mixed-malloc, runs the service of
  * bench_preload_mixed.c for --seconds (no warm-up).
@@ -36,9 +44,9 @@
  * should see), warmup_ops those made before. scripts/bench-preload takes
  * warmup_ops from the events the trace holds and divides by the rest.
  *
- * Usage: bench_preload [--work gt|malloc|timerfd|mixed|mixed-malloc]
+ * Usage: bench_preload [--work gt|malloc|timerfd|posix|mixed|mixed-malloc]
  *                      [--threads N] [--iters N] [--warmup N] [--depth N]
- *                      [--seconds S] [--rate R] [--seed N]
+ *                      [--seconds S] [--rate R] [--seed N] [--pace N] [--stop]
  */
 #include "bench_preload.h"
 
@@ -46,11 +54,13 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 struct bp_env bp_env = {
@@ -106,6 +116,21 @@ static void phase_start(struct bp_thread *t)
 	t->cpu_ns = bp_clock(CLOCK_THREAD_CPUTIME_ID);
 }
 
+/* With --pace, the timed iteration i is due at start + i / pace seconds:
+ * every 100th sleeps until then. */
+static void pace(const struct bp_thread *t, long i)
+{
+	int64_t due;
+	struct timespec ts;
+
+	if (!bp_env.pace || i % 100)
+		return;
+	due = t->wall_ns + i * (1000000000 / bp_env.pace);
+	ts = (struct timespec){due / 1000000000, due % 1000000000};
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
 static void phase_end(struct bp_thread *t, unsigned events_per_iter)
 {
 	t->wall_ns = bp_clock(CLOCK_MONOTONIC) - t->wall_ns;
@@ -130,9 +155,11 @@ static BP_SITE void leaf_gt(struct bp_thread *t)
 		if (timed)
 			phase_start(t);
 		for (long i = 0; i < n; i++) {
-			gt_timer *tm = gt_timer_new(GT_HOUR);
+			gt_timer *tm;
 
-			if (!tm)
+			if (timed)
+				pace(t, i);
+			if (!(tm = gt_timer_new(GT_HOUR)))
 				bp_die(errno, "gt_timer_new");
 			gt_timer_stop(tm);
 			gt_timer_free(tm);
@@ -170,13 +197,40 @@ static BP_SITE void leaf_timerfd(struct bp_thread *t)
 		if (timed)
 			phase_start(t);
 		for (long i = 0; i < n; i++) {
-			int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+			int fd;
 
-			if (fd < 0)
+			if (timed)
+				pace(t, i);
+			if ((fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC)) < 0)
 				bp_die(errno, "timerfd_create");
 			if (timerfd_settime(fd, 0, &its, NULL) != 0)
 				bp_die(errno, "timerfd_settime");
 			close(fd);
+		}
+	}
+	phase_end(t, 3);
+}
+
+static BP_SITE void leaf_posix(struct bp_thread *t)
+{
+	struct itimerspec its = {.it_value = {.tv_sec = 3600}};
+	struct sigevent sev = {.sigev_notify = SIGEV_NONE};
+
+	for (int timed = 0; timed < 2; timed++) {
+		long n = timed ? bp_env.iters : bp_env.warmup;
+
+		if (timed)
+			phase_start(t);
+		for (long i = 0; i < n; i++) {
+			timer_t id;
+
+			if (timed)
+				pace(t, i);
+			if (timer_create(CLOCK_MONOTONIC, &sev, &id) != 0)
+				bp_die(errno, "timer_create");
+			if (timer_settime(id, 0, &its, NULL) != 0)
+				bp_die(errno, "timer_settime");
+			timer_delete(id);
 		}
 	}
 	phase_end(t, 3);
@@ -200,6 +254,7 @@ static const char *const work_names[] = {
 	[BP_GT] = "gt",
 	[BP_MALLOC] = "malloc",
 	[BP_TIMERFD] = "timerfd",
+	[BP_POSIX] = "posix",
 	[BP_MIXED] = "mixed",
 	[BP_MIXED_MALLOC] = "mixed-malloc",
 };
@@ -207,9 +262,9 @@ static const char *const work_names[] = {
 static void __attribute__((noreturn)) usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-		"Usage: bench_preload [--work gt|malloc|timerfd|mixed|mixed-malloc]\n"
+		"Usage: bench_preload [--work gt|malloc|timerfd|posix|mixed|mixed-malloc]\n"
 		"                     [--threads N] [--iters N] [--warmup N] [--depth N]\n"
-		"                     [--seconds S] [--rate R] [--seed N]\n");
+		"                     [--seconds S] [--rate R] [--seed N] [--pace N] [--stop]\n");
 	exit(code);
 }
 
@@ -239,6 +294,8 @@ static void parse(int argc, char **argv)
 		{"rate", required_argument, NULL, 'r'},
 		{"seed", required_argument, NULL, 'S'},
 		{"warmup", required_argument, NULL, 'W'},
+		{"pace", required_argument, NULL, 'p'},
+		{"stop", no_argument, NULL, 'x'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -279,6 +336,12 @@ static void parse(int argc, char **argv)
 		case 'S':
 			bp_env.seed = (uint64_t)number(optarg, "--seed", 0, 1L << 62);
 			break;
+		case 'p':
+			bp_env.pace = number(optarg, "--pace", 1, 100000000);
+			break;
+		case 'x':
+			bp_env.stop = 1;
+			break;
 		case 'h':
 			usage(0);
 		default:
@@ -308,6 +371,7 @@ static int setup(struct bp_thread *ts)
 		[BP_GT] = leaf_gt,
 		[BP_MALLOC] = leaf_malloc,
 		[BP_TIMERFD] = leaf_timerfd,
+		[BP_POSIX] = leaf_posix,
 	};
 
 	if (bp_env.work == BP_MIXED || bp_env.work == BP_MIXED_MALLOC)
@@ -347,6 +411,8 @@ int main(int argc, char **argv)
 			bp_die(err, "pthread_create");
 	}
 	pthread_barrier_wait(&ready);
+	if (bp_env.stop)
+		raise(SIGSTOP);
 	w0 = bp_clock(CLOCK_MONOTONIC);
 	c0 = rusage_ns();
 	pthread_barrier_wait(&go);

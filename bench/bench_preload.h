@@ -28,6 +28,7 @@ enum bp_work {
 	BP_GT,		 /* gt_timer_new(1h), gt_timer_stop, gt_timer_free */
 	BP_MALLOC,	 /* malloc(64), free */
 	BP_TIMERFD,	 /* timerfd_create, timerfd_settime(1h), close */
+	BP_POSIX,	 /* timer_create, timer_settime(1h), timer_delete */
 	BP_MIXED,	 /* bench_preload_mixed.c: a service's timers */
 	BP_MIXED_MALLOC, /* the same service's allocations instead */
 };
@@ -41,6 +42,8 @@ struct bp_env {
 	double seconds; /* mixed: how long to run */
 	int rate;	/* mixed: requests per second per worker */
 	uint64_t seed;
+	long pace;	/* loops: iterations per second per thread, 0: flat out */
+	int stop;	/* stop (SIGSTOP) at the start line until continued */
 };
 
 extern struct bp_env bp_env;

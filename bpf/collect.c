@@ -215,7 +215,7 @@ static int event_stack(struct tlr_collector *c, const struct tlr_event *e, size_
 	uint64_t frames[TLR_MAX_FRAMES];
 	uint32_t n = 0, skip = 0;
 
-	if (e->how == TLR_STACK_FP) {
+	if (e->how == TLR_STACK_FP && size >= sizeof(*e)) {
 		n = e->nframes < TLR_MAX_FRAMES ? e->nframes : TLR_MAX_FRAMES;
 		while (skip < n && e->frames[skip] >= c->rt_lo && e->frames[skip] < c->rt_hi)
 			skip++;
@@ -454,7 +454,8 @@ static uint64_t arg_bytes(struct tlr_collector *c, const struct tlr_event *e)
 
 /* The trace id of the runtime's timer rid, first seen now if it was made
  * before the recording began (an existing record says so). */
-static int runtime_timer(struct tlr_collector *c, const struct tlr_event *e, uint64_t *id)
+static int runtime_timer(struct tlr_collector *c, const struct tlr_event *e, size_t size,
+			 uint64_t *id)
 {
 	struct tl_event ev;
 	int kind = (int)(uint32_t)e->a[1], err;
@@ -462,7 +463,7 @@ static int runtime_timer(struct tlr_collector *c, const struct tlr_event *e, uin
 	if ((*id = map_get(&c->runtime, e->a[2])) != 0)
 		return 0;
 	ev = (struct tl_event){.id = runtime_id(c), .kind = (uint32_t)kind};
-	if ((err = event_stack(c, e, sizeof(*e), &ev.stack)) ||
+	if ((err = event_stack(c, e, size, &ev.stack)) ||
 	    (err = tl_trace_writer_existing(c->o.w, (int64_t)e->time, &ev)) ||
 	    (err = map_put(&c->runtime, e->a[2], ev.id)))
 		return err;
@@ -471,7 +472,7 @@ static int runtime_timer(struct tlr_collector *c, const struct tlr_event *e, uin
 	return 0;
 }
 
-static int on_gotimer(struct tlr_collector *c, const struct tlr_event *e)
+static int on_gotimer(struct tlr_collector *c, const struct tlr_event *e, size_t size)
 {
 	int kind = (int)(uint32_t)e->a[1], type = 0, err;
 	bool ticker = kind == TL_KIND_TICKER;
@@ -486,12 +487,12 @@ static int on_gotimer(struct tlr_collector *c, const struct tlr_event *e)
 				       .duration = (int64_t)e->a[3],
 				       .period = ticker ? (int64_t)e->a[3] : 0, .size = e->a[4],
 				       .aux = kind == TL_KIND_AFTERFUNC ? arg_bytes(c, e) : 0};
-		if ((err = event_stack(c, e, sizeof(*e), &ev.stack)) ||
+		if ((err = event_stack(c, e, size, &ev.stack)) ||
 		    (err = map_put(&c->runtime, e->a[2], ev.id)))
 			return err;
 		return emit(c, TL_REC_CREATE, e, &ev);
 	}
-	if ((err = runtime_timer(c, e, &ev.id)) != 0)
+	if ((err = runtime_timer(c, e, size, &ev.id)) != 0)
 		return err;
 	switch (e->type) {
 	case GT_STOPPED:
@@ -504,7 +505,7 @@ static int on_gotimer(struct tlr_collector *c, const struct tlr_event *e)
 		ev.period = ticker ? ev.duration : 0;
 		ev.flags = ((e->a[4] & 1) ? TL_RESET_WAS_ACTIVE : 0) |
 			   ((e->a[4] & 2) ? TL_RESET_PENDING : 0);
-		if ((err = event_stack(c, e, sizeof(*e), &ev.stack)) != 0)
+		if ((err = event_stack(c, e, size, &ev.stack)) != 0)
 			return err;
 		break;
 	case GT_RELEASED:
@@ -532,7 +533,7 @@ int tlr_collect_event(struct tlr_collector *c, const void *data, size_t size)
 {
 	const struct tlr_event *e = data;
 
-	if (size < sizeof(*e))
+	if (size < TLR_EVENT_HEAD)
 		return 0;
 	if (e->type == TLR_EXIT) {
 		c->st.exited = true;
@@ -544,6 +545,6 @@ int tlr_collect_event(struct tlr_collector *c, const void *data, size_t size)
 		return 1;
 	}
 	if (e->type >= GT_CREATED && e->type <= GT_RECLAIMED)
-		return on_gotimer(c, e);
+		return on_gotimer(c, e, size);
 	return on_kernel(c, e, size);
 }

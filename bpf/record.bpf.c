@@ -166,14 +166,6 @@ static __always_inline int user_regs(struct pt_regs *r)
 	return bpf_probe_read_kernel(r, sizeof(*r), (void *)bpf_task_pt_regs(t));
 }
 
-static __always_inline void walk_syscall(struct tlr_event *e)
-{
-	struct pt_regs r;
-
-	if (user_regs(&r) == 0)
-		walk(e, r.sp, r.bp);
-}
-
 static __always_inline void save(__u64 a0, __u64 a1, __u64 a2, __u64 a3, __u64 a4)
 {
 	__u32 tid = current_tid();
@@ -224,65 +216,49 @@ static __always_inline void read_itimerspec(__u64 uptr, __u64 *interval, __u64 *
  * timerfd
  */
 
-SEC("tracepoint/syscalls/sys_enter_timerfd_create")
-int tfd_create_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	if (ours())
-		save(ctx->args[0], ctx->args[1], 0, 0, 0);
-	return 0;
-}
-
+/*
+ * The timer syscalls are seen at their exit only, where the result is
+ * known: their arguments are still in the registers the task entered the
+ * kernel with (only ax changes), and what they point to is the caller's.
+ * One program per call instead of two, and no map between them.
+ */
 SEC("tracepoint/syscalls/sys_exit_timerfd_create")
 int tfd_create_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct tlr_event *e;
-	struct tlr_call c;
+	struct pt_regs r;
 
-	if (!ours() || !take(&c) || ctx->ret < 0)
+	if (!ours() || ctx->ret < 0 || user_regs(&r))
 		return 0;
 	track((__u32)ctx->ret);
 	e = reserve(TLR_TFD_CREATE, sizeof(*e));
 	if (!e)
 		return 0;
 	e->a[0] = (__u64)ctx->ret;
-	e->a[1] = c.a[0];
-	e->a[2] = c.a[1];
-	walk_syscall(e);
+	e->a[1] = r.di; /* clockid */
+	e->a[2] = r.si; /* flags */
+	walk(e, r.sp, r.bp);
 	submit(e);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_timerfd_settime")
-int tfd_settime_enter(struct trace_event_raw_sys_enter *ctx)
+/* Shared by both kinds of kernel timer: an arm (or a disarm) that took,
+ * settime(id or fd in di, flags in si, new value at dx, old value at r10). */
+static __always_inline int settime_exit(const struct pt_regs *r, __u16 type)
 {
-	__u64 interval, value;
+	__u64 interval, value, old_interval, old_value;
+	struct tlr_event *e = reserve(type, TLR_EVENT_HEAD);
 
-	if (!ours() || !is_timerfd((__u32)ctx->args[0]))
-		return 0;
-	read_itimerspec(ctx->args[2], &interval, &value);
-	save(ctx->args[0], value, interval, ctx->args[1], ctx->args[3]);
-	return 0;
-}
-
-/* Shared by both kinds of kernel timer: an arm (or a disarm) that took. */
-static __always_inline int settime_exit(struct trace_event_raw_sys_exit *ctx, __u16 type)
-{
-	__u64 old_interval, old_value;
-	struct tlr_event *e;
-	struct tlr_call c;
-
-	if (!ours() || !take(&c) || ctx->ret != 0)
-		return 0;
-	e = reserve(type, sizeof(*e));
 	if (!e)
 		return 0;
-	e->a[0] = c.a[0];
-	e->a[1] = c.a[1];
-	e->a[2] = c.a[2];
-	e->a[3] = c.a[3];
+	read_itimerspec(r->dx, &interval, &value);
+	e->a[0] = (__u32)r->di; /* an int, whatever the register's upper half holds */
+	e->a[1] = value;
+	e->a[2] = interval;
+	e->a[3] = r->si;
 	/* The old value, where the caller asked for it: was it armed? */
-	read_itimerspec(c.a[4], &old_interval, &old_value);
-	e->a[4] = c.a[4] ? (old_value != 0) : 2; /* 2: not known */
+	read_itimerspec(r->r10, &old_interval, &old_value);
+	e->a[4] = r->r10 ? (old_value != 0) : 2; /* 2: not known */
 	submit(e);
 	return 0;
 }
@@ -290,7 +266,11 @@ static __always_inline int settime_exit(struct trace_event_raw_sys_exit *ctx, __
 SEC("tracepoint/syscalls/sys_exit_timerfd_settime")
 int tfd_settime_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return settime_exit(ctx, TLR_TFD_SETTIME);
+	struct pt_regs r;
+
+	if (!ours() || ctx->ret != 0 || user_regs(&r) || !is_timerfd((__u32)r.di))
+		return 0;
+	return settime_exit(&r, TLR_TFD_SETTIME);
 }
 
 /* ---------------------------------------------------------------------------
@@ -299,7 +279,7 @@ int tfd_settime_exit(struct trace_event_raw_sys_exit *ctx)
 
 static __always_inline void emit_fd(__u16 type, __u64 a0, __u64 a1)
 {
-	struct tlr_event *e = reserve(type, sizeof(*e));
+	struct tlr_event *e = reserve(type, TLR_EVENT_HEAD);
 
 	if (!e)
 		return;
@@ -430,19 +410,6 @@ int fcntl_exit(struct trace_event_raw_sys_exit *ctx)
  * POSIX timers
  */
 
-SEC("tracepoint/syscalls/sys_enter_timer_create")
-int pt_create_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	__s32 sev[4] = {0, 0, -1, 0}; /* sigev_value (8 bytes), signo, notify */
-
-	if (!ours())
-		return 0;
-	if (ctx->args[1])
-		bpf_probe_read_user(sev, sizeof(sev), (void *)ctx->args[1]);
-	save(ctx->args[0], ctx->args[2], (__u64)(__s64)sev[3], (__u64)sev[2], 0);
-	return 0;
-}
-
 /*
  * glibc's timer_create is a function with a frame and saved registers of
  * its own, around the syscall: neither [sp] nor the frame chain finds its
@@ -452,77 +419,62 @@ int pt_create_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_timer_create")
 int pt_create_exit(struct trace_event_raw_sys_exit *ctx)
 {
+	__s32 sev[4] = {0, 0, -1, 0}; /* sigev_value (8 bytes), signo, notify */
 	struct tlr_slice *sl;
 	struct tlr_event *e;
 	struct pt_regs r;
-	struct tlr_call c;
 	__s32 id = 0;
 
-	if (!ours() || !take(&c) || ctx->ret != 0)
+	/* timer_create(clockid in di, sigevent at si, the id's home at dx) */
+	if (!ours() || ctx->ret != 0 || user_regs(&r))
 		return 0;
-	if (!c.a[1] || bpf_probe_read_user(&id, sizeof(id), (void *)c.a[1]))
+	if (!r.dx || bpf_probe_read_user(&id, sizeof(id), (void *)r.dx))
 		return 0;
+	if (r.si)
+		bpf_probe_read_user(sev, sizeof(sev), (void *)r.si);
 	e = reserve(TLR_PT_CREATE, sizeof(*e) + sizeof(*sl));
 	if (!e)
 		return 0;
 	e->a[0] = (__u64)id;
-	e->a[1] = c.a[0];
-	e->a[2] = c.a[2];
-	e->a[3] = c.a[3];
+	e->a[1] = r.di;
+	e->a[2] = (__u64)(__s64)sev[3];
+	e->a[3] = (__u64)sev[2];
 	sl = (void *)(e + 1);
-	if (user_regs(&r) == 0) {
-		sl->ip = r.ip;
-		sl->sp = r.sp;
-		sl->bp = r.bp;
-		sl->bx = r.bx;
-		sl->r12 = r.r12;
-		sl->r13 = r.r13;
-		sl->r14 = r.r14;
-		sl->r15 = r.r15;
-		/* Near the top of the stack a full copy would fault: less. */
-		if (bpf_probe_read_user(sl->stack, TLR_STACK_COPY, (void *)r.sp) == 0)
-			e->nstack = TLR_STACK_COPY;
-		else if (bpf_probe_read_user(sl->stack, 512, (void *)r.sp) == 0)
-			e->nstack = 512;
-		e->how = TLR_STACK_SLICE;
-	}
+	sl->ip = r.ip;
+	sl->sp = r.sp;
+	sl->bp = r.bp;
+	sl->bx = r.bx;
+	sl->r12 = r.r12;
+	sl->r13 = r.r13;
+	sl->r14 = r.r14;
+	sl->r15 = r.r15;
+	/* Near the top of the stack a full copy would fault: less. */
+	if (bpf_probe_read_user(sl->stack, TLR_STACK_COPY, (void *)r.sp) == 0)
+		e->nstack = TLR_STACK_COPY;
+	else if (bpf_probe_read_user(sl->stack, 512, (void *)r.sp) == 0)
+		e->nstack = 512;
+	e->how = TLR_STACK_SLICE;
 	submit(e);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_timer_settime")
-int pt_settime_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 interval, value;
-
-	if (!ours())
-		return 0;
-	read_itimerspec(ctx->args[2], &interval, &value);
-	save(ctx->args[0], value, interval, ctx->args[1], ctx->args[3]);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_timer_settime")
 int pt_settime_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return settime_exit(ctx, TLR_PT_SETTIME);
-}
+	struct pt_regs r;
 
-SEC("tracepoint/syscalls/sys_enter_timer_delete")
-int pt_delete_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	if (ours())
-		save(ctx->args[0], 0, 0, 0, 0);
-	return 0;
+	if (!ours() || ctx->ret != 0 || user_regs(&r))
+		return 0;
+	return settime_exit(&r, TLR_PT_SETTIME);
 }
 
 SEC("tracepoint/syscalls/sys_exit_timer_delete")
 int pt_delete_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	struct tlr_call c;
+	struct pt_regs r;
 
-	if (ours() && take(&c) && ctx->ret == 0)
-		emit_fd(TLR_PT_DELETE, c.a[0], 0);
+	if (ours() && ctx->ret == 0 && user_regs(&r) == 0)
+		emit_fd(TLR_PT_DELETE, (__u32)r.di, 0);
 	return 0;
 }
 
@@ -554,6 +506,26 @@ int process_exec(struct trace_event_raw_sched_process_exec *ctx)
  * Probe points: one program for all, the attach cookie says which
  */
 
+/* The probed function's arguments, by the ABI the cookie names. */
+static __always_inline void probe_args(struct tlr_event *e, const struct pt_regs *r, __u64 cookie)
+{
+	if (cookie & TLR_COOKIE_GO_ABI) {
+		e->a[0] = r->ax;
+		e->a[1] = r->bx;
+		e->a[2] = r->cx;
+		e->a[3] = r->di;
+		e->a[4] = r->si;
+		e->a[5] = r->r8;
+	} else {
+		e->a[0] = r->di;
+		e->a[1] = r->si;
+		e->a[2] = r->dx;
+		e->a[3] = r->cx;
+		e->a[4] = r->r8;
+		e->a[5] = r->r9;
+	}
+}
+
 SEC("uprobe")
 int probe(struct pt_regs *ctx)
 {
@@ -568,26 +540,20 @@ int probe(struct pt_regs *ctx)
 	 * make. */
 	if (bpf_probe_read_kernel(&r, sizeof(r), ctx))
 		return 0;
-	e = reserve((__u16)(cookie & TLR_COOKIE_TYPE), sizeof(*e));
-	if (!e)
-		return 0;
-	if (cookie & TLR_COOKIE_GO_ABI) {
-		e->a[0] = r.ax;
-		e->a[1] = r.bx;
-		e->a[2] = r.cx;
-		e->a[3] = r.di;
-		e->a[4] = r.si;
-		e->a[5] = r.r8;
-	} else {
-		e->a[0] = r.di;
-		e->a[1] = r.si;
-		e->a[2] = r.dx;
-		e->a[3] = r.cx;
-		e->a[4] = r.r8;
-		e->a[5] = r.r9;
-	}
-	if (cookie & TLR_COOKIE_STACK)
+	/* Two reservations of constant size, for the verifier: with frames
+	 * where the stack is taken, without them elsewhere. */
+	if (cookie & TLR_COOKIE_STACK) {
+		e = reserve((__u16)(cookie & TLR_COOKIE_TYPE), sizeof(*e));
+		if (!e)
+			return 0;
+		probe_args(e, &r, cookie);
 		walk(e, r.sp, r.bp);
+	} else {
+		e = reserve((__u16)(cookie & TLR_COOKIE_TYPE), TLR_EVENT_HEAD);
+		if (!e)
+			return 0;
+		probe_args(e, &r, cookie);
+	}
 	if (cookie & TLR_COOKIE_HEAP)
 		read_heap(e, e->a[5]);
 	submit(e);

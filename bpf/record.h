@@ -73,6 +73,11 @@ struct tlr_event {
 	__u64 frames[TLR_MAX_FRAMES];
 };
 
+/* An event without frames is only this long in the ring buffer: most
+ * events carry no stack, and a shorter record is less to reserve, pass and
+ * read. */
+#define TLR_EVENT_HEAD __builtin_offsetof(struct tlr_event, frames)
+
 #define TLR_HEAP_MAX ((__u64)64 << 20) /* glibc's HEAP_MAX_SIZE on 64-bit */
 
 /* A stack slice follows the event in the same ring buffer record. */

@@ -15,7 +15,9 @@
 #include "gt_test_util.h"
 #include "tl_test.h"
 
+#include <dlfcn.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -669,6 +671,42 @@ TEST(hooks_pass_the_timer_id)
 	if (!WAIT_UNTIL(atomic_load(&ids_seen) >= before + 6, LATE))
 		TL_FAIL_("hooks seen: %u, expected 6", atomic_load(&ids_seen) - before);
 	CHECK_EQ(atomic_load(&bad_ids), 0);
+}
+
+/*
+ * A uprobe on a hook lands on its first instruction: in the library's own
+ * definitions that is a 5-byte nop, which the kernel emulates instead of
+ * single-stepping (runtime/hooks.c). Sanitizers instrument the entry, and
+ * their builds link the runtime statically: only the shared library is
+ * checked.
+ */
+TEST(hooks_begin_with_a_nop_for_probes)
+{
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	static const char *const names[] = {
+		"gt_hook_created",  "gt_hook_stopped",	"gt_hook_reset",     "gt_hook_released",
+		"gt_hook_fired",    "gt_hook_received", "gt_hook_reclaimed",
+	};
+	static const unsigned char nop5[] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+	Dl_info lib_info, exe_info;
+	void *lib;
+
+	REQUIRE(dladdr((void *)gt_timer_new, &lib_info) && lib_info.dli_fname);
+	REQUIRE(dladdr((void *)test_hooks_begin_with_a_nop_for_probes, &exe_info));
+	if (lib_info.dli_fbase == exe_info.dli_fbase)
+		return; /* linked in statically: these are our own hooks */
+	lib = dlopen(lib_info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+	REQUIRE(lib);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const void *f = dlsym(lib, names[i]);
+
+		REQUIRE(f);
+		if (memcmp(f, nop5, sizeof(nop5)) != 0)
+			TL_FAIL_("%s in %s does not begin with a 5-byte nop", names[i],
+				 lib_info.dli_fname);
+	}
+	dlclose(lib);
+#endif
 }
 
 TEST_MAIN()
