@@ -47,6 +47,14 @@ struct tl__an_private {
 	uint64_t at_snapshot;         /* or at this snapshot (0: by time) */
 	int64_t at_time;              /* when it was taken */
 	bool at_done;
+	/* The last frees, by id (direct-mapped): a recorder's threads hand
+	 * their events over separately, so an event of a timer's last moments
+	 * (a fire on the timer thread) can be written just after its free. */
+	struct {
+		uint64_t id;
+		int64_t time;
+		uint32_t site;
+	} freed[1024];
 };
 
 /* The kind's facts (trace/'s table; a kind above INT_MAX is unknown too). */
@@ -311,9 +319,14 @@ static struct an_timer *timer_new(struct tl__analysis *a, uint64_t id)
 	return &p->timers[i];
 }
 
-static void timer_drop(struct tl__analysis *a, struct an_timer *t)
+static void timer_drop(struct tl__analysis *a, struct an_timer *t, int64_t time)
 {
 	struct tl__an_private *p = a->priv;
+	size_t slot = (size_t)(t->id >> 1) % (sizeof(p->freed) / sizeof(p->freed[0]));
+
+	p->freed[slot].id = t->id;
+	p->freed[slot].time = time;
+	p->freed[slot].site = t->site;
 
 	tl__idmap_del(&p->ids, t->id);
 	t->flags = 0;
@@ -400,7 +413,7 @@ static void on_free(struct tl__analysis *a, struct tl__an_site *s, struct an_tim
 	if (t->flags & T_PROVISIONAL)
 		t->flags |= T_FREED; /* kept: its create may still come */
 	else
-		timer_drop(a, t);
+		timer_drop(a, t, time);
 }
 
 /* Timer t, as event e says it was made, at site si from time on. */
@@ -588,6 +601,24 @@ static int rehome(struct tl__analysis *a, struct an_timer *t, uint32_t stack, in
 	return 0;
 }
 
+/* An event of a timer already freed that happened before its free,
+ * written late: counted at its site, no orphan. @return true if so. */
+static bool before_free(struct tl__analysis *a, const struct tl_record *r)
+{
+	struct tl__an_private *p = a->priv;
+	size_t slot = (size_t)(r->ev.id >> 1) % (sizeof(p->freed) / sizeof(p->freed[0]));
+	struct tl__an_site *s;
+
+	if (!r->ev.id || p->freed[slot].id != r->ev.id || r->time > p->freed[slot].time)
+		return false;
+	s = &a->sites[p->freed[slot].site];
+	if (r->type == TL_REC_FIRE) {
+		s->fired++;
+		s->dropped_ticks += !(r->ev.flags & TL_FIRE_DELIVERED);
+	}
+	return true;
+}
+
 static int on_event(struct tl__analysis *a, const struct tl_record *r)
 {
 	struct an_timer *t;
@@ -596,6 +627,8 @@ static int on_event(struct tl__analysis *a, const struct tl_record *r)
 	if (r->type == TL_REC_CREATE)
 		return on_create(a, r);
 	t = timer_get(a, r->ev.id);
+	if (!t && before_free(a, r))
+		return 0;
 	if (!t && !(t = provisional(a, r->ev.id, r->time)))
 		return TL_TRACE_E_NOMEM;
 	if (t->flags & T_LATE) {

@@ -490,9 +490,10 @@ static void id_rules(struct gen *g)
  * freed on other threads before the call that created it has returned: the
  * fire and the free of id 4 come before its create, and after the create of
  * id 6 (a higher id). Then ids 8 and 10 are created and freed in order, and
- * a stop arrives for id 8 after its free. Expected: three callback timers
- * created and freed at stack 1, one orphan event (the stop), no timer from
- * before the trace, and no finding.
+ * a stop arrives for id 8 after its free. Id 10's fire (on the timer
+ * thread) is written after its free but happened before it. Expected: four
+ * callback timers created and freed at stack 1, all four fired, one orphan
+ * event (the stop), no timer from before the trace, and no finding.
  */
 static void late_create(struct gen *g)
 {
@@ -508,6 +509,11 @@ static void late_create(struct gen *g)
 	simple(g, TL_REC_FIRE, 8, TL_FIRE_DELIVERED);
 	simple(g, TL_REC_FREE, 8, 0);
 	simple(g, TL_REC_STOP, 8, 0);
+	create(g, 10, TL_KIND_AFTERFUNC, 1, 1 * MS, 0, 72);
+	simple(g, TL_REC_FREE, 10, 0);
+	g->events++;
+	check(g, tl_trace_writer_event(g->w, TL_REC_FIRE, g->now - MS / 2, TID + 1,
+				       &(struct tl_event){.id = 10, .flags = TL_FIRE_DELIVERED}));
 	end(g, 0);
 }
 
