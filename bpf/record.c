@@ -15,6 +15,7 @@
  * message says why); 2 for a usage error.
  */
 #include "collect.h"
+#include "goinfo.h"
 #include "procfs.h"
 #include "record.h"
 #include "unwind.h"
@@ -266,6 +267,22 @@ static int check_machine(void)
 	return tracefs_ready() ? 0 : 1;
 }
 
+/* A Go program keeps its timers in its own runtime, where no probe of
+ * this build looks: say so rather than record an empty trace. */
+static int check_go(const struct tlr_proc *p)
+{
+	struct tlr_goinfo gi;
+	char exe[64];
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)p->pid);
+	if (tlr_goinfo_read(exe, &gi) != 1)
+		return 0;
+	say("pid %d (%s) is a Go program (%s): this build does not record Go's timers, which "
+	    "live in the Go runtime, not in libgotimer or the kernel",
+	    (int)p->pid, p->comm, gi.version[0] ? gi.version : "Go before 1.18");
+	return 1;
+}
+
 static int check_target(const struct tlr_proc *p, int err)
 {
 	if (err == -ESRCH) {
@@ -285,7 +302,7 @@ static int check_target(const struct tlr_proc *p, int err)
 		    (int)p->pid, p->comm);
 		return 1;
 	}
-	return 0;
+	return check_go(p);
 }
 
 /* ---------------------------------------------------------------------------

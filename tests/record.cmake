@@ -7,6 +7,7 @@
 # Cases skip (77) where eBPF cannot run: not root, no BTF, no BPF program.
 set(tl_rec_env
 	"TL_SOURCE=${PROJECT_SOURCE_DIR}"
+	"TL_GO=${TL_GO}"
 	"TL_RECORD=$<TARGET_FILE:timerleak-record>"
 	"TL_REPORT=$<TARGET_FILE:timerleak-report>"
 	"TL_PRELOAD=$<TARGET_FILE:timerleak>"
@@ -33,6 +34,6 @@ foreach(prog leak_ticker ok_ticker leak_after_loop ok_timer_reset leak_reset_nod
 	tl_record_test(td.${prog})
 endforeach()
 foreach(case daemon.leak daemon.ok demo both_ways attach_detach kill9 bad.pid bad.exits
-		bad.kernel_thread bad.self usage wrapper)
+		bad.kernel_thread bad.self bad.go usage wrapper)
 	tl_record_test(${case})
 endforeach()

@@ -337,17 +337,37 @@ def case_both_ways():
 # ---------------------------------------------------------------------------
 # Never harms the target; leaves nothing behind
 
-def our_links():
-    """Links of our BPF programs still in the kernel."""
-    p = run(["bpftool", "-j", "link", "list"])
-    if p.returncode != 0:
-        raise Skip("bpftool link list failed: " + text(p.stderr))
+def bpftool_json(*args):
+    p = run(["bpftool", "-j"] + [str(a) for a in args])
+    return json.loads(p.stdout or "null") if p.returncode == 0 else None
+
+
+def target_of(prog):
+    """The process a program of timerleak-record's records: target_tgid in
+    its read-only data. None if it has none."""
+    for m in prog.get("map_ids", []):
+        info = bpftool_json("map", "show", "id", m) or {}
+        if not info.get("name", "").endswith(".rodata"):
+            continue
+        for entry in bpftool_json("map", "dump", "id", m) or []:
+            for field in entry.get("formatted", {}).get("value", {}).get(".rodata", []):
+                if "target_tgid" in field:
+                    return field["target_tgid"]
+    return None
+
+
+def our_links(target):
+    """Links of timerleak-record's programs recording target still in the
+    kernel (another recorder on the machine is not ours to judge)."""
+    links = bpftool_json("link", "list")
+    if links is None:
+        raise Skip("bpftool link list failed")
     names = set()
-    for l in json.loads(p.stdout or "[]"):
-        prog = run(["bpftool", "-j", "prog", "show", "id", str(l.get("prog_id"))])
-        if prog.returncode == 0:
-            names.add(json.loads(prog.stdout).get("name"))
-    return sorted(n for n in names if n in OUR_PROGS)
+    for l in links:
+        prog = bpftool_json("prog", "show", "id", l.get("prog_id")) or {}
+        if prog.get("name") in OUR_PROGS and target_of(prog) == target:
+            names.add(prog["name"])
+    return sorted(names)
 
 
 def case_attach_detach():
@@ -364,7 +384,7 @@ def case_attach_detach():
         rep = report_json(wpath("busy.%d.tlk" % i))
         check(sum(rep["trace"]["created_by_kind"].values()) > 0,
               "attach %d: no timer recorded" % i)
-    expect("probes left attached", [], our_links())
+    expect("probes left attached", [], our_links(p.pid))
     p.wait(60)
     expect("the program's exit status", 0, p.returncode)
     got, want = vals(output("busy")), vals(bare.stdout)
@@ -382,10 +402,10 @@ def case_kill9():
     p = start("daemon", [td("ok_daemon")])
     wait_until("ready", lambda: "ready" in output("daemon"))
     rec = Recorder(p.pid, wpath("k.tlk"))
-    check(our_links(), "no probe attached while recording")
+    check(our_links(p.pid), "no probe attached while recording")
     rec.p.kill()
     rec.p.wait(30)
-    wait_until("the kernel let the probes go", lambda: not our_links(), 30)
+    wait_until("the kernel let the probes go", lambda: not our_links(p.pid), 30)
     expect("the daemon runs on", None, p.poll())
     p.send_signal(signal.SIGTERM)
     p.wait(30)
@@ -421,6 +441,58 @@ def case_bad_self():
     p = run(["sh", "-c", 'exec "$0" -p $$ -o "$1"', RECORD, wpath("self.tlk")])
     expect("recording itself: exit status", 1, p.returncode)
     check("is timerleak-record itself" in text(p.stderr), "message: " + text(p.stderr))
+
+
+GO_PROG = """package main
+
+import (
+	"fmt"
+	"time"
+)
+
+func main() {
+	fmt.Println("ready")
+	for {
+		select {
+		case <-time.After(time.Hour):
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+"""
+
+
+def case_bad_go():
+    """A Go program, plain and stripped: refused with its Go version, not
+    recorded into an empty trace."""
+    need_bpf()
+    go = E.get("TL_GO") or shutil.which("go") or "/usr/lib/go/bin/go"
+    if not os.path.exists(go) and not shutil.which(go):
+        raise Skip("no Go toolchain")
+    src = wpath("gosrc")
+    os.makedirs(src, exist_ok=True)
+    with open(os.path.join(src, "main.go"), "w") as f:
+        f.write(GO_PROG)
+    env = dict(os.environ, HOME=wpath("gohome"), GOCACHE=wpath("gocache"), GOPROXY="off",
+               GOFLAGS="", GO111MODULE="off")
+    ver = text(subprocess.run([go, "version"], capture_output=True, env=env).stdout)
+    m = re.search(r"\b(go1\.\d+(\.\d+)?)\b", ver)
+    require(m, "go version: " + ver)
+    for name, flags in (("plain", []), ("stripped", ["-ldflags=-s -w"])):
+        exe = wpath("goprog." + name)
+        p = subprocess.run([go, "build", "-o", exe] + flags + ["main.go"], cwd=src, env=env,
+                           capture_output=True, timeout=300)
+        require(p.returncode == 0, "go build: " + text(p.stderr))
+        prog = start("go." + name, [exe])
+        wait_until("the Go program", lambda: "ready" in output("go." + name))
+        trace = wpath("go.%s.tlk" % name)
+        r = run([RECORD, "-p", str(prog.pid), "-o", trace, "-d", "1"])
+        prog.kill()
+        prog.wait()
+        expect("%s Go program: exit status" % name, 1, r.returncode)
+        want = "is a Go program (%s)" % m.group(1)
+        check(want in text(r.stderr), "%s Go program: %r, not %r" % (name, text(r.stderr), want))
+        check(not os.path.exists(trace), "%s Go program: a trace was left" % name)
 
 
 def case_bad_exits():
@@ -489,6 +561,7 @@ CASES.update({
     "bad.exits": case_bad_exits,
     "bad.kernel_thread": case_bad_kernel_thread,
     "bad.self": case_bad_self,
+    "bad.go": case_bad_go,
     "usage": case_usage,
     "wrapper": case_wrapper,
 })
