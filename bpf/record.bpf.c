@@ -28,6 +28,9 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 target_tgid = 0;
 const volatile __u32 max_depth = 64;
 const volatile __u64 wake_bytes = 1 << 20;
+/* Set by the recorder when it stops: from then on nothing is recorded (or
+ * dropped) while the probes are taken away, which takes a while. */
+volatile __u32 stopped = 0;
 
 #define F_DUPFD            0
 #define F_DUPFD_CLOEXEC    1030
@@ -68,7 +71,7 @@ struct {
 
 static __always_inline bool ours(void)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
+	return (bpf_get_current_pid_tgid() >> 32) == target_tgid && !stopped;
 }
 
 static __always_inline __u32 current_tid(void)

@@ -326,7 +326,29 @@ struct rec {
 	int err;                 /* the first trace error */
 	bool gone;               /* the process exited or exec'd */
 	int64_t start;
+	uint64_t batch;          /* events read since the loop last had its turn */
+	int64_t batch_until;     /* when the loop gets its turn back */
 };
+
+/*
+ * libbpf reads the ring until it is empty. A target that makes events
+ * faster than the recorder takes them would keep it there, past -d and
+ * past ^C: every 256 events, once BATCH_NS have passed, on_event returns
+ * BATCH_DONE, which ends the read (the event is taken) and gives the loop
+ * its turn.
+ */
+#define BATCH_NS (50 * 1000000LL)
+#define BATCH_DONE (-EINPROGRESS)
+
+static int read_ring(struct rec *r, int timeout_ms, bool until_empty)
+{
+	int n;
+
+	r->batch_until = until_empty ? INT64_MAX : now_ns(CLOCK_MONOTONIC) + BATCH_NS;
+	r->batch = 0;
+	n = timeout_ms ? ring_buffer__poll(r->rb, timeout_ms) : ring_buffer__consume(r->rb);
+	return n == BATCH_DONE ? 0 : n;
+}
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -337,6 +359,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		r->gone = true;
 	else if (v < 0 && !r->err)
 		r->err = v;
+	if ((++r->batch & 255) == 0 && now_ns(CLOCK_MONOTONIC) >= r->batch_until)
+		return BATCH_DONE;
 	return 0;
 }
 
@@ -538,10 +562,10 @@ static void run(struct rec *r)
 		int64_t now;
 		/* The BPF side wakes the reader only past a fill level: at
 		 * the timeout, take what has come all the same. */
-		int n = ring_buffer__poll(r->rb, 100);
+		int n = read_ring(r, 100, false);
 
 		if (n >= 0)
-			n = ring_buffer__consume(r->rb);
+			n = read_ring(r, 0, false);
 		if (n < 0 && n != -EINTR) {
 			say("reading the ring buffer failed: %s", strerror(-n));
 			break;
@@ -576,12 +600,17 @@ static int finish(struct rec *r)
 	struct tlr_collect_stats st;
 	int err;
 
+	/* Stop recording, then read what is in the ring and the counts: the
+	 * window ends here, not when the last probe is gone. */
+	r->skel->bss->stopped = 1;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	read_ring(r, 0, true);
+	write_counts(r, end);
 	for (size_t i = 0; i < r->nlinks; i++)
 		bpf_link__destroy(r->links[i]);
 	r->nlinks = 0;
 	record_bpf__detach(r->skel);
-	ring_buffer__consume(r->rb);
-	write_counts(r, end);
+	read_ring(r, 0, true); /* an event a probe was writing as it stopped */
 	tlr_collect_stats(r->col, &st);
 	if (st.exited && (st.exit_code & 0x7f) && !r->err)
 		r->err = tl_trace_writer_end_signal(r->w, st.exit_code & 0x7f);

@@ -15,8 +15,8 @@
  * Every event of an operation is made by the calling thread before the
  * operation returns, so the counts printed are exactly what a complete
  * trace holds. With -l the threads go on until the process is killed (or
- * for 60 s; -L: for SECONDS), printing "running" once every thread has
- * done OPS operations.
+ * for 60 s; -L: for SECONDS; SIGUSR1 ends either early, with the counts
+ * printed), printing "running" once every thread has done OPS operations.
  *
  * Usage: preload_threads [-t THREADS] [-n OPS] [-l | -L SECONDS]
  * Prints one line, e.g.:
@@ -37,6 +37,8 @@
 #include <unistd.h>
 
 #define MAX_THREADS 256
+
+static atomic_bool stop; /* SIGUSR1: the loop ends */
 
 static struct env {
 	int threads;
@@ -119,10 +121,16 @@ static void *worker(void *arg)
 			printf("running\n");
 			fflush(stdout);
 		}
-		if (env.loop && (i & 1023) == 0 && td_now() > until)
+		if (env.loop && (i & 1023) == 0 && (td_now() > until || atomic_load(&stop)))
 			break;
 	}
 	return NULL;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	atomic_store(&stop, true);
 }
 
 static void parse_args(int argc, char **argv)
@@ -158,6 +166,7 @@ int main(int argc, char **argv)
 	int err;
 
 	parse_args(argc, argv);
+	signal(SIGUSR1, on_usr1);
 	for (int i = 0; i < env.threads; i++) {
 		err = pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
 		if (err)

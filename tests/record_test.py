@@ -149,12 +149,18 @@ class Recorder:
         return self.wait()
 
 
+# A program preloaded with one of our libraries in a sanitized build: its
+# sanitizer's runtime wants to come first, and need not here.
+PRELOAD_ASAN = ":".join(o for o in (E.get("ASAN_OPTIONS"), "verify_asan_link_order=0") if o)
+
+
 def start(name, cmd, paused=False, mode=None):
     """A program in the background, output in WORK/name.out; paused: stopped
     before main() until SIGCONT."""
     env = clean_env()
     if paused:
-        env.update(LD_PRELOAD=PAUSE, TD_PAUSE="1")
+        # In a sanitized build the programs' sanitizer wants to be first.
+        env.update(LD_PRELOAD=PAUSE, TD_PAUSE="1", ASAN_OPTIONS=PRELOAD_ASAN)
     if mode:
         env["GOTIMER_CHAN"] = mode
     out = open(wpath(name + ".out"), "w")
@@ -174,7 +180,8 @@ def output(name):
 def shim(name, cmd, mode=None):
     """cmd under the shim: the reference recording."""
     trace = wpath(name + ".shim.tlk")
-    env = clean_env(LD_PRELOAD=PRELOAD, TIMERLEAK_OUTPUT=trace, TIMERLEAK_QUIET="1")
+    env = clean_env(LD_PRELOAD=PRELOAD, TIMERLEAK_OUTPUT=trace, TIMERLEAK_QUIET="1",
+                    ASAN_OPTIONS=PRELOAD_ASAN)
     if mode:
         env["GOTIMER_CHAN"] = mode
     p = run(cmd, env=env)
@@ -374,17 +381,33 @@ def case_attach_detach():
     need_bpf()
     bare = run([os.path.join(BIN, "preload_threads"), "-t", "2", "-n", "1000", "-L", "3"])
     require(bare.returncode == 0, "preload_threads alone: exit %d" % bare.returncode)
+    # It runs until told (SIGUSR1), at most 5 minutes: ten attaches take
+    # 40 s here, longer in a sanitized build.
     p = start("busy", [os.path.join(BIN, "preload_threads"), "-t", "2", "-n", "1000", "-L",
-                       "40"])
+                       "300"])
     wait_until("running", lambda: "running" in output("busy"))
     for i in range(10):
         rec = Recorder(p.pid, wpath("busy.%d.tlk" % i), "-d", "0.3")
+        t0 = time.monotonic()
         expect("attach %d: recorder's exit status" % i, 0, rec.wait())
+        # -d holds however fast the program makes events: detaching takes
+        # about 2 s, reading what is left is bounded by the ring buffer.
+        took = time.monotonic() - t0
+        check(took < 12, "attach %d: -d 0.3 took %.1f s" % (i, took))
         expect("attach %d: the program runs on" % i, None, p.poll())
+        # The window ends when the recorder stops, not when its last probe
+        # is gone: no event, and no drop, from the seconds of detaching.
+        evs = text(run([REPORT, "--events", wpath("busy.%d.tlk" % i)]).stdout).splitlines()
+        times = [float(l.split()[0]) for l in evs if re.match(r"^[\d.]+ tid=", l)]
+        end = [float(l.split()[0]) for l in evs if re.match(r"^[\d.]+ end ", l)]
+        require(times and end, "attach %d: no events or no end record" % i)
+        check(max(times) <= end[0] + 0.01, "attach %d: an event at %.3f s, after the end at %.3f s"
+              % (i, max(times), end[0]))
         rep = report_json(wpath("busy.%d.tlk" % i))
         check(sum(rep["trace"]["created_by_kind"].values()) > 0,
               "attach %d: no timer recorded" % i)
     expect("probes left attached", [], our_links(p.pid))
+    p.send_signal(signal.SIGUSR1)
     p.wait(60)
     expect("the program's exit status", 0, p.returncode)
     got, want = vals(output("busy")), vals(bare.stdout)
