@@ -1,0 +1,68 @@
+/*
+ * gosym.h - a Go binary's own symbol table, .gopclntab: function names and
+ * entry addresses, and for any PC its function, file and line. Every Go
+ * binary has it, stripped (-ldflags='-s -w') or not: it is what the Go
+ * runtime prints its own tracebacks from.
+ *
+ * Read for the table layouts of Go 1.18 and 1.19 (magic 0xfffffff0) and
+ * Go 1.20 on (0xfffffff1, a start line in each function's record). Older
+ * tables are refused with TLR_GOSYM_E_VERSION, never guessed at.
+ *
+ * timerleak-record finds its probe points with it; the report can
+ * symbolize Go stacks with it. The table is read from the file once
+ * (pread), kept in memory, and never trusted: every offset is checked
+ * against the table's size, so a damaged binary gives an error or
+ * "unknown", never a crash.
+ */
+#ifndef TL_GOSYM_H
+#define TL_GOSYM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tlr_gosym;
+
+enum {
+	TLR_GOSYM_E_NOTFOUND = -1000, /* no .gopclntab: not a Go binary, or not one we can read */
+	TLR_GOSYM_E_VERSION = -1001,  /* a table older than Go 1.18's */
+	TLR_GOSYM_E_DAMAGED = -1002,  /* the header contradicts the file */
+};
+
+/* What a PC is in: the function's name and entry, the file and line. The
+ * strings live as long as the table. */
+struct tlr_gosym_pc {
+	const char *func;
+	uint64_t entry;
+	const char *file; /* NULL when the table does not say */
+	int line;         /* 0 when the table does not say */
+};
+
+/*
+ * Read the table of the ELF file at path: the .gopclntab section, or,
+ * where the section headers are gone, the table found by its magic in
+ * the read-only data. @return the table, or NULL with *err a negative
+ * errno or TLR_GOSYM_E_*.
+ */
+struct tlr_gosym *tlr_gosym_open(const char *path, int *err);
+void tlr_gosym_close(struct tlr_gosym *g);
+
+/* "1.18" for the 1.18-1.19 layout, "1.20" for 1.20 and later. */
+const char *tlr_gosym_layout(const struct tlr_gosym *g);
+size_t tlr_gosym_nfuncs(const struct tlr_gosym *g);
+
+/* The entry address of the function named name (as Go prints it:
+ * "runtime.addtimer", "time.(*Timer).Reset"); where an ABI wrapper shares
+ * the name, the function's own. @return false if none. */
+bool tlr_gosym_lookup(const struct tlr_gosym *g, const char *name, uint64_t *entry);
+
+/* The i-th function, in address order. @return false past the end. */
+bool tlr_gosym_func(const struct tlr_gosym *g, size_t i, const char **name, uint64_t *entry);
+
+/* What pc is in. @return false when no function of the table holds it. */
+bool tlr_gosym_pc(const struct tlr_gosym *g, uint64_t pc, struct tlr_gosym_pc *out);
+
+/* A message for a TLR_GOSYM_E_* or negative errno. */
+const char *tlr_gosym_strerror(int err);
+
+#endif /* TL_GOSYM_H */

@@ -1,0 +1,60 @@
+/*
+ * gosym_dump.c - bpf/gosym.c from the command line, for tests/gosym_test.py
+ * to hold against Go's own tools (go tool nm, go tool addr2line).
+ *
+ *   gosym_dump BINARY          "layout L nfunc N", then "ENTRY NAME" per function
+ *   gosym_dump BINARY PC...    "PC FUNC FILE:LINE" per PC (hex), "?" where unknown
+ *   gosym_dump BINARY -n NAME  "ENTRY" of the function, or exit 1
+ *
+ * Exit status 1 with the reader's message when the table cannot be read.
+ */
+#include "gosym.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+	struct tlr_gosym *g;
+	int err = 0;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: gosym_dump BINARY [PC... | -n NAME]\n");
+		return 2;
+	}
+	if (!(g = tlr_gosym_open(argv[1], &err))) {
+		fprintf(stderr, "gosym_dump: %s: %s\n", argv[1], tlr_gosym_strerror(err));
+		return 1;
+	}
+	if (argc == 2) {
+		const char *name;
+		uint64_t entry;
+
+		printf("layout %s nfunc %zu\n", tlr_gosym_layout(g), tlr_gosym_nfuncs(g));
+		for (size_t i = 0; tlr_gosym_func(g, i, &name, &entry); i++)
+			printf("%" PRIx64 " %s\n", entry, name);
+	} else if (argc == 4 && strcmp(argv[2], "-n") == 0) {
+		uint64_t entry;
+
+		if (!tlr_gosym_lookup(g, argv[3], &entry)) {
+			tlr_gosym_close(g);
+			return 1;
+		}
+		printf("%" PRIx64 "\n", entry);
+	} else {
+		for (int i = 2; i < argc; i++) {
+			struct tlr_gosym_pc pc;
+			uint64_t v = strtoull(argv[i], NULL, 16);
+
+			if (tlr_gosym_pc(g, v, &pc))
+				printf("%" PRIx64 " %s %s:%d\n", v, pc.func, pc.file ? pc.file : "?",
+				       pc.line);
+			else
+				printf("%" PRIx64 " ? ?:0\n", v);
+		}
+	}
+	tlr_gosym_close(g);
+	return 0;
+}

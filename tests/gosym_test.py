@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""gosym_test.py - bpf/gosym.c (through tests/gosym_dump) against Go's own
+tools, on a Go program built here with the machine's Go (tests/gosym_go),
+plain and with -ldflags='-s -w' (no .symtab, no DWARF: the table alone).
+
+Cases:
+  nm, nm.stripped              every function and entry the table gives is
+                               the one `go tool nm` lists (of the plain
+                               binary), and no function nm lists as text of
+                               the program's own packages is missing
+  addr2line, addr2line.stripped  function, file and line of PCs inside
+                               every function of main, time and runtime's
+                               timer code, as `go tool addr2line` gives them
+  lookup                       entries by name, as timerleak-record asks
+  not_go                       a C program: a clear error, exit 1
+  damaged                      the table's header and function table broken:
+                               an error or unknowns, never a crash
+
+Environment (from tests/gosym.cmake): TL_GO, TL_GOSYM_DUMP, TL_NOT_GO,
+TL_GO_SRC, TL_WORK. Exit 0 pass, 1 fail, 77 skipped (no Go toolchain).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tlcheck import Fatal, Skip, check, expect, failures, log, require  # noqa: E402
+
+E = os.environ
+GO = E.get("TL_GO", "") or "go"
+DUMP = E.get("TL_GOSYM_DUMP", "")
+NOT_GO = E.get("TL_NOT_GO", "")
+SRC = E.get("TL_GO_SRC", "")
+WORK = E.get("TL_WORK", "")
+
+# The functions the recorder will probe, and those that tell timer kinds
+# apart: each must be found by name.
+PROBES = ["runtime.addtimer", "runtime.deltimer", "runtime.modtimer", "runtime.runOneTimer",
+          "time.(*Timer).Reset", "time.sendTime", "time.goFunc", "runtime.goroutineReady",
+          "time.NewTimer", "time.NewTicker", "time.AfterFunc", "main.loop"]
+
+
+def wpath(name):
+    return os.path.join(WORK, name)
+
+
+def go_env():
+    return dict(os.environ, HOME=wpath("home"), GOCACHE=wpath("gocache"), GOPROXY="off",
+                GOFLAGS="", GO111MODULE="off")
+
+
+def run(cmd, **kw):
+    log("$ " + " ".join(cmd))
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
+
+
+def build(stripped):
+    if not shutil.which(GO) and not os.path.exists(GO):
+        raise Skip("no Go toolchain")
+    exe = wpath("prog.stripped" if stripped else "prog")
+    flags = ["-ldflags=-s -w"] if stripped else []
+    p = run([GO, "build", "-o", exe] + flags + ["main.go"], cwd=SRC, env=go_env())
+    require(p.returncode == 0, "go build: " + p.stderr)
+    return exe
+
+
+def table(exe):
+    """(layout, {name: entry}, [(entry, name)]) from gosym_dump."""
+    p = run([DUMP, exe])
+    require(p.returncode == 0, "gosym_dump %s: %s" % (exe, p.stderr))
+    lines = p.stdout.splitlines()
+    m = re.match(r"layout (\S+) nfunc (\d+)$", lines[0])
+    require(m, "gosym_dump's first line: " + lines[0])
+    funcs = [(int(a, 16), n) for a, n in (l.split(" ", 1) for l in lines[1:])]
+    expect("functions listed", int(m.group(2)), len(funcs))
+    return m.group(1), {n: a for a, n in funcs}, funcs
+
+
+def nm(exe):
+    """Text symbols of the plain binary, {name: address}, by go tool nm."""
+    p = run([GO, "tool", "nm", exe], env=go_env())
+    require(p.returncode == 0, "go tool nm: " + p.stderr)
+    syms = {}
+    for l in p.stdout.splitlines():
+        f = l.split(None, 2)
+        if len(f) == 3 and f[1] in ("T", "t"):
+            syms[f[2]] = int(f[0], 16)
+    return syms
+
+
+def case_nm(stripped):
+    plain = build(False)
+    exe = build(True) if stripped else plain
+    layout, by_name, funcs = table(exe)
+    expect("layout of Go 1.19's table", "1.18", layout)
+    syms = nm(plain)
+    # Assembly functions and the ABI wrappers of Go ones have their symbol
+    # as NAME.abi0; a wrapper shares its function's name in the table.
+    missing, wrong = [], []
+    for a, n in funcs:
+        known = [syms[k] for k in (n, n + ".abi0") if k in syms]
+        if not known:
+            missing.append(n)
+        elif a not in known:
+            wrong.append((n, hex(a), [hex(k) for k in known]))
+    check(len(missing) <= 5, "in the table, not in go tool nm: %d: %s" % (len(missing),
+                                                                          missing[:20]))
+    expect("entries that differ from go tool nm's", [], wrong[:20])
+    ours = [n for n in syms if n.startswith(("main.", "time.")) and not n.endswith((".abi0",))]
+    lost = [n for n in ours if n not in by_name and not re.search(r"\.(args_stackmap|stkobj)$", n)]
+    expect("functions of main and time that go tool nm lists and the table does not", [], lost)
+    require(len(funcs) > 500, "only %d functions" % len(funcs))
+    check(funcs == sorted(funcs), "functions not in address order")
+
+
+def case_addr2line(stripped):
+    plain = build(False)
+    exe = build(True) if stripped else plain
+    _, by_name, funcs = table(exe)
+    ends = {a: (funcs[i + 1][0] if i + 1 < len(funcs) else a + 1) for i, (a, _) in enumerate(funcs)}
+    pcs = []
+    for a, n in funcs:
+        if n.startswith(("main.", "time.")) or "timer" in n.lower():
+            size = ends[a] - a
+            pcs += sorted({a, a + 1, a + size // 3, a + size // 2, a + max(size - 1, 0)})
+    require(len(pcs) > 100, "only %d PCs" % len(pcs))
+    p = run([GO, "tool", "addr2line", exe], input="".join("0x%x\n" % pc for pc in pcs),
+            env=go_env())
+    require(p.returncode == 0, "go tool addr2line: " + p.stderr)
+    theirs = p.stdout.splitlines()
+    require(len(theirs) == 2 * len(pcs), "go tool addr2line gave %d lines for %d PCs"
+            % (len(theirs), len(pcs)))
+    q = subprocess.run([DUMP, exe] + ["%x" % pc for pc in pcs], capture_output=True, text=True)
+    require(q.returncode == 0, "gosym_dump: " + q.stderr)
+    ours = q.stdout.splitlines()
+    bad = []
+    for i, pc in enumerate(pcs):
+        func, where = theirs[2 * i], theirs[2 * i + 1]
+        _, f, w = ours[i].split(" ", 2)
+        if where in ("?:0", ":-1", "?:-1"):  # addr2line knows no line (padding)
+            where, w = "?", "?" if w == "?:0" else w
+        if (func, where) != (f, w):
+            bad.append("%x: go tool addr2line %s %s, ours %s %s" % (pc, func, where, f, w))
+    expect("PCs where the table and go tool addr2line differ (of %d)" % len(pcs), [], bad[:15])
+
+
+def case_lookup():
+    exe = build(True)
+    syms = nm(build(False))
+    for name in PROBES:
+        p = subprocess.run([DUMP, exe, "-n", name], capture_output=True, text=True)
+        expect("%s: found" % name, 0, p.returncode)
+        if p.returncode == 0:
+            expect("%s: entry" % name, hex(syms.get(name, -1)), hex(int(p.stdout, 16)))
+    p = subprocess.run([DUMP, exe, "-n", "main.nothing"], capture_output=True, text=True)
+    expect("a function that is not there", 1, p.returncode)
+
+
+# Real stripped Go binaries that no one here wrote: esbuild from the npm
+# registry, one built with Go 1.19, one with Go 1.26 (the newer table
+# layout, and a header whose text start is 0).
+ESBUILD = {"go1.19": "esbuild-linux-64@0.15.18", "go1.26": "@esbuild/linux-x64@0.28.2"}
+# What timerleak-record probes, per Go version.
+ESBUILD_PROBES = {
+    "go1.19": ["runtime.addtimer", "runtime.deltimer", "runtime.modtimer",
+               "runtime.runOneTimer", "time.Sleep", "time.sendTime",
+               "runtime.goroutineReady"],
+    "go1.26": ["runtime.(*timer).modify", "runtime.(*timer).stop",
+               "runtime.(*timer).unlockAndRun", "time.newTimer", "time.Sleep",
+               "runtime.goroutineReady"],
+}
+
+
+def esbuild(version):
+    """The esbuild binary built with Go version, fetched once (npm pack)."""
+    cache = E.get("TL_NPM_CACHE") or wpath("npm")
+    os.makedirs(cache, exist_ok=True)
+    spec = ESBUILD[version]
+    tgz = os.path.join(cache, spec.lstrip("@").replace("/", "-").replace("@", "-") + ".tgz")
+    if not os.path.exists(tgz):
+        if not shutil.which("npm"):
+            raise Skip("no npm (scripts/setup installs it)")
+        p = run(["npm", "pack", "--silent", spec], cwd=cache, env=dict(
+            os.environ, HOME=wpath("home"), npm_config_cache=os.path.join(cache, ".npm")))
+        got = [f for f in os.listdir(cache) if f.endswith(".tgz") and "esbuild" in f and
+               spec.split("@")[-1] in f and ("x64" in spec) == ("x64" in f)]
+        if p.returncode != 0 or not got:
+            raise Skip("npm pack %s failed (no registry here?): %s" % (spec, p.stderr.strip()))
+        os.rename(os.path.join(cache, got[0]), tgz)
+    out = wpath(version)
+    if not os.path.exists(os.path.join(out, "package", "bin", "esbuild")):
+        os.makedirs(out, exist_ok=True)
+        p = run(["tar", "xzf", tgz, "-C", out])
+        require(p.returncode == 0, "tar: " + p.stderr)
+    return os.path.join(out, "package", "bin", "esbuild")
+
+
+_FILES = {}
+
+
+def file_bytes(exe, addr, n):
+    """n bytes of exe at virtual address addr, by its program headers."""
+    import struct
+    if exe not in _FILES:
+        with open(exe, "rb") as f:
+            _FILES[exe] = f.read()
+    d = _FILES[exe]
+    phoff, = struct.unpack_from("<Q", d, 32)
+    phnum, = struct.unpack_from("<H", d, 56)
+    for i in range(phnum):
+        t, _, off, vaddr, _, filesz = struct.unpack_from("<IIQQQQ", d, phoff + 56 * i)
+        if t == 1 and vaddr <= addr < vaddr + filesz:
+            return d[off + addr - vaddr:off + addr - vaddr + n]
+    return b""
+
+
+# A Go function begins with its stack check: cmp 0x10(%r14),%rsp (or
+# 0x18, for the runtime's own), or lea -N(%rsp),%r12 (large frames); a few
+# have none (NOSPLIT).
+def go_prologue(b):
+    return b[:3] == b"\x49\x3b\x66" or b.startswith(b"\x4c\x8d\xa4\x24") or \
+        b.startswith(b"\x4c\x8d\x64\x24")
+
+
+def case_esbuild(version):
+    exe = esbuild(version)
+    layout, by_name, funcs = table(exe)
+    expect("layout", "1.18" if version == "go1.19" else "1.20", layout)
+    for name in ESBUILD_PROBES[version]:
+        p = subprocess.run([DUMP, exe, "-n", name], capture_output=True, text=True)
+        if not check(p.returncode == 0, "%s %s: not found" % (version, name)):
+            continue
+        entry = int(p.stdout, 16)
+        check(go_prologue(file_bytes(exe, entry, 8)), "%s %s at %x: %s, not a Go function's "
+              "start" % (version, name, entry, file_bytes(exe, entry, 8).hex()))
+    # The whole table: entries where functions begin.
+    starts = sum(go_prologue(file_bytes(exe, a, 8)) for a, _ in funcs)
+    check(starts >= 0.7 * len(funcs), "%s: %d of %d entries begin like a Go function"
+          % (version, starts, len(funcs)))
+    # esbuild's own functions by PC, with their files.
+    own = [(a, n) for a, n in funcs if n.startswith("github.com/evanw/esbuild/pkg/api.")]
+    require(own, "%s: no function of esbuild's pkg/api" % version)
+    q = subprocess.run([DUMP, exe] + ["%x" % (a + 1) for a, _ in own], capture_output=True,
+                       text=True)
+    for (a, n), line in zip(own, q.stdout.splitlines()):
+        _, f, where = line.split(" ", 2)
+        # Its own file, or <autogenerated> (method values, init), or the
+        # file of a call inlined at the first instruction.
+        check(f == n and re.match(r".+\.go:[1-9]\d*$|<autogenerated>:1$", where),
+              "%s: %x in %s: %s %s" % (version, a + 1, n, f, where))
+    if version == "go1.19":  # Go 1.19's own tools read this one
+        pcs = [a + 1 for a, _ in own[:200]]
+        p = run([GO, "tool", "addr2line", exe], input="".join("0x%x\n" % pc for pc in pcs),
+                env=go_env())
+        theirs = p.stdout.splitlines()
+        q = subprocess.run([DUMP, exe] + ["%x" % pc for pc in pcs], capture_output=True, text=True)
+        for i, line in enumerate(q.stdout.splitlines()):
+            _, f, where = line.split(" ", 2)
+            expect("%x" % pcs[i], (theirs[2 * i], theirs[2 * i + 1]), (f, where))
+
+
+def case_not_go():
+    p = run([DUMP, NOT_GO])
+    expect("a C program: exit status", 1, p.returncode)
+    check("no Go symbol table (.gopclntab)" in p.stderr, "message: " + p.stderr)
+    p = run([DUMP, wpath("nonexistent")])
+    expect("no such file: exit status", 1, p.returncode)
+    check("No such file or directory" in p.stderr, "message: " + p.stderr)
+
+
+def case_damaged():
+    exe = build(True)
+    with open(exe, "rb") as f:
+        data = bytearray(f.read())
+    at = data.find(b"\xf0\xff\xff\xff\x00\x00")
+    require(at > 0, "no Go 1.18 table magic in the binary")
+
+    def variant(name, edit):
+        d = bytearray(data)
+        edit(d)
+        path = wpath(name)
+        with open(path, "wb") as f:
+            f.write(d)
+        os.chmod(path, 0o755)
+        p = run([DUMP, path])
+        check(p.returncode in (0, 1), "%s: exit %d (a crash?): %s" % (name, p.returncode, p.stderr))
+        if p.returncode == 1:
+            check("Go symbol table" in p.stderr, "%s: message %r" % (name, p.stderr))
+        p = subprocess.run([DUMP, path, "401000", "0", "ffffffffffffffff"], capture_output=True,
+                           text=True)
+        check(p.returncode in (0, 1), "%s: PCs: exit %d (a crash?)" % (name, p.returncode))
+
+    # nfunc enormous; the function table's offset past the end; the pc-value
+    # tables' offset past the end; every function record offset garbage.
+    variant("nfunc", lambda d: d.__setitem__(slice(at + 8, at + 16), b"\xff" * 8))
+    variant("functab", lambda d: d.__setitem__(slice(at + 64, at + 72), b"\xff\xff\xff\x7f" * 2))
+    variant("pctab", lambda d: d.__setitem__(slice(at + 56, at + 64), b"\xf0\xff\xff\x0f" * 2))
+    functab = int.from_bytes(data[at + 64:at + 72], "little")
+    variant("records", lambda d: d.__setitem__(slice(at + functab, at + functab + 4096),
+                                               b"\xee" * 4096))
+    variant("truncated", lambda d: d.__delitem__(slice(at + 4096, None)))
+    # An older table's magic: said, not guessed at.
+    d = bytearray(data)
+    d[at:at + 4] = b"\xfb\xff\xff\xff"
+    path = wpath("go1.16")
+    with open(path, "wb") as f:
+        f.write(d)
+    p = run([DUMP, path])
+    expect("an older table: exit status", 1, p.returncode)
+    check("older than Go 1.18" in p.stderr or "no Go symbol table" in p.stderr,
+          "an older table: " + p.stderr)
+
+
+CASES = {
+    "nm": lambda: case_nm(False),
+    "nm.stripped": lambda: case_nm(True),
+    "addr2line": lambda: case_addr2line(False),
+    "addr2line.stripped": lambda: case_addr2line(True),
+    "lookup": case_lookup,
+    "not_go": case_not_go,
+    "damaged": case_damaged,
+    "esbuild.go1.19": lambda: case_esbuild("go1.19"),
+    "esbuild.go1.26": lambda: case_esbuild("go1.26"),
+}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print("usage: gosym_test.py CASE\ncases: " + " ".join(sorted(CASES)), file=sys.stderr)
+        return 2
+    os.makedirs(WORK, exist_ok=True)
+    try:
+        CASES[sys.argv[1]]()
+    except Skip as e:
+        print("skipped: %s" % e)
+        return 77
+    except Fatal as e:
+        print("FAIL: %s" % e)
+        return 1
+    n = len(failures)
+    print("%s: %s" % (sys.argv[1], "ok" if not n else "FAILED (%d)" % n))
+    return 1 if n else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
