@@ -377,6 +377,56 @@ bool tlr_gosym_pc(const struct tlr_gosym *g, uint64_t pc, struct tlr_gosym_pc *o
 	return true;
 }
 
+/* n bytes at virtual address addr of the ELF file fd, by its segments. */
+static int read_vaddr(int fd, uint64_t addr, unsigned char *buf, size_t n)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[64];
+
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phnum == 0 || eh.e_phnum > 64 ||
+	    pread(fd, ph, eh.e_phnum * sizeof(*ph), (off_t)eh.e_phoff) !=
+		    (ssize_t)(eh.e_phnum * sizeof(*ph)))
+		return TLR_GOSYM_E_DAMAGED;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD || addr < ph[i].p_vaddr ||
+		    addr - ph[i].p_vaddr >= ph[i].p_filesz || ph[i].p_filesz - (addr - ph[i].p_vaddr) < n)
+			continue;
+		if (pread(fd, buf, n, (off_t)(ph[i].p_offset + addr - ph[i].p_vaddr)) != (ssize_t)n)
+			return -EIO;
+		return 0;
+	}
+	return TLR_GOSYM_E_NOTFOUND;
+}
+
+int tlr_gosym_probe_offset(const char *path, uint64_t entry, unsigned *off)
+{
+	unsigned char b[24];
+	unsigned at = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	err = read_vaddr(fd, entry, b, sizeof(b));
+	close(fd);
+	if (err)
+		return err;
+	if (b[0] == 0x4c && b[1] == 0x8d && b[2] == 0x64 && b[3] == 0x24)
+		at = 5; /* lea disp8(%rsp),%r12 */
+	else if (b[0] == 0x4c && b[1] == 0x8d && b[2] == 0xa4 && b[3] == 0x24)
+		at = 8; /* lea disp32(%rsp),%r12 */
+	/* cmp 0x10 or 0x18(%r14), %rsp (49 3b 66) or %r12 (4d 3b 66) */
+	if (b[at] != (at ? 0x4d : 0x49) || b[at + 1] != 0x3b || b[at + 2] != 0x66 ||
+	    (b[at + 3] != 0x10 && b[at + 3] != 0x18))
+		return TLR_GOSYM_E_NOTFOUND;
+	at += 4;
+	if (b[at] != 0x76 && !(b[at] == 0x0f && b[at + 1] == 0x86)) /* jbe */
+		return TLR_GOSYM_E_NOTFOUND;
+	*off = at;
+	return 0;
+}
+
 const char *tlr_gosym_strerror(int err)
 {
 	switch (err) {

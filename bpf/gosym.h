@@ -62,6 +62,20 @@ bool tlr_gosym_func(const struct tlr_gosym *g, size_t i, const char **name, uint
 /* What pc is in. @return false when no function of the table holds it. */
 bool tlr_gosym_pc(const struct tlr_gosym *g, uint64_t pc, struct tlr_gosym_pc *out);
 
+/*
+ * Where to put a uprobe in the Go function entered at entry in the binary
+ * at path: on the conditional jump of its stack check, which the kernel
+ * emulates (on the check itself, a compare with a memory operand, it must
+ * single-step, some 40 times dearer). At entry the check is
+ * `cmp 0x10(%r14),%rsp` (or 0x18), or, for a large frame,
+ * `lea -N(%rsp),%r12; cmp 0x10(%r14),%r12`; then `jbe`. At the jump
+ * nothing of the function has run: its arguments are in their registers
+ * and its caller's return address is at [sp].
+ * @return 0 with *off the offset from entry, TLR_GOSYM_E_NOTFOUND when the
+ * function has no stack check there (a NOSPLIT one), or a negative errno.
+ */
+int tlr_gosym_probe_offset(const char *path, uint64_t entry, unsigned *off);
+
 /* A message for a TLR_GOSYM_E_* or negative errno. */
 const char *tlr_gosym_strerror(int err);
 

@@ -15,10 +15,10 @@ set(tl_gosym_env
 	"TL_GO_SRC=${CMAKE_CURRENT_SOURCE_DIR}/gosym_go"
 	"TL_NPM_CACHE=${CMAKE_CURRENT_BINARY_DIR}/gosym/npm")
 foreach(case nm nm.stripped addr2line addr2line.stripped lookup not_go damaged
-		esbuild.go1.19 esbuild.go1.26)
+		esbuild.go1.19 esbuild.go1.26 probe_points probe_points.esbuild)
 	add_test(NAME gosym.${case}
 		COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/gosym_test.py ${case})
 	set_tests_properties(gosym.${case} PROPERTIES LABELS "gosym" TIMEOUT 300
-		SKIP_RETURN_CODE 77
+		SKIP_RETURN_CODE 77 RESOURCE_LOCK npm_cache
 		ENVIRONMENT "${tl_gosym_env};TL_WORK=${CMAKE_CURRENT_BINARY_DIR}/gosym/${case}")
 endforeach()

@@ -5,6 +5,8 @@
  *   gosym_dump BINARY          "layout L nfunc N", then "ENTRY NAME" per function
  *   gosym_dump BINARY PC...    "PC FUNC FILE:LINE" per PC (hex), "?" where unknown
  *   gosym_dump BINARY -n NAME  "ENTRY" of the function, or exit 1
+ *   gosym_dump BINARY -p NAME  "ENTRY OFFSET": where a uprobe goes in it,
+ *                              or exit 1 with why not
  *
  * Exit status 1 with the reader's message when the table cannot be read.
  */
@@ -35,6 +37,21 @@ int main(int argc, char **argv)
 		printf("layout %s nfunc %zu\n", tlr_gosym_layout(g), tlr_gosym_nfuncs(g));
 		for (size_t i = 0; tlr_gosym_func(g, i, &name, &entry); i++)
 			printf("%" PRIx64 " %s\n", entry, name);
+	} else if (argc == 4 && strcmp(argv[2], "-p") == 0) {
+		uint64_t entry;
+		unsigned off;
+		int e;
+
+		if (!tlr_gosym_lookup(g, argv[3], &entry)) {
+			tlr_gosym_close(g);
+			return 1;
+		}
+		if ((e = tlr_gosym_probe_offset(argv[1], entry, &off)) != 0) {
+			fprintf(stderr, "gosym_dump: %s: %s\n", argv[3], tlr_gosym_strerror(e));
+			tlr_gosym_close(g);
+			return 1;
+		}
+		printf("%" PRIx64 " %u\n", entry, off);
 	} else if (argc == 4 && strcmp(argv[2], "-n") == 0) {
 		uint64_t entry;
 

@@ -261,6 +261,46 @@ def case_esbuild(version):
             expect("%x" % pcs[i], (theirs[2 * i], theirs[2 * i + 1]), (f, where))
 
 
+def objdump(exe, start, end):
+    """(address, mnemonic, operands) of each instruction in [start, end)."""
+    p = run(["objdump", "-d", "--no-show-raw-insn", "--start-address=0x%x" % start,
+             "--stop-address=0x%x" % end, exe])
+    require(p.returncode == 0, "objdump: " + p.stderr)
+    out = []
+    for l in p.stdout.splitlines():
+        m = re.match(r"\s+([0-9a-f]+):\s+(\S+)\s*(.*)$", l)
+        if m:
+            out.append((int(m.group(1), 16), m.group(2), m.group(3)))
+    return out
+
+
+def case_probe_points(source):
+    """Each function timerleak-record probes gets its probe on the jbe of
+    its stack check, as objdump disassembles it."""
+    if source == "prog":
+        exes = {"go1.19": build(False), "go1.19 stripped": build(True)}
+    else:
+        exes = {v: esbuild(v) for v in ESBUILD}
+    for label, exe in exes.items():
+        names = ESBUILD_PROBES[label.split()[0]]
+        if source == "prog":
+            names = names + ["time.(*Timer).Reset", "main.loop"]
+        for name in names:
+            p = subprocess.run([DUMP, exe, "-p", name], capture_output=True, text=True)
+            if not check(p.returncode == 0, "%s %s: no probe point: %s" % (label, name, p.stderr)):
+                continue
+            entry, off = (int(x, 16) if i == 0 else int(x) for i, x in enumerate(p.stdout.split()))
+            insns = objdump(exe, entry, entry + off + 8)
+            at = [i for i, x in enumerate(insns) if x[0] == entry + off]
+            if not check(at, "%s %s: no instruction starts at +%d: %s" % (label, name, off, insns)):
+                continue
+            i = at[0]
+            check(insns[i][1] == "jbe", "%s %s: +%d is %s, not the stack check's jbe"
+                  % (label, name, off, insns[i][1]))
+            check(i > 0 and insns[i - 1][1] == "cmp" and "%r14" in insns[i - 1][2],
+                  "%s %s: before +%d: %s, not the stack check" % (label, name, off, insns[:i]))
+
+
 def case_not_go():
     p = run([DUMP, NOT_GO])
     expect("a C program: exit status", 1, p.returncode)
@@ -321,6 +361,8 @@ CASES = {
     "lookup": case_lookup,
     "not_go": case_not_go,
     "damaged": case_damaged,
+    "probe_points": lambda: case_probe_points("prog"),
+    "probe_points.esbuild": lambda: case_probe_points("esbuild"),
     "esbuild.go1.19": lambda: case_esbuild("go1.19"),
     "esbuild.go1.26": lambda: case_esbuild("go1.26"),
 }
