@@ -106,7 +106,7 @@ static void read_cmdline(struct tlr_proc *p)
 		free(buf);
 }
 
-/* GOTIMER_CHAN from the environment it started with. */
+/* GOTIMER_CHAN and GODEBUG from the environment it started with. */
 static void read_environ(struct tlr_proc *p)
 {
 	char path[64], *buf = malloc(1 << 16);
@@ -118,6 +118,8 @@ static void read_environ(struct tlr_proc *p)
 		for (char *v = buf; v < buf + n; v += strlen(v) + 1)
 			if (strcmp(v, "GOTIMER_CHAN=sync") == 0)
 				p->gotimer_mode = TL_MODE_SYNC;
+			else if (strncmp(v, "GODEBUG=", 8) == 0)
+				snprintf(p->godebug, sizeof(p->godebug), "%s", v + 8);
 	}
 	free(buf);
 }

@@ -24,6 +24,7 @@ struct tlr_proc {
 	int64_t started;     /* CLOCK_MONOTONIC ns when it started (0: unknown) */
 	bool kernel_thread;
 	int gotimer_mode;    /* TL_MODE_SYNC if its environment set GOTIMER_CHAN=sync */
+	char godebug[256];   /* GODEBUG from its environment ("" if unset; cut at 255) */
 };
 
 /*

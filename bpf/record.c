@@ -273,13 +273,17 @@ static int check_go(const struct tlr_proc *p)
 {
 	struct tlr_goinfo gi;
 	char exe[64];
+	int async;
 
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)p->pid);
 	if (tlr_goinfo_read(exe, &gi) != 1)
 		return 0;
-	say("pid %d (%s) is a Go program (%s): this build does not record Go's timers, which "
+	async = tlr_goinfo_async_timers(&gi, p->godebug[0] ? p->godebug : NULL);
+	say("pid %d (%s) is a Go program (%s%s): this build does not record Go's timers, which "
 	    "live in the Go runtime, not in libgotimer or the kernel",
-	    (int)p->pid, p->comm, gi.version[0] ? gi.version : "Go before 1.18");
+	    (int)p->pid, p->comm, gi.version[0] ? gi.version : "Go of unknown version",
+	    async == 1 ? ", asynchronous timer channels" : async == 0 ? ", synchronous timer channels"
+							       : "");
 	return 1;
 }
 

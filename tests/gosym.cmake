@@ -5,7 +5,8 @@
 # symbols; esbuild's stripped binaries from the npm registry (Go 1.19 and
 # Go 1.26); a binary that is not Go, and a damaged table. Cases skip (77)
 # without a Go toolchain, or without the registry.
-add_executable(gosym_dump gosym_dump.c $<TARGET_OBJECTS:tlgosym>)
+add_executable(gosym_dump gosym_dump.c ${PROJECT_SOURCE_DIR}/bpf/goinfo.c
+	$<TARGET_OBJECTS:tlgosym>)
 target_include_directories(gosym_dump PRIVATE ${PROJECT_SOURCE_DIR}/bpf)
 
 set(tl_gosym_env
@@ -15,7 +16,7 @@ set(tl_gosym_env
 	"TL_GO_SRC=${CMAKE_CURRENT_SOURCE_DIR}/gosym_go"
 	"TL_NPM_CACHE=${CMAKE_CURRENT_BINARY_DIR}/gosym/npm")
 foreach(case nm nm.stripped addr2line addr2line.stripped lookup not_go damaged
-		esbuild.go1.19 esbuild.go1.26 probe_points probe_points.esbuild)
+		esbuild.go1.19 esbuild.go1.26 probe_points probe_points.esbuild goinfo)
 	add_test(NAME gosym.${case}
 		COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/gosym_test.py ${case})
 	set_tests_properties(gosym.${case} PROPERTIES LABELS "gosym" TIMEOUT 300

@@ -7,9 +7,14 @@
  *   gosym_dump BINARY -n NAME  "ENTRY" of the function, or exit 1
  *   gosym_dump BINARY -p NAME  "ENTRY OFFSET": where a uprobe goes in it,
  *                              or exit 1 with why not
+ *   gosym_dump BINARY -i [GODEBUG]  "version V source S default D async A":
+ *                              the build info (goinfo.c), S "buildinfo" or
+ *                              "strings", D DefaultGODEBUG's asynctimerchan
+ *                              (-1 unset), A the mode under GODEBUG
  *
  * Exit status 1 with the reader's message when the table cannot be read.
  */
+#include "goinfo.h"
 #include "gosym.h"
 
 #include <inttypes.h>
@@ -25,6 +30,20 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		fprintf(stderr, "usage: gosym_dump BINARY [PC... | -n NAME]\n");
 		return 2;
+	}
+	if (argc >= 3 && strcmp(argv[2], "-i") == 0) {
+		struct tlr_goinfo gi;
+		int r = tlr_goinfo_read(argv[1], &gi);
+
+		if (r != 1) {
+			fprintf(stderr, "gosym_dump: %s: %s\n", argv[1],
+				r == 0 ? "not a Go binary" : tlr_gosym_strerror(r));
+			return 1;
+		}
+		printf("version %s source %s default %d async %d\n", gi.version[0] ? gi.version : "?",
+		       gi.from_strings ? "strings" : "buildinfo", gi.async_default,
+		       tlr_goinfo_async_timers(&gi, argc > 3 ? argv[3] : NULL));
+		return 0;
 	}
 	if (!(g = tlr_gosym_open(argv[1], &err))) {
 		fprintf(stderr, "gosym_dump: %s: %s\n", argv[1], tlr_gosym_strerror(err));

@@ -301,6 +301,41 @@ def case_probe_points(source):
                   "%s %s: before +%d: %s, not the stack check" % (label, name, off, insns[:i]))
 
 
+def goinfo(exe, godebug=None):
+    p = subprocess.run([DUMP, exe, "-i"] + ([godebug] if godebug is not None else []),
+                       capture_output=True, text=True)
+    require(p.returncode == 0, "gosym_dump -i %s: %s" % (exe, p.stderr))
+    m = re.match(r"version (\S+) source (\S+) default (-?\d) async (-?\d)$", p.stdout.strip())
+    require(m, "gosym_dump -i: " + p.stdout)
+    return m.group(1), m.group(2), int(m.group(3)), int(m.group(4))
+
+
+def case_goinfo():
+    """The Go version and the timer channels' mode, as the recorder reads
+    them: a program built here (plain, stripped), and both esbuilds, whose
+    Go 1.26 one has its build info header zeroed."""
+    ver = run([GO, "version"], env=go_env()).stdout.split()[2]
+    for exe in (build(False), build(True)):
+        expect("version of %s" % os.path.basename(exe), (ver, "buildinfo", -1, 1), goinfo(exe))
+        expect("GODEBUG=asynctimerchan=0 before Go 1.23", 1, goinfo(exe, "asynctimerchan=0")[3])
+    try:
+        e119, e126 = esbuild("go1.19"), esbuild("go1.26")
+    except Skip as e:
+        log("esbuild: " + str(e))
+        return
+    theirs = run([GO, "version", e119], env=go_env()).stdout.strip().split()[-1]
+    expect("esbuild 1.19: version (go version says %s)" % theirs, (theirs, "buildinfo"),
+           goinfo(e119)[:2])
+    # Its module info says DefaultGODEBUG=asynctimerchan=1 (go.mod before
+    # 1.23): asynchronous, unless GODEBUG says otherwise.
+    with open(e126, "rb") as f:
+        data = f.read()
+    require(b"DefaultGODEBUG=asynctimerchan=1" in data, "esbuild 1.26's module info changed")
+    expect("esbuild 1.26", ("go1.26.5", "strings", 1, 1), goinfo(e126))
+    expect("esbuild 1.26, GODEBUG=asynctimerchan=0", 0, goinfo(e126, "x=1,asynctimerchan=0")[3])
+    expect("esbuild 1.26, GODEBUG=asynctimerchan=1", 1, goinfo(e126, "asynctimerchan=1")[3])
+
+
 def case_not_go():
     p = run([DUMP, NOT_GO])
     expect("a C program: exit status", 1, p.returncode)
@@ -361,6 +396,7 @@ CASES = {
     "lookup": case_lookup,
     "not_go": case_not_go,
     "damaged": case_damaged,
+    "goinfo": case_goinfo,
     "probe_points": lambda: case_probe_points("prog"),
     "probe_points.esbuild": lambda: case_probe_points("esbuild"),
     "esbuild.go1.19": lambda: case_esbuild("go1.19"),

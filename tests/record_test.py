@@ -513,7 +513,7 @@ def case_bad_go():
         prog.kill()
         prog.wait()
         expect("%s Go program: exit status" % name, 1, r.returncode)
-        want = "is a Go program (%s)" % m.group(1)
+        want = "is a Go program (%s, asynchronous timer channels)" % m.group(1)
         check(want in text(r.stderr), "%s Go program: %r, not %r" % (name, text(r.stderr), want))
         check(not os.path.exists(trace), "%s Go program: a trace was left" % name)
 
