@@ -5,14 +5,21 @@
  * addresses: lookups subtract the load bias. Objects unloaded and loaded
  * again elsewhere during the trace then never overlap in one Dwfl, and an
  * address is matched to an object by the recorded segments and load times.
+ *
+ * A Go binary is symbolized from its own table, .gopclntab (bpf/gosym.c),
+ * with or without symbols and DWARF: function, file and line as Go's own
+ * tools give them (libdw finds no lines in Go 1.19's compressed DWARF).
+ * Inlined calls are not expanded yet.
  */
 #include "symbolize.h"
+#include "gosym.h"
 #include "grow.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -42,6 +49,7 @@ struct module {
 	enum mod_state state;
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
+	struct tlr_gosym *go; /* a Go binary's own table: names where no symbol or DWARF is */
 };
 
 struct cached {
@@ -140,6 +148,7 @@ void tl__sym_free(struct tl__sym *s)
 	for (size_t i = 0; i < s->nmods; i++) {
 		if (s->mods[i].dwfl)
 			dwfl_end(s->mods[i].dwfl);
+		tlr_gosym_close(s->mods[i].go);
 		free(s->mods[i].path);
 		free(s->mods[i].shown);
 	}
@@ -209,6 +218,25 @@ static bool build_id_matches(struct module *m, Elf *elf)
 	return n == (ssize_t)m->build_id_len && memcmp(id, m->build_id, (size_t)n) == 0;
 }
 
+/* A Go binary: it has Go's symbol table (or at least Go's build id). */
+static bool is_go(Elf *elf)
+{
+	size_t strndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &strndx) != 0)
+		return false;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, strndx, sh.sh_name)) &&
+		    (strcmp(name, ".gopclntab") == 0 || strcmp(name, ".note.go.buildid") == 0))
+			return true;
+	}
+	return false;
+}
+
 /* Try one candidate file. @return 1 opened and matching, 0 not there,
  * -1 there with another build-id. */
 static int try_open(struct tl__sym *s, struct module *m, const char *file)
@@ -236,6 +264,8 @@ static int try_open(struct tl__sym *s, struct module *m, const char *file)
 	}
 	m->dwfl = dwfl;
 	m->mod = dm;
+	if (is_go(elf))
+		m->go = tlr_gosym_open(file, &(int){0});
 	return 1;
 }
 
@@ -413,6 +443,15 @@ static int lookup_in(struct module *m, uint64_t addr, bool is_return, struct tl_
 	GElf_Sym es;
 	int line = 0, n;
 
+	if (m->go) { /* Go's own table: what Go's tools and tracebacks say */
+		struct tlr_gosym_pc pc;
+
+		if (tlr_gosym_pc(m->go, a, &pc)) {
+			out[0] = (struct tl__frame){.function = pc.func, .file = pc.file,
+						    .line = pc.line};
+			return 1;
+		}
+	}
 	l = dwfl_module_getsrc(m->mod, a);
 	if (l)
 		file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);

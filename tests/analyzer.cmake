@@ -139,7 +139,7 @@ if(tl_fuzz_ok)
 	add_custom_command(OUTPUT ${an_fuzz}
 		COMMAND ${TL_CLANG} -g -O1 -std=gnu11 -D_GNU_SOURCE -DTL_VERSION="fuzz"
 			-Wall -Wextra -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-			-I${PROJECT_SOURCE_DIR}/trace -I${PROJECT_SOURCE_DIR}/analyzer
+			-I${PROJECT_SOURCE_DIR}/trace -I${PROJECT_SOURCE_DIR}/analyzer -I${PROJECT_SOURCE_DIR}/bpf
 			-I${PROJECT_SOURCE_DIR}/pprof-export -I${CMAKE_CURRENT_SOURCE_DIR}
 			${ZSTD_CFLAGS} ${TL_AN_DW_CFLAGS}
 			${CMAKE_CURRENT_SOURCE_DIR}/analyzer_fuzz.c ${tl_an_sources}

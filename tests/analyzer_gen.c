@@ -587,6 +587,53 @@ static void attached(struct gen *g)
 	end(g, 0);
 }
 
+/*
+ * go_site: a Go program's stack, for the symbolizer: the executable is the
+ * Go binary given (spec "BINARY:PC,PC,..."), loaded at its link-time
+ * addresses with no build-id recorded; 30 timerfds opened over 1.5 s at
+ * that stack and never closed, after a second of start-up. Expected: one
+ * unclosed-timerfd leak whose frames name the Go functions at their lines.
+ */
+static void go_site(struct gen *g, const char *spec)
+{
+	char exe[4096];
+	const char *colon = strrchr(spec, ':'), *p;
+	uint64_t frames[16];
+	uint32_t n = 0;
+
+	if (!colon || (size_t)(colon - spec) >= sizeof(exe)) {
+		fprintf(stderr, "analyzer_gen go_site: BINARY:PC,PC,... wanted\n");
+		exit(1);
+	}
+	memcpy(exe, spec, (size_t)(colon - spec));
+	exe[colon - spec] = '\0';
+	for (p = colon + 1; *p && n < 16; p += strcspn(p, ","), p += *p == ',')
+		frames[n++] = strtoull(p, NULL, 16);
+	{
+		const char *argv[] = {exe};
+		struct tl_process pr = {.pid = TID, .ppid = 1,
+					.wall_ns = 1700000000ull * 1000000000ull,
+					.mono_ns = (uint64_t)g->now, .exe = exe, .argc = 1, .argv = argv,
+					.hostname = "ci", .unwinder = "bpf", .depth = 32};
+		struct tl_segment seg = {0x400000, 0x4000000, 0, 5};
+		struct tl_module m = {1, 0, NULL, 0, "", 1, &seg};
+
+		check(g, tl_trace_writer_process(g->w, &pr));
+		check(g, tl_trace_writer_thread(g->w, TID, "main"));
+		check(g, tl_trace_writer_module(g->w, g->now, &m));
+	}
+	g->now += STARTUP;
+	check(g, tl_trace_writer_stack(g->w, 1, frames, n));
+	for (int i = 0; i < 30; i++) {
+		uint64_t id = k_id();
+
+		create(g, id, TL_KIND_TIMERFD, 1, 0, 0, 512);
+		arm(g, id, 1 * S, 1 * S);
+		g->now += 50 * MS;
+	}
+	end(g, 0);
+}
+
 static void lost(struct gen *g)
 {
 	begin(g, TL_MODE_ASYNC, 0);
@@ -802,6 +849,7 @@ static int usage(void)
 	      "                    far_start|late_create|lost|snapshots|attached FILE\n"
 	      "       analyzer_gen resets FILE none|async|sync\n"
 	      "       analyzer_gen sparse_stack FILE ID\n"
+	      "       analyzer_gen go_site FILE BINARY:PC,PC,...\n"
 	      "       analyzer_gen fuzzseed TRACE OUT\n",
 	      stderr);
 	return 1;
@@ -857,6 +905,8 @@ int main(int argc, char **argv)
 		attached(&g);
 	else if (strcmp(argv[1], "snapshots") == 0 && !arg)
 		snapshots(&g);
+	else if (strcmp(argv[1], "go_site") == 0 && arg)
+		go_site(&g, arg);
 	else
 		g.err = -1;
 	tl_trace_writer_free(g.w);

@@ -5,18 +5,20 @@
 # symbols; esbuild's stripped binaries from the npm registry (Go 1.19 and
 # Go 1.26); a binary that is not Go, and a damaged table. Cases skip (77)
 # without a Go toolchain, or without the registry.
-add_executable(gosym_dump gosym_dump.c ${PROJECT_SOURCE_DIR}/bpf/goinfo.c
-	$<TARGET_OBJECTS:tlgosym>)
-target_include_directories(gosym_dump PRIVATE ${PROJECT_SOURCE_DIR}/bpf)
+add_executable(gosym_dump gosym_dump.c ${PROJECT_SOURCE_DIR}/bpf/goinfo.c)
+target_link_libraries(gosym_dump PRIVATE tlsym)
 
 set(tl_gosym_env
 	"TL_GO=${TL_GO}"
 	"TL_GOSYM_DUMP=$<TARGET_FILE:gosym_dump>"
 	"TL_NOT_GO=$<TARGET_FILE:leak_ticker>"
+	"TL_GEN=$<TARGET_FILE:analyzer_gen>"
+	"TL_REPORT=$<TARGET_FILE:timerleak-report>"
 	"TL_GO_SRC=${CMAKE_CURRENT_SOURCE_DIR}/gosym_go"
 	"TL_NPM_CACHE=${CMAKE_CURRENT_BINARY_DIR}/gosym/npm")
 foreach(case nm nm.stripped addr2line addr2line.stripped lookup not_go damaged
-		esbuild.go1.19 esbuild.go1.26 probe_points probe_points.esbuild goinfo)
+		esbuild.go1.19 esbuild.go1.26 probe_points probe_points.esbuild goinfo
+		report report.stripped)
 	add_test(NAME gosym.${case}
 		COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/gosym_test.py ${case})
 	set_tests_properties(gosym.${case} PROPERTIES LABELS "gosym" TIMEOUT 300

@@ -19,6 +19,7 @@ Cases:
 Environment (from tests/gosym.cmake): TL_GO, TL_GOSYM_DUMP, TL_NOT_GO,
 TL_GO_SRC, TL_WORK. Exit 0 pass, 1 fail, 77 skipped (no Go toolchain).
 """
+import json
 import os
 import re
 import shutil
@@ -32,6 +33,8 @@ E = os.environ
 GO = E.get("TL_GO", "") or "go"
 DUMP = E.get("TL_GOSYM_DUMP", "")
 NOT_GO = E.get("TL_NOT_GO", "")
+GEN = E.get("TL_GEN", "")
+REPORT = E.get("TL_REPORT", "")
 SRC = E.get("TL_GO_SRC", "")
 WORK = E.get("TL_WORK", "")
 
@@ -336,6 +339,34 @@ def case_goinfo():
     expect("esbuild 1.26, GODEBUG=asynctimerchan=1", 1, goinfo(e126, "asynctimerchan=1")[3])
 
 
+def case_report(stripped):
+    """timerleak-report names a Go program's frames, function, file and
+    line as go tool addr2line does: from DWARF, or, stripped, from the
+    table alone."""
+    plain = build(False)
+    exe = build(True) if stripped else plain
+    _, by_name, funcs = table(exe)
+    ends = {a: funcs[i + 1][0] for i, (a, _) in enumerate(funcs[:-1])}
+    loop, main = by_name["main.loop"], by_name["main.main"]
+    pcs = [loop + (ends[loop] - loop) // 2, main + 9]
+    trace = wpath("go.tlk")
+    p = run([GEN, "go_site", trace, "%s:%s" % (exe, ",".join("%x" % pc for pc in pcs))])
+    require(p.returncode == 0, "analyzer_gen: " + p.stderr)
+    p = run([REPORT, "--json", trace])
+    require(p.returncode == 0, "timerleak-report: " + p.stderr)
+    findings = json.loads(p.stdout)["findings"]
+    require(len(findings) == 1, "findings: %s" % [f["pattern"] for f in findings])
+    site = findings[0]["site"]
+    # Every frame of a recorded stack is a return address: less one, the call.
+    q = run([GO, "tool", "addr2line", exe], input="0x%x\n0x%x\n" % (pcs[0] - 1, pcs[1] - 1),
+            env=go_env())
+    want = q.stdout.splitlines()
+    for i in range(2):
+        file, line = want[2 * i + 1].rsplit(":", 1)
+        expect("frame %d" % i, (want[2 * i], file, int(line)),
+               (site[i]["function"], site[i]["file"], site[i]["line"]))
+
+
 def case_not_go():
     p = run([DUMP, NOT_GO])
     expect("a C program: exit status", 1, p.returncode)
@@ -397,6 +428,8 @@ CASES = {
     "not_go": case_not_go,
     "damaged": case_damaged,
     "goinfo": case_goinfo,
+    "report": lambda: case_report(False),
+    "report.stripped": lambda: case_report(True),
     "probe_points": lambda: case_probe_points("prog"),
     "probe_points.esbuild": lambda: case_probe_points("esbuild"),
     "esbuild.go1.19": lambda: case_esbuild("go1.19"),
