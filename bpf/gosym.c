@@ -127,17 +127,29 @@ static int load(struct tlr_gosym *g, int fd, uint64_t off, uint64_t size)
 	return check(g);
 }
 
+/* The program headers of the 64-bit ELF file fd. @return how many, 0 if
+ * it has none we can read. */
+static unsigned phdrs(int fd, Elf64_Phdr ph[64])
+{
+	Elf64_Ehdr eh;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phnum == 0 || eh.e_phnum > 64 ||
+	    pread(fd, ph, eh.e_phnum * sizeof(*ph), (off_t)eh.e_phoff) !=
+		    (ssize_t)(eh.e_phnum * sizeof(*ph)))
+		return 0;
+	return eh.e_phnum;
+}
+
 /* Without section headers: Go's linker puts .text at the first page
  * boundary after the headers of the executable segment that holds them. */
-static uint64_t text_segment(int fd, const Elf64_Ehdr *eh)
+static uint64_t text_segment(int fd)
 {
 	Elf64_Phdr ph[64];
+	unsigned n = phdrs(fd, ph);
 
-	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 || eh->e_phnum > 64 ||
-	    pread(fd, ph, eh->e_phnum * sizeof(*ph), (off_t)eh->e_phoff) !=
-		    (ssize_t)(eh->e_phnum * sizeof(*ph)))
-		return 0;
-	for (unsigned i = 0; i < eh->e_phnum; i++)
+	for (unsigned i = 0; i < n; i++)
 		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X))
 			return ph[i].p_vaddr + (ph[i].p_offset == 0 ? 0x1000 : 0);
 	return 0;
@@ -145,16 +157,13 @@ static uint64_t text_segment(int fd, const Elf64_Ehdr *eh)
 
 /* The table by its magic in a read-only segment: from there to the
  * segment's end. */
-static int find(struct tlr_gosym *g, int fd, const Elf64_Ehdr *eh)
+static int find(struct tlr_gosym *g, int fd)
 {
 	Elf64_Phdr ph[64];
+	unsigned n = phdrs(fd, ph);
 	int err = TLR_GOSYM_E_NOTFOUND;
 
-	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 || eh->e_phnum > 64 ||
-	    pread(fd, ph, eh->e_phnum * sizeof(*ph), (off_t)eh->e_phoff) !=
-		    (ssize_t)(eh->e_phnum * sizeof(*ph)))
-		return err;
-	for (unsigned i = 0; i < eh->e_phnum && err == TLR_GOSYM_E_NOTFOUND; i++) {
+	for (unsigned i = 0; i < n && err == TLR_GOSYM_E_NOTFOUND; i++) {
 		unsigned char *seg;
 
 		if (ph[i].p_type != PT_LOAD || (ph[i].p_flags & (PF_W | PF_X)) ||
@@ -223,8 +232,8 @@ struct tlr_gosym *tlr_gosym_open(const char *path, int *err)
 	}
 	if (e == TLR_GOSYM_E_NOTFOUND) {
 		if (!g->text_addr)
-			g->text_addr = text_segment(fd, &eh);
-		e = find(g, fd, &eh);
+			g->text_addr = text_segment(fd);
+		e = find(g, fd);
 	}
 out:
 	close(fd);
@@ -380,16 +389,12 @@ bool tlr_gosym_pc(const struct tlr_gosym *g, uint64_t pc, struct tlr_gosym_pc *o
 /* n bytes at virtual address addr of the ELF file fd, by its segments. */
 static int read_vaddr(int fd, uint64_t addr, unsigned char *buf, size_t n)
 {
-	Elf64_Ehdr eh;
 	Elf64_Phdr ph[64];
+	unsigned nph = phdrs(fd, ph);
 
-	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh.e_phnum == 0 || eh.e_phnum > 64 ||
-	    pread(fd, ph, eh.e_phnum * sizeof(*ph), (off_t)eh.e_phoff) !=
-		    (ssize_t)(eh.e_phnum * sizeof(*ph)))
+	if (nph == 0)
 		return TLR_GOSYM_E_DAMAGED;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
+	for (unsigned i = 0; i < nph; i++) {
 		if (ph[i].p_type != PT_LOAD || addr < ph[i].p_vaddr ||
 		    addr - ph[i].p_vaddr >= ph[i].p_filesz || ph[i].p_filesz - (addr - ph[i].p_vaddr) < n)
 			continue;
