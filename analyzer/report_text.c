@@ -68,7 +68,10 @@ static void ended(const struct tl__report *r, FILE *out)
 	const char *abbrev = a->end_signal ? sigabbrev_np(a->end_signal) : NULL;
 	char ms[32];
 
-	if (a->clean_end && a->end_signal)
+	if (a->clean_end && a->end_signal && a->attached)
+		fprintf(out, "  ended     by SIG%s (seen from outside: nothing was cut short)\n",
+			abbrev ? abbrev : "?");
+	else if (a->clean_end && a->end_signal)
 		fprintf(out, "  ended     by SIG%s (the recorder wrote its events out on the way)\n",
 			abbrev ? abbrev : "?");
 	else if (!a->clean_end)

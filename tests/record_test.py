@@ -528,6 +528,27 @@ def case_bad_exits():
     expect("tickers", v.get("tickers_created"), rep["trace"]["created_by_kind"].get("ticker"))
 
 
+def case_bad_killed():
+    """A service killed with SIGKILL while recorded: the trace is whole,
+    and the report says how it ended, without the shim's caveats."""
+    need_bpf()
+    p = start("daemon", [td("leak_daemon"), "-i", "5"])
+    wait_until("ready", lambda: "ready" in output("daemon"))
+    trace = wpath("killed.tlk")
+    rec = Recorder(p.pid, trace)
+    time.sleep(1)
+    p.kill()
+    p.wait(30)
+    expect("recorder's exit status", 0, rec.wait())
+    check(rec.said("the process exited"), "the recorder did not see the process go")
+    rep = report_json(trace)
+    expect("complete", True, rep["trace"]["complete"])
+    expect("ended_by_signal", "SIGKILL", rep["trace"]["ended_by_signal"])
+    out = text(run([REPORT, trace]).stdout)
+    check(re.search(r"^  ended     by SIGKILL \(seen from outside: nothing was cut short\)$", out,
+                    re.M), "no ended line:\n" + out)
+
+
 def case_usage():
     for args, code, message in ((["-h"], 0, r"usage: timerleak-record -p PID"),
                                 ([], 2, r"which process\? -p PID"),
@@ -585,6 +606,7 @@ CASES.update({
     "bad.kernel_thread": case_bad_kernel_thread,
     "bad.self": case_bad_self,
     "bad.go": case_bad_go,
+    "bad.killed": case_bad_killed,
     "usage": case_usage,
     "wrapper": case_wrapper,
 })
