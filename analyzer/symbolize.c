@@ -19,7 +19,6 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
-#include <gelf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -218,25 +217,6 @@ static bool build_id_matches(struct module *m, Elf *elf)
 	return n == (ssize_t)m->build_id_len && memcmp(id, m->build_id, (size_t)n) == 0;
 }
 
-/* A Go binary: it has Go's symbol table (or at least Go's build id). */
-static bool is_go(Elf *elf)
-{
-	size_t strndx;
-	Elf_Scn *scn = NULL;
-
-	if (elf_getshdrstrndx(elf, &strndx) != 0)
-		return false;
-	while ((scn = elf_nextscn(elf, scn)) != NULL) {
-		GElf_Shdr sh;
-		const char *name;
-
-		if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, strndx, sh.sh_name)) &&
-		    (strcmp(name, ".gopclntab") == 0 || strcmp(name, ".note.go.buildid") == 0))
-			return true;
-	}
-	return false;
-}
-
 /* Try one candidate file. @return 1 opened and matching, 0 not there,
  * -1 there with another build-id. */
 static int try_open(struct tl__sym *s, struct module *m, const char *file)
@@ -264,8 +244,7 @@ static int try_open(struct tl__sym *s, struct module *m, const char *file)
 	}
 	m->dwfl = dwfl;
 	m->mod = dm;
-	if (is_go(elf))
-		m->go = tlr_gosym_open(file, &(int){0});
+	m->go = tlr_gosym_open(file, &(int){0}); /* NULL unless a Go binary */
 	return 1;
 }
 

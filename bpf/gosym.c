@@ -2,7 +2,7 @@
  * gosym.c - .gopclntab, the Go runtime's own symbol table (gosym.h).
  *
  * The table (Go 1.18 on) starts with a header: magic (u32), two zero
- * bytes, the PC quantum, the pointer size, then seven pointer-sized
+ * bytes, the PC quantum, the pointer size, then eight pointer-sized
  * words: the number of functions, of files, the text start (functions'
  * entries are offsets from it), and the offsets from the header of the
  * function names, the compilation units' file indexes, the file names,
@@ -27,7 +27,7 @@
 
 #define MAGIC_118 0xfffffff0u
 #define MAGIC_120 0xfffffff1u
-#define HEADER (8 + 7 * 8)
+#define HEADER (8 + 8 * 8)
 
 struct tlr_gosym {
 	unsigned char *tab;
@@ -194,6 +194,7 @@ struct tlr_gosym *tlr_gosym_open(const char *path, int *err)
 {
 	struct tlr_gosym *g = calloc(1, sizeof(*g));
 	int fd = open(path, O_RDONLY | O_CLOEXEC), e = TLR_GOSYM_E_NOTFOUND;
+	bool sections = false; /* the section headers could be read */
 	Elf64_Ehdr eh;
 
 	if (!g || fd < 0) {
@@ -214,6 +215,7 @@ struct tlr_gosym *tlr_gosym_open(const char *path, int *err)
 				  (ssize_t)(eh.e_shnum * sizeof(*sh))) {
 			unsigned tab = 0;
 
+			sections = true;
 			for (unsigned i = 0; i < eh.e_shnum; i++) {
 				char name[16] = "";
 
@@ -230,9 +232,10 @@ struct tlr_gosym *tlr_gosym_open(const char *path, int *err)
 		}
 		free(sh);
 	}
-	if (e == TLR_GOSYM_E_NOTFOUND) {
-		if (!g->text_addr)
-			g->text_addr = text_segment(fd);
+	/* Only where the section headers are gone: a file that has them and
+	 * no .gopclntab is not Go, whatever its data looks like. */
+	if (e == TLR_GOSYM_E_NOTFOUND && !sections) {
+		g->text_addr = text_segment(fd);
 		e = find(g, fd);
 	}
 out:
@@ -334,7 +337,7 @@ static bool uvarint(const struct tlr_gosym *g, uint64_t *off, uint32_t *v)
 static int64_t pcvalue(const struct tlr_gosym *g, uint32_t off, uint64_t entry, uint64_t pc)
 {
 	uint64_t p = g->pctab + off, at = entry;
-	int32_t val = -1;
+	uint32_t val = (uint32_t)-1; /* wraps as Go's int32 does, without UB */
 
 	if (off == 0)
 		return -1;
@@ -345,10 +348,10 @@ static int64_t pcvalue(const struct tlr_gosym *g, uint32_t off, uint64_t entry, 
 			return -1;
 		if (!uvarint(g, &p, &uv) || !uvarint(g, &p, &pcd))
 			return -1;
-		val += (int32_t)(-(uv & 1) ^ (uv >> 1));
+		val += -(uv & 1) ^ (uv >> 1);
 		at += (uint64_t)pcd * g->quantum;
 		if (pc < at)
-			return val;
+			return (int32_t)val;
 	}
 }
 

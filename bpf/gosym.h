@@ -40,8 +40,9 @@ struct tlr_gosym_pc {
 
 /*
  * Read the table of the ELF file at path: the .gopclntab section, or,
- * where the section headers are gone, the table found by its magic in
- * the read-only data. @return the table, or NULL with *err a negative
+ * only where the file has no section headers, the table found by its
+ * magic in the read-only data (a file with sections and no .gopclntab is
+ * not Go). @return the table, or NULL with *err a negative
  * errno or TLR_GOSYM_E_*.
  */
 struct tlr_gosym *tlr_gosym_open(const char *path, int *err);

@@ -8,7 +8,17 @@
 add_executable(gosym_dump gosym_dump.c ${PROJECT_SOURCE_DIR}/bpf/goinfo.c)
 target_link_libraries(gosym_dump PRIVATE tlsym)
 
+# The damaged tables are also read by a copy under AddressSanitizer and
+# UndefinedBehaviorSanitizer, which a read past the table's end fails.
+set(tl_gosym_san "$<TARGET_FILE:gosym_dump>")
+if(NOT TL_SANITIZERS)
+	tl_sanitized_copy(gosym_dump-san gosym_dump SOURCES_OF tlsym
+		FLAGS -fsanitize=address,undefined -fno-sanitize-recover=all)
+	set(tl_gosym_san "$<TARGET_FILE:gosym_dump-san>")
+endif()
+
 set(tl_gosym_env
+	"TL_GOSYM_DUMP_SAN=${tl_gosym_san}"
 	"TL_GO=${TL_GO}"
 	"TL_GOSYM_DUMP=$<TARGET_FILE:gosym_dump>"
 	"TL_NOT_GO=$<TARGET_FILE:leak_ticker>"

@@ -32,6 +32,7 @@ from tlcheck import Fatal, Skip, check, expect, failures, log, require  # noqa: 
 E = os.environ
 GO = E.get("TL_GO", "") or "go"
 DUMP = E.get("TL_GOSYM_DUMP", "")
+DUMP_SAN = E.get("TL_GOSYM_DUMP_SAN", "") or DUMP
 NOT_GO = E.get("TL_NOT_GO", "")
 GEN = E.get("TL_GEN", "")
 REPORT = E.get("TL_REPORT", "")
@@ -371,6 +372,30 @@ def case_not_go():
     p = run([DUMP, NOT_GO])
     expect("a C program: exit status", 1, p.returncode)
     check("no Go symbol table (.gopclntab)" in p.stderr, "message: " + p.stderr)
+    # A C program with something shaped like a table header in its
+    # read-only data is still not Go: it has section headers, none of
+    # them .gopclntab.
+    import struct
+    with open(NOT_GO, "rb") as f:
+        d = bytearray(f.read())
+    shoff, = struct.unpack_from("<Q", d, 40)
+    shnum, shstrndx = struct.unpack_from("<HH", d, 60)
+    names = struct.unpack_from("<IIQQQQ", d, shoff + 64 * shstrndx)[4]
+    rodata = None
+    for i in range(shnum):
+        name, _, _, _, off, size = struct.unpack_from("<IIQQQQ", d, shoff + 64 * i)
+        if d[names + name:names + name + 8] == b".rodata\0" and size >= 96:
+            rodata = off
+    require(rodata, "no .rodata in " + NOT_GO)
+    fake = struct.pack("<IBBBBQQQQQQQQ", 0xfffffff1, 0, 0, 1, 8, 1, 0, 0, 72, 72, 72, 72, 72)
+    fake += struct.pack("<IIII", 0, 0, 16, 0)
+    d[rodata:rodata + len(fake)] = fake
+    path = wpath("c_with_lookalike")
+    with open(path, "wb") as f:
+        f.write(d)
+    p = run([DUMP, path, "-i"])
+    expect("a C program with a look-alike table: exit status", 1, p.returncode)
+    check("not a Go binary" in p.stderr, "message: " + p.stderr)
     p = run([DUMP, wpath("nonexistent")])
     expect("no such file: exit status", 1, p.returncode)
     check("No such file or directory" in p.stderr, "message: " + p.stderr)
@@ -390,11 +415,11 @@ def case_damaged():
         with open(path, "wb") as f:
             f.write(d)
         os.chmod(path, 0o755)
-        p = run([DUMP, path])
+        p = run([DUMP_SAN, path])
         check(p.returncode in (0, 1), "%s: exit %d (a crash?): %s" % (name, p.returncode, p.stderr))
         if p.returncode == 1:
             check("Go symbol table" in p.stderr, "%s: message %r" % (name, p.stderr))
-        p = subprocess.run([DUMP, path, "401000", "0", "ffffffffffffffff"], capture_output=True,
+        p = subprocess.run([DUMP_SAN, path, "401000", "0", "ffffffffffffffff"], capture_output=True,
                            text=True)
         check(p.returncode in (0, 1), "%s: PCs: exit %d (a crash?)" % (name, p.returncode))
 
@@ -419,13 +444,31 @@ def case_damaged():
     _, got, _ = table(path)
     expect("without section headers: functions that differ", [],
            sorted(n for n in want if got.get(n) != want[n])[:10])
+    # No section headers, and the read-only segment cut to end 68 bytes
+    # into the table: shorter than its header, not read past its end (the
+    # sanitized build's gosym_dump would say).
+    import struct
+    d = bytearray(d)
+    phoff, = struct.unpack_from("<Q", d, 32)
+    phnum, = struct.unpack_from("<H", d, 56)
+    for i in range(phnum):
+        t, flags, off, _, _, filesz = struct.unpack_from("<IIQQQQ", d, phoff + 56 * i)
+        if t == 1 and off <= at < off + filesz:
+            struct.pack_into("<Q", d, phoff + 56 * i + 32, at + 68 - off)
+    path = wpath("short_table")
+    with open(path, "wb") as f:
+        f.write(d)
+    p = run([DUMP_SAN, path])
+    expect("a table shorter than its header: exit status", 1, p.returncode)
+    check("Go symbol table" in p.stderr and "Sanitizer" not in p.stderr,
+          "a table shorter than its header: " + p.stderr[:2000])
     # An older table's magic: said, not guessed at.
     d = bytearray(data)
     d[at:at + 4] = b"\xfb\xff\xff\xff"
     path = wpath("go1.16")
     with open(path, "wb") as f:
         f.write(d)
-    p = run([DUMP, path])
+    p = run([DUMP_SAN, path])
     expect("an older table: exit status", 1, p.returncode)
     check("older than Go 1.18" in p.stderr or "no Go symbol table" in p.stderr,
           "an older table: " + p.stderr)
