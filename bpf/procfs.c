@@ -232,22 +232,12 @@ static uint32_t build_id(int fd, uint64_t off, uint64_t size, uint8_t *out)
 {
 	uint8_t buf[1024];
 	ssize_t n = pread(fd, buf, size < sizeof(buf) ? size : sizeof(buf), (off_t)off);
+	const uint8_t *id;
+	uint32_t len = n > 0 ? tl_build_id_in_notes(buf, (size_t)n, &id) : 0;
 
-	for (ssize_t p = 0; p + (ssize_t)sizeof(Elf64_Nhdr) <= n;) {
-		const Elf64_Nhdr *nh = (const Elf64_Nhdr *)(buf + p);
-		size_t name = (nh->n_namesz + 3) & ~3u, desc = (nh->n_descsz + 3) & ~3u;
-		const uint8_t *d = buf + p + sizeof(*nh) + name;
-
-		if (d + nh->n_descsz > buf + n)
-			break;
-		if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-		    memcmp(buf + p + sizeof(*nh), "GNU", 4) == 0 && nh->n_descsz <= TL_MAX_BUILD_ID) {
-			memcpy(out, d, nh->n_descsz);
-			return nh->n_descsz;
-		}
-		p += (ssize_t)(sizeof(*nh) + name + desc);
-	}
-	return 0;
+	if (len)
+		memcpy(out, id, len);
+	return len;
 }
 
 /* Write the module record of the object whose lowest mapping is mp. */

@@ -735,4 +735,47 @@ TEST(names)
 	CHECK(!tl_trace_is_error(1));
 }
 
+/* A note: header, name padded to 4, descriptor padded to 4, at p. */
+static size_t put_note(uint8_t *p, uint32_t type, const char *name, const uint8_t *desc,
+		       uint32_t desc_len)
+{
+	uint32_t h[3] = {(uint32_t)strlen(name) + 1, desc_len, type};
+	size_t n = (h[0] + 3) & ~3u;
+
+	memcpy(p, h, sizeof(h));
+	memset(p + 12, 0, n + ((desc_len + 3) & ~3u));
+	memcpy(p + 12, name, h[0]);
+	memcpy(p + 12 + n, desc, desc_len);
+	return 12 + n + ((desc_len + 3) & ~3u);
+}
+
+TEST(build_id_in_notes)
+{
+	static const uint8_t id[20] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+	uint8_t buf[256] = {0};
+	const uint8_t *got;
+	size_t n;
+
+	/* Behind another note, at an odd address (a buffer read from a file). */
+	n = 1 + put_note(buf + 1, 1, "GNU", (const uint8_t *)"abcd", 4);
+	n += put_note(buf + n, 3 /* NT_GNU_BUILD_ID */, "GNU", id, sizeof(id));
+	CHECK_EQ(tl_build_id_in_notes(buf + 1, n - 1, &got), 20);
+	CHECK(got && memcmp(got, id, sizeof(id)) == 0);
+	/* Cut inside the descriptor: not there. */
+	CHECK_EQ(tl_build_id_in_notes(buf + 1, n - 5, &got), 0);
+	CHECK(got == NULL);
+	/* A name or descriptor size far past the end: no reading there. */
+	{
+		uint32_t h[3] = {0xfffffff0u, 20, 3};
+
+		memcpy(buf, h, sizeof(h));
+		CHECK_EQ(tl_build_id_in_notes(buf, 64, &got), 0);
+		h[0] = 4;
+		h[1] = 0xfffffff0u;
+		memcpy(buf, h, sizeof(h));
+		CHECK_EQ(tl_build_id_in_notes(buf, 64, &got), 0);
+	}
+	CHECK_EQ(tl_build_id_in_notes(buf, 5, &got), 0);
+}
+
 TEST_MAIN()

@@ -281,6 +281,9 @@ struct dl_phdr_info;
  * @return its length, at most TL_MAX_BUILD_ID, with *out pointing into the
  * mapped note; or 0 and *out NULL when it has none. */
 uint32_t tl_build_id_of_loaded(const struct dl_phdr_info *info, const uint8_t **out);
+/* The same among the notes at [notes, notes + size) (a PT_NOTE's bytes,
+ * read from a file): *out points into them. Bounds-checked, any alignment. */
+uint32_t tl_build_id_in_notes(const void *notes, size_t size, const uint8_t **out);
 
 struct tl_module {
 	uint32_t id;
