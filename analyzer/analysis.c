@@ -319,10 +319,17 @@ static struct an_timer *timer_new(struct tl__analysis *a, uint64_t id)
 	return &p->timers[i];
 }
 
+/* Where the free of timer id is remembered: both id streams spread over
+ * all of freed[] (1024 slots). */
+static size_t freed_slot(uint64_t id)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 54);
+}
+
 static void timer_drop(struct tl__analysis *a, struct an_timer *t, int64_t time)
 {
 	struct tl__an_private *p = a->priv;
-	size_t slot = (size_t)(t->id >> 1) % (sizeof(p->freed) / sizeof(p->freed[0]));
+	size_t slot = freed_slot(t->id);
 
 	p->freed[slot].id = t->id;
 	p->freed[slot].time = time;
@@ -606,7 +613,7 @@ static int rehome(struct tl__analysis *a, struct an_timer *t, uint32_t stack, in
 static bool before_free(struct tl__analysis *a, const struct tl_record *r)
 {
 	struct tl__an_private *p = a->priv;
-	size_t slot = (size_t)(r->ev.id >> 1) % (sizeof(p->freed) / sizeof(p->freed[0]));
+	size_t slot = freed_slot(r->ev.id);
 	struct tl__an_site *s;
 
 	if (!r->ev.id || p->freed[slot].id != r->ev.id || r->time > p->freed[slot].time)

@@ -64,15 +64,19 @@ static size_t slot(const struct map *m, uint64_t key)
 	return i;
 }
 
+/* Key 0 marks an empty slot: never stored, never found (a key that comes
+ * from the target, such as a runtime's timer id, may be 0). */
 static uint64_t map_get(const struct map *m, uint64_t key)
 {
-	return m->cap ? m->vals[slot(m, key)] : 0;
+	return m->cap && key ? m->vals[slot(m, key)] : 0;
 }
 
 static int map_put(struct map *m, uint64_t key, uint64_t val)
 {
 	size_t i;
 
+	if (!key)
+		return 0;
 	if ((m->n + 1) * 2 > m->cap) {
 		struct map g = {calloc(m->cap ? m->cap * 2 : 1024, 8),
 				calloc(m->cap ? m->cap * 2 : 1024, 8), m->cap ? m->cap * 2 : 1024, 0};

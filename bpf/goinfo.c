@@ -55,8 +55,11 @@ static int segments(int fd, struct seg *out, int max)
 		    ph[i].p_filesz > MAX_SCAN)
 			continue;
 		out[n].p = malloc(ph[i].p_filesz);
-		if (!out[n].p)
+		if (!out[n].p) {
+			while (n > 0)
+				free(out[--n].p);
 			return -ENOMEM;
+		}
 		if (pread(fd, out[n].p, ph[i].p_filesz, (off_t)ph[i].p_offset) !=
 		    (ssize_t)ph[i].p_filesz) {
 			free(out[n].p);

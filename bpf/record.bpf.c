@@ -422,7 +422,7 @@ int fcntl_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_exit_timer_create")
 int pt_create_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	__s32 sev[4] = {0, 0, -1, 0}; /* sigev_value (8 bytes), signo, notify */
+	__s32 sev[4] = {0, 0, 0, -1}; /* sigev_value (8 bytes), signo, notify (-1: none given) */
 	struct tlr_slice *sl;
 	struct tlr_event *e;
 	struct pt_regs r;

@@ -441,9 +441,16 @@ static void found_posix(void *ctx, int id, int clockid, int notify)
 static int existing(struct rec *r)
 {
 	struct found f = {r, 0};
+	int n;
 
-	tlr_scan_timerfds(env.pid, found_timerfd, &f);
-	tlr_scan_posix_timers(env.pid, found_posix, &f);
+	/* A process that cannot be read this way is still recorded: what it
+	 * had open is then not known, which is said. */
+	if ((n = tlr_scan_timerfds(env.pid, found_timerfd, &f)) < 0)
+		say("warning: cannot read /proc/%d/fd (%s): the timerfds it has open now are not "
+		    "followed", (int)env.pid, strerror(-n));
+	if ((n = tlr_scan_posix_timers(env.pid, found_posix, &f)) < 0)
+		say("warning: cannot read /proc/%d/timers (%s): the POSIX timers it has now are "
+		    "not followed", (int)env.pid, strerror(-n));
 	return f.err;
 }
 
@@ -583,8 +590,12 @@ static void run(struct rec *r)
 				r->gone = true;
 				break;
 			}
-			if (tlr_modules_scan(r->mods, r->w, now) > 0)
+			int changes = tlr_modules_scan(r->mods, r->w, now);
+
+			if (changes > 0)
 				tlr_unwinder_stale(r->unwinder);
+			else if (changes < 0 && changes != -ESRCH && !r->err)
+				r->err = changes; /* a module record could not be written */
 			attach_gotimer(r);
 		}
 		if (now >= next_flush) {
