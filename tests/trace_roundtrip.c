@@ -540,10 +540,8 @@ TEST(writer_string_limit)
 TEST(signal_and_recorder)
 {
 	struct tl_trace_writer *w;
-	struct tl_trace_reader *r;
-	struct tl_record rec;
-	struct tt_buf b;
-	int fd = tt_memfd(), err, types[8], n = 0;
+	struct tl_record recs[8];
+	int fd = tt_memfd(), err, n;
 
 	w = tl_trace_writer_new(fd, NULL, &err);
 	CHECK(w != NULL);
@@ -552,28 +550,16 @@ TEST(signal_and_recorder)
 	CHECK_EQ(tl_trace_writer_end_signal(w, 15), 0);
 	CHECK_EQ(tl_trace_writer_end(w, 10, 0, 3), 0);
 	tl_trace_writer_free(w);
-	lseek(fd, 0, SEEK_SET);
-	b = tt_slurp(fd);
-	r = tl_trace_reader_open_mem(b.p, b.len, &err);
-	CHECK(r != NULL);
-	while (n < 8 && tl_trace_reader_next(r, &rec) == 1) {
-		types[n++] = rec.type;
-		if (rec.type == TL_REC_RECORDER)
-			CHECK_EQ(rec.recorder.flush_ms, 200);
-		if (rec.type == TL_REC_SIGNAL)
-			CHECK_EQ(rec.signal.signo, 15);
-		if (rec.type == TL_REC_DROPPED) {
-			CHECK_EQ(rec.dropped.reason, TL_DROP_UNTRACKED);
-			CHECK_EQ(rec.dropped.count, 3);
-		}
-	}
+	n = tt_records_of(fd, recs, 8);
 	CHECK_EQ(n, 4);
-	CHECK_EQ(types[0], TL_REC_RECORDER);
-	CHECK_EQ(types[1], TL_REC_DROPPED);
-	CHECK_EQ(types[2], TL_REC_SIGNAL);
-	CHECK_EQ(types[3], TL_REC_END);
-	tl_trace_reader_close(r);
-	tt_free(&b);
+	CHECK_EQ(recs[0].type, TL_REC_RECORDER);
+	CHECK_EQ(recs[0].recorder.flush_ms, 200);
+	CHECK_EQ(recs[1].type, TL_REC_DROPPED);
+	CHECK_EQ(recs[1].dropped.reason, TL_DROP_UNTRACKED);
+	CHECK_EQ(recs[1].dropped.count, 3);
+	CHECK_EQ(recs[2].type, TL_REC_SIGNAL);
+	CHECK_EQ(recs[2].signal.signo, 15);
+	CHECK_EQ(recs[3].type, TL_REC_END);
 	close(fd);
 }
 
@@ -588,10 +574,8 @@ TEST(attached_and_existing)
 				  .aux = 9};
 	struct tl_event free_ev = {.id = create.id}, bad = before;
 	struct tl_trace_writer *w;
-	struct tl_trace_reader *r;
-	struct tl_record rec;
-	struct tt_buf b;
-	int fd = tt_memfd(), err, types[8], n = 0;
+	struct tl_record recs[8];
+	int fd = tt_memfd(), err, n;
 
 	w = tl_trace_writer_new(fd, NULL, &err);
 	CHECK(w != NULL);
@@ -603,37 +587,24 @@ TEST(attached_and_existing)
 	CHECK_EQ(tl_trace_writer_event(w, TL_REC_FREE, 2000, 1, &free_ev), 0);
 	CHECK_EQ(tl_trace_writer_end(w, 3000, 2, 0), 0);
 	tl_trace_writer_free(w);
-	lseek(fd, 0, SEEK_SET);
-	b = tt_slurp(fd);
-	r = tl_trace_reader_open_mem(b.p, b.len, &err);
-	CHECK(r != NULL);
-	while (n < 8 && tl_trace_reader_next(r, &rec) == 1) {
-		types[n++] = rec.type;
-		if (rec.type == TL_REC_ATTACHED)
-			CHECK_EQ(rec.attached.started, -123456789);
-		if (rec.type == TL_REC_EXISTING) {
-			CHECK_EQ(rec.time, 1500);
-			CHECK_EQ(rec.ev.id, before.id);
-			CHECK_EQ(rec.ev.kind, TL_KIND_TICKER);
-			CHECK_EQ(rec.ev.stack, 2);
-			CHECK_EQ(rec.ev.duration, 5000);
-			CHECK_EQ(rec.ev.period, 5000);
-			CHECK_EQ(rec.ev.size, 152);
-			CHECK_EQ(rec.ev.aux, 9);
-		}
-		if (rec.type == TL_REC_FREE) {
-			CHECK_EQ(rec.ev.id, create.id);
-			CHECK_EQ(rec.time, 2000);
-		}
-	}
+	n = tt_records_of(fd, recs, 8);
 	CHECK_EQ(n, 5);
-	CHECK_EQ(types[0], TL_REC_ATTACHED);
-	CHECK_EQ(types[1], TL_REC_CREATE);
-	CHECK_EQ(types[2], TL_REC_EXISTING);
-	CHECK_EQ(types[3], TL_REC_FREE);
-	CHECK_EQ(types[4], TL_REC_END);
-	tl_trace_reader_close(r);
-	tt_free(&b);
+	CHECK_EQ(recs[0].type, TL_REC_ATTACHED);
+	CHECK_EQ(recs[0].attached.started, -123456789);
+	CHECK_EQ(recs[1].type, TL_REC_CREATE);
+	CHECK_EQ(recs[2].type, TL_REC_EXISTING);
+	CHECK_EQ(recs[2].time, 1500);
+	CHECK_EQ(recs[2].ev.id, before.id);
+	CHECK_EQ(recs[2].ev.kind, TL_KIND_TICKER);
+	CHECK_EQ(recs[2].ev.stack, 2);
+	CHECK_EQ(recs[2].ev.duration, 5000);
+	CHECK_EQ(recs[2].ev.period, 5000);
+	CHECK_EQ(recs[2].ev.size, 152);
+	CHECK_EQ(recs[2].ev.aux, 9);
+	CHECK_EQ(recs[3].type, TL_REC_FREE);
+	CHECK_EQ(recs[3].ev.id, create.id);
+	CHECK_EQ(recs[3].time, 2000);
+	CHECK_EQ(recs[4].type, TL_REC_END);
 	close(fd);
 }
 

@@ -70,6 +70,27 @@ static inline struct tt_buf tt_slurp(int fd)
 	return b;
 }
 
+/* The records of the trace written to fd, up to max, in order; their
+ * scalar fields only (the reader that owned their strings is closed).
+ * @return how many, or -1 when the trace does not open. */
+static inline int tt_records_of(int fd, struct tl_record *out, int max)
+{
+	struct tt_buf b = tt_slurp(fd);
+	struct tl_trace_reader *r;
+	int err, n = 0;
+
+	r = tl_trace_reader_open_mem(b.p, b.len, &err);
+	if (!r) {
+		tt_free(&b);
+		return -1;
+	}
+	while (n < max && tl_trace_reader_next(r, &out[n]) == 1)
+		n++;
+	tl_trace_reader_close(r);
+	tt_free(&b);
+	return n;
+}
+
 static inline int tt_memfd(void)
 {
 	int fd = memfd_create("trace-test", MFD_CLOEXEC);
