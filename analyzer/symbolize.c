@@ -8,8 +8,8 @@
  *
  * A Go binary is symbolized from its own table, .gopclntab (bpf/gosym.c),
  * with or without symbols and DWARF: function, file and line as Go's own
- * tools give them (libdw finds no lines in Go 1.19's compressed DWARF).
- * Inlined calls are not expanded yet.
+ * tools give them (libdw finds no lines in Go 1.19's compressed DWARF),
+ * inlined calls expanded from its inline trees as Go's tracebacks do.
  */
 #include "symbolize.h"
 #include "gosym.h"
@@ -423,13 +423,14 @@ static int lookup_in(struct module *m, uint64_t addr, bool is_return, struct tl_
 	int line = 0, n;
 
 	if (m->go) { /* Go's own table: what Go's tools and tracebacks say */
-		struct tlr_gosym_pc pc;
+		struct tlr_gosym_pc pc[16];
+		int k = tlr_gosym_frames(m->go, a, pc, max < 16 ? max : 16);
 
-		if (tlr_gosym_pc(m->go, a, &pc)) {
-			out[0] = (struct tl__frame){.function = pc.func, .file = pc.file,
-						    .line = pc.line};
-			return 1;
-		}
+		for (int i = 0; i < k; i++)
+			out[i] = (struct tl__frame){.function = pc[i].func, .file = pc[i].file,
+						    .line = pc[i].line, .inlined = i + 1 < k};
+		if (k > 0)
+			return k;
 	}
 	l = dwfl_module_getsrc(m->mod, a);
 	if (l)

@@ -15,6 +15,16 @@
  * delta, pc delta) varint pairs, the value delta zig-zag coded, starting
  * from value -1 at the function's entry; a zero byte in a value's place
  * ends it.
+ *
+ * Inlined calls: a function's record continues with npcdata u32 offsets
+ * of pc-value tables and nfuncdata u32 offsets of data blocks. Table 2
+ * gives each PC its index in the function's inline tree (-1: not in an
+ * inlined call), block 3 is the tree: per entry the inlined function's
+ * name offset and parentPc, the offset from the entry of an instruction
+ * at the call site. The blocks' offsets are from the linker's go:func.*
+ * symbol, which only the runtime's module data records: found as the
+ * word after the module data's first, the table's own address, and the
+ * pointer to the names that follows it.
  */
 #include "gosym.h"
 
@@ -37,6 +47,9 @@ struct tlr_gosym {
 	uint64_t nfunc, text;
 	uint64_t text_addr; /* where .text begins, from the ELF headers */
 	uint64_t names, cus, files, pctab, functab;
+	uint64_t vaddr;     /* the table's address in the program */
+	int fd;             /* the file, for the inline trees (-1: not found) */
+	uint64_t gofunc;    /* go:func.*'s address: the base of funcdata offsets */
 };
 
 static uint32_t u32(const struct tlr_gosym *g, uint64_t off)
@@ -114,8 +127,9 @@ static int check(struct tlr_gosym *g)
 	return last >= u32(g, g->functab) ? 0 : TLR_GOSYM_E_DAMAGED;
 }
 
-static int load(struct tlr_gosym *g, int fd, uint64_t off, uint64_t size)
+static int load(struct tlr_gosym *g, int fd, uint64_t off, uint64_t size, uint64_t vaddr)
 {
+	g->vaddr = vaddr;
 	if (size < HEADER || size > (1ull << 31))
 		return TLR_GOSYM_E_DAMAGED;
 	g->tab = malloc(size);
@@ -174,7 +188,8 @@ static int find(struct tlr_gosym *g, int fd)
 		if (pread(fd, seg, ph[i].p_filesz, (off_t)ph[i].p_offset) == (ssize_t)ph[i].p_filesz) {
 			for (uint64_t at = 0; at + HEADER <= ph[i].p_filesz; at += 8) {
 				if (plausible(seg + at, ph[i].p_filesz - at)) {
-					err = load(g, fd, ph[i].p_offset + at, ph[i].p_filesz - at);
+					err = load(g, fd, ph[i].p_offset + at, ph[i].p_filesz - at,
+						   ph[i].p_vaddr + at);
 					if (err) { /* a look-alike: look on */
 						free(g->tab);
 						g->tab = NULL;
@@ -188,6 +203,55 @@ static int find(struct tlr_gosym *g, int fd)
 		free(seg);
 	}
 	return err;
+}
+
+/* The module data's go:func.* pointer, where its layout has one
+ * (Go 1.18-1.19: word 38; 1.20 on, after the coverage counters: 40). */
+#define GOFUNC_118 (38 * 8)
+#define GOFUNC_120 (40 * 8)
+
+static bool in_readonly(const Elf64_Phdr *ph, unsigned n, uint64_t addr)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (ph[i].p_type == PT_LOAD && !(ph[i].p_flags & (PF_W | PF_X)) &&
+		    addr >= ph[i].p_vaddr && addr - ph[i].p_vaddr < ph[i].p_filesz)
+			return true;
+	return false;
+}
+
+/* go:func.*'s address, from the runtime's module data in the writable
+ * data (0 where it is not found: no inlined calls are then told). */
+static uint64_t find_gofunc(const struct tlr_gosym *g, int fd)
+{
+	unsigned at = g->v120 ? GOFUNC_120 : GOFUNC_118;
+	Elf64_Phdr ph[64];
+	unsigned n = phdrs(fd, ph);
+	uint64_t found = 0;
+
+	for (unsigned i = 0; i < n && !found; i++) {
+		unsigned char *seg;
+
+		if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_W) ||
+		    ph[i].p_filesz < at + 8 || ph[i].p_filesz > (1ull << 31))
+			continue;
+		if (!(seg = malloc(ph[i].p_filesz)))
+			return 0;
+		if (pread(fd, seg, ph[i].p_filesz, (off_t)ph[i].p_offset) == (ssize_t)ph[i].p_filesz) {
+			for (uint64_t p = 0; p + at + 8 <= ph[i].p_filesz; p += 8) {
+				uint64_t rodata, gofunc;
+
+				if (u64(seg + p) != g->vaddr || u64(seg + p + 8) != g->vaddr + g->names)
+					continue;
+				rodata = u64(seg + p + at - 8);
+				gofunc = u64(seg + p + at);
+				if (rodata <= gofunc && in_readonly(ph, n, gofunc))
+					found = gofunc;
+				break;
+			}
+		}
+		free(seg);
+	}
+	return found;
 }
 
 struct tlr_gosym *tlr_gosym_open(const char *path, int *err)
@@ -204,6 +268,7 @@ struct tlr_gosym *tlr_gosym_open(const char *path, int *err)
 			close(fd);
 		return NULL;
 	}
+	g->fd = -1;
 	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
 	    eh.e_ident[EI_CLASS] != ELFCLASS64)
 		goto out;
@@ -228,7 +293,7 @@ struct tlr_gosym *tlr_gosym_open(const char *path, int *err)
 					tab = i;
 			}
 			if (tab)
-				e = load(g, fd, sh[tab].sh_offset, sh[tab].sh_size);
+				e = load(g, fd, sh[tab].sh_offset, sh[tab].sh_size, sh[tab].sh_addr);
 		}
 		free(sh);
 	}
@@ -239,12 +304,16 @@ struct tlr_gosym *tlr_gosym_open(const char *path, int *err)
 		e = find(g, fd);
 	}
 out:
-	close(fd);
 	if (e) {
+		close(fd);
 		*err = e;
 		tlr_gosym_close(g);
 		return NULL;
 	}
+	if ((g->gofunc = find_gofunc(g, fd)) != 0)
+		g->fd = fd;
+	else
+		close(fd);
 	return g;
 }
 
@@ -252,6 +321,8 @@ void tlr_gosym_close(struct tlr_gosym *g)
 {
 	if (!g)
 		return;
+	if (g->fd >= 0)
+		close(g->fd);
 	free(g->tab);
 	free(g);
 }
@@ -316,6 +387,27 @@ bool tlr_gosym_lookup(const struct tlr_gosym *g, const char *name, uint64_t *ent
 	return found;
 }
 
+/* The record of the function holding pc, and its index. */
+static uint64_t record_at(const struct tlr_gosym *g, uint64_t pc, uint64_t *index)
+{
+	uint64_t lo = 0, hi = g->nfunc, off;
+
+	if (pc < g->text || pc - g->text >= u32(g, g->functab + 8 * g->nfunc) ||
+	    pc - g->text < u32(g, g->functab))
+		return 0;
+	off = pc - g->text;
+	while (hi - lo > 1) { /* the last function entered at or before off */
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (u32(g, g->functab + 8 * mid) <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*index = lo;
+	return record(g, lo);
+}
+
 static bool uvarint(const struct tlr_gosym *g, uint64_t *off, uint32_t *v)
 {
 	*v = 0;
@@ -357,22 +449,10 @@ static int64_t pcvalue(const struct tlr_gosym *g, uint32_t off, uint64_t entry, 
 
 bool tlr_gosym_pc(const struct tlr_gosym *g, uint64_t pc, struct tlr_gosym_pc *out)
 {
-	uint64_t lo = 0, hi = g->nfunc, r, off;
+	uint64_t lo, r = record_at(g, pc, &lo);
 	int64_t file, line;
 
-	if (pc < g->text || pc - g->text >= u32(g, g->functab + 8 * g->nfunc) ||
-	    pc - g->text < u32(g, g->functab))
-		return false;
-	off = pc - g->text;
-	while (hi - lo > 1) { /* the last function entered at or before off */
-		uint64_t mid = lo + (hi - lo) / 2;
-
-		if (u32(g, g->functab + 8 * mid) <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	if (!tlr_gosym_func(g, (size_t)lo, &out->func, &out->entry) || !(r = record(g, lo)))
+	if (!r || !tlr_gosym_func(g, (size_t)lo, &out->func, &out->entry))
 		return false;
 	out->file = NULL;
 	out->line = 0;
@@ -389,8 +469,70 @@ bool tlr_gosym_pc(const struct tlr_gosym *g, uint64_t pc, struct tlr_gosym_pc *o
 	return true;
 }
 
-/* n bytes at virtual address addr of the ELF file fd, by its segments. */
-static int read_vaddr(int fd, uint64_t addr, unsigned char *buf, size_t n)
+/* Inlined calls (pc-value table 2, data block 3 of a function). */
+#define PCDATA_INLINE  2
+#define FUNCDATA_INLINE 3
+
+/* Function record r's inline tree index at pc (-1: none), and the tree's
+ * address. */
+static int64_t inline_index(const struct tlr_gosym *g, uint64_t r, uint64_t entry, uint64_t pc,
+			    uint64_t *tree)
+{
+	uint64_t at = r + (g->v120 ? 40 : 36);
+	uint32_t npcdata = u32(g, r + 28), nfuncdata, off;
+
+	if (at + 4 > g->size)
+		return -1;
+	nfuncdata = g->tab[at + 3];
+	at += 4;
+	if (npcdata <= PCDATA_INLINE || nfuncdata <= FUNCDATA_INLINE || npcdata > 64)
+		return -1;
+	off = u32(g, at + 4 * ((uint64_t)npcdata + FUNCDATA_INLINE));
+	if (off == UINT32_MAX)
+		return -1;
+	*tree = g->gofunc + off;
+	return pcvalue(g, u32(g, at + 4 * PCDATA_INLINE), entry, pc);
+}
+
+static int read_vaddr(int fd, uint64_t addr, unsigned char *buf, size_t n);
+
+int tlr_gosym_frames(const struct tlr_gosym *g, uint64_t pc, struct tlr_gosym_pc *out, int max)
+{
+	uint64_t index, r, tree = 0;
+	int n = 0;
+
+	if (max <= 0 || !tlr_gosym_pc(g, pc, &out[0]))
+		return 0;
+	if (g->fd < 0 || !(r = record_at(g, pc, &index)))
+		return 1;
+	/* At most as deep as Go inlines (a guard against a tree that loops). */
+	for (int depth = 0; n < max - 1 && depth < 64; depth++) {
+		int64_t ix = inline_index(g, r, out[n].entry, pc, &tree);
+		unsigned char e[20];
+		int32_t name, parent;
+
+		if (ix < 0 || ix > (1 << 20) ||
+		    read_vaddr(g->fd, tree + (uint64_t)ix * (g->v120 ? 16 : 20), e, sizeof(e)))
+			break;
+		/* 1.20 on: funcID, 3 bytes, name, parentPc, startLine;
+		 * before: parent (i16), funcID, byte, file, line, name, parentPc */
+		memcpy(&name, e + (g->v120 ? 4 : 12), 4);
+		memcpy(&parent, e + (g->v120 ? 8 : 16), 4);
+		if (parent < 0 || !tlr_gosym_pc(g, out[n].entry + (uint32_t)parent, &out[n + 1]))
+			break;
+		/* out[n] was the outer function at pc: it is the inlined one */
+		out[n].func = str(g, g->names + (uint64_t)(int64_t)name);
+		if (!out[n].func)
+			out[n].func = "?";
+		pc = out[n].entry + (uint32_t)parent;
+		n++;
+	}
+	return n + 1;
+}
+
+/* The file offset of n bytes at virtual address addr of the ELF file fd,
+ * by its segments. */
+static int vaddr_offset(int fd, uint64_t addr, size_t n, uint64_t *off)
 {
 	Elf64_Phdr ph[64];
 	unsigned nph = phdrs(fd, ph);
@@ -401,11 +543,32 @@ static int read_vaddr(int fd, uint64_t addr, unsigned char *buf, size_t n)
 		if (ph[i].p_type != PT_LOAD || addr < ph[i].p_vaddr ||
 		    addr - ph[i].p_vaddr >= ph[i].p_filesz || ph[i].p_filesz - (addr - ph[i].p_vaddr) < n)
 			continue;
-		if (pread(fd, buf, n, (off_t)(ph[i].p_offset + addr - ph[i].p_vaddr)) != (ssize_t)n)
-			return -EIO;
+		*off = ph[i].p_offset + addr - ph[i].p_vaddr;
 		return 0;
 	}
 	return TLR_GOSYM_E_NOTFOUND;
+}
+
+/* n bytes at virtual address addr of the ELF file fd. */
+static int read_vaddr(int fd, uint64_t addr, unsigned char *buf, size_t n)
+{
+	uint64_t off;
+	int err = vaddr_offset(fd, addr, n, &off);
+
+	if (err)
+		return err;
+	return pread(fd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -EIO;
+}
+
+int tlr_gosym_file_offset(const char *path, uint64_t addr, uint64_t *off)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	err = vaddr_offset(fd, addr, 1, off);
+	close(fd);
+	return err;
 }
 
 int tlr_gosym_probe_offset(const char *path, uint64_t entry, unsigned *off)
@@ -433,6 +596,34 @@ int tlr_gosym_probe_offset(const char *path, uint64_t entry, unsigned *off)
 		return TLR_GOSYM_E_NOTFOUND;
 	*off = at;
 	return 0;
+}
+
+int tlr_gosym_sched_offsets(const char *path, uint64_t entry, unsigned *pc, unsigned *bp)
+{
+	unsigned char b[64];
+	bool from_rbp = false; /* rbx holds the caller's rbp: mov 0x0(%rbp),%rbx */
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	err = read_vaddr(fd, entry, b, sizeof(b));
+	close(fd);
+	if (err)
+		return err;
+	*pc = *bp = 0;
+	for (size_t i = 0; i + 4 <= sizeof(b) && !*bp; i++) {
+		if (b[i] == 0x48 && b[i + 1] == 0x8b && b[i + 2] == 0x5d && b[i + 3] == 0x00)
+			from_rbp = true;
+		if (b[i] != 0x49 || b[i + 1] != 0x89) /* mov %r64,disp8(%r14) */
+			continue;
+		if (b[i + 2] == 0x6e) /* %rbp */
+			*bp = b[i + 3];
+		else if (b[i + 2] == 0x5e && from_rbp) /* %rbx, now the caller's rbp */
+			*bp = b[i + 3];
+		else if (b[i + 2] == 0x5e && !*pc) /* %rbx: the caller's pc, first */
+			*pc = b[i + 3];
+	}
+	return *pc && *bp ? 0 : TLR_GOSYM_E_NOTFOUND;
 }
 
 const char *tlr_gosym_strerror(int err)

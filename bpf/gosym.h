@@ -64,6 +64,15 @@ bool tlr_gosym_func(const struct tlr_gosym *g, size_t i, const char **name, uint
 bool tlr_gosym_pc(const struct tlr_gosym *g, uint64_t pc, struct tlr_gosym_pc *out);
 
 /*
+ * The source frames at pc, innermost first: the calls inlined there, as
+ * the inline tree says, then the function that holds pc. An inlined
+ * call's entry is its caller's. At most max. @return how many, 0 when no
+ * function holds pc (a table whose inline trees cannot be found gives
+ * the function alone).
+ */
+int tlr_gosym_frames(const struct tlr_gosym *g, uint64_t pc, struct tlr_gosym_pc *out, int max);
+
+/*
  * Where to put a uprobe in the Go function entered at entry in the binary
  * at path: on the conditional jump of its stack check, which the kernel
  * emulates (on the check itself, a compare with a memory operand, it must
@@ -76,6 +85,22 @@ bool tlr_gosym_pc(const struct tlr_gosym *g, uint64_t pc, struct tlr_gosym_pc *o
  * function has no stack check there (a NOSPLIT one), or a negative errno.
  */
 int tlr_gosym_probe_offset(const char *path, uint64_t entry, unsigned *off);
+
+/*
+ * Where a goroutine's saved pc and frame pointer are in its g: read from
+ * runtime.mcall, entered at entry, which saves them there (g.sched) from
+ * its caller before it leaves for the scheduler's stack:
+ * `mov %rbx,PC(%r14)` with the caller's pc, and `mov %rbp,BP(%r14)` (or,
+ * where mcall has a frame of its own, the caller's rbp through rbx).
+ * @return 0, TLR_GOSYM_E_NOTFOUND when mcall does not read so, or a
+ * negative errno.
+ */
+int tlr_gosym_sched_offsets(const char *path, uint64_t entry, unsigned *pc, unsigned *bp);
+
+/* Where virtual address addr is in the ELF file at path (what a uprobe is
+ * attached by). @return 0, TLR_GOSYM_E_NOTFOUND when no segment holds it,
+ * or a negative errno. */
+int tlr_gosym_file_offset(const char *path, uint64_t addr, uint64_t *off);
 
 /* A message for a TLR_GOSYM_E_* or negative errno. */
 const char *tlr_gosym_strerror(int err);

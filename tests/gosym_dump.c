@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 	int err = 0;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: gosym_dump BINARY [PC... | -n NAME]\n");
+		fprintf(stderr, "usage: gosym_dump BINARY [PC... | -f PC... | -n NAME | -p NAME | -i [GODEBUG]]\n");
 		return 2;
 	}
 	if (argc >= 3 && strcmp(argv[2], "-i") == 0) {
@@ -79,6 +79,18 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("%" PRIx64 "\n", entry);
+	} else if (argc >= 4 && strcmp(argv[2], "-f") == 0) {
+		for (int i = 3; i < argc; i++) {
+			struct tlr_gosym_pc f[16];
+			uint64_t v = strtoull(argv[i], NULL, 16);
+			int n = tlr_gosym_frames(g, v, f, 16);
+
+			printf("%" PRIx64, v);
+			for (int k = 0; k < n; k++)
+				printf(" %s %s:%d%s", f[k].func, f[k].file ? f[k].file : "?", f[k].line,
+				       k + 1 < n ? " <-" : "");
+			printf("%s\n", n ? "" : " ? ?:0");
+		}
 	} else {
 		for (int i = 2; i < argc; i++) {
 			struct tlr_gosym_pc pc;
