@@ -10,6 +10,7 @@
  * has left (it lives until the last is closed).
  */
 #include "collect.h"
+#include "gosym.h"
 #include "procfs.h"
 #include "record.h"
 #include "unwind.h"
@@ -44,6 +45,68 @@ const struct tlr_probe *tlr_gotimer_probes(size_t *n)
 {
 	*n = sizeof(gotimer) / sizeof(gotimer[0]);
 	return gotimer;
+}
+
+/*
+ * Go's runtime timers. Go 1.19 to 1.22: a timer enters the runtime's heap
+ * at addtimer (NewTimer, After, AfterFunc, NewTicker), is changed at
+ * modtimer (Reset, Ticker.Reset, every time.Sleep, a goroutine's first
+ * too), stopped at deltimer and run at runOneTimer, a tick at a time.
+ * The timer is an argument: AX, but BX for runOneTimer(pp, t, now).
+ */
+enum {
+	GO_ADD = TLR_PROBE + 0x10,
+	GO_MOD,
+	GO_DEL,
+	GO_RUN,
+	GO_MODIFY, /* 1.23: a Reset, a Sleep, or, called from time.newTimer, a create */
+};
+
+#define GO_TIMER_IN(reg) (TLR_COOKIE_GO_ABI | TLR_COOKIE_GO_TIMER | TLR_COOKIE_T(reg, 0))
+
+static const struct tlr_probe go119[] = {
+	{"runtime.addtimer", GO_ADD | GO_TIMER_IN(0) | TLR_COOKIE_STACK},
+	{"runtime.modtimer", GO_MOD | GO_TIMER_IN(0) | TLR_COOKIE_STACK},
+	{"runtime.deltimer", GO_DEL | GO_TIMER_IN(0)},
+	{"runtime.runOneTimer", GO_RUN | GO_TIMER_IN(1)},
+};
+
+/*
+ * Go 1.23 on: time.newTimer makes every timer and calls (*timer).modify
+ * (AX t, BX when, CX period, DI f, SI:R8 arg), which Reset and Sleep call
+ * too, with f nil; stop is Stop, unlockAndRun a fire (or a channel
+ * timer's lazy run on receive). A channel timer with synchronous channels
+ * is in the heap only while a goroutine waits on it, and is collected
+ * unseen when abandoned.
+ */
+static const struct tlr_probe go123[] = {
+	{"runtime.(*timer).modify",
+	 GO_MODIFY | GO_TIMER_IN(0) | TLR_COOKIE_GO_FREG | TLR_COOKIE_STACK},
+	{"runtime.(*timer).stop", GO_DEL | GO_TIMER_IN(0)},
+	{"runtime.(*timer).unlockAndRun", GO_RUN | GO_TIMER_IN(0)},
+};
+
+/* runtime.timer from Go 1.14 to 1.22: pp, when, period, f, arg (an
+ * interface: its data word at 40), seq, nextwhen, status (u32). A
+ * time.Timer is its channel and the runtime timer: 80 bytes as allocated;
+ * the channel of one time.Time, 96 + 24: 128. */
+static const struct tlr_go_layout layouts[] = {
+	{19, 22, go119, sizeof(go119) / sizeof(go119[0]), 8, 16, 24, 40, 64, false, 80, 80, 128},
+	/* 1.23, 1.24: mu, astate, state, isChan, isFake, blocked, when at 16,
+	 * period, f, arg, seq, ts, sendLock, isSending: 88 bytes; a Timer is
+	 * its channel, a flag, and the runtime timer at 16: 112 allocated;
+	 * the channel gained a timer pointer: 128 still. */
+	{23, 24, go123, sizeof(go123) / sizeof(go123[0]), 16, 24, 32, 48, 9, true, 112, 96, 128},
+	/* 1.25 on: a rand word at 16 moves when and all after it by 8 */
+	{25, 27, go123, sizeof(go123) / sizeof(go123[0]), 24, 32, 40, 56, 9, true, 112, 96, 128},
+};
+
+const struct tlr_go_layout *tlr_go_layout(int minor)
+{
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		if (minor >= layouts[i].first && minor <= layouts[i].last)
+			return &layouts[i];
+	return NULL;
 }
 
 /* ---------------------------------------------------------------------------
@@ -140,6 +203,7 @@ struct tlr_collector {
 	uint64_t next_kernel, next_runtime;
 	uint32_t next_stack;
 	uint64_t rt_lo, rt_hi;
+	struct tlr_go go;
 	struct tlr_collect_stats st;
 };
 
@@ -173,6 +237,11 @@ void tlr_collect_runtime(struct tlr_collector *c, uint64_t lo, uint64_t hi)
 {
 	c->rt_lo = lo;
 	c->rt_hi = hi;
+}
+
+void tlr_collect_go(struct tlr_collector *c, const struct tlr_go *go)
+{
+	c->go = *go;
 }
 
 void tlr_collect_stats(const struct tlr_collector *c, struct tlr_collect_stats *st)
@@ -211,6 +280,21 @@ static int stack_id(struct tlr_collector *c, const uint64_t *f, uint32_t n, uint
 	return err ? err : map_put(&c->stacks, h, *id);
 }
 
+/* The Go function a return address is in, by the binary's table. */
+static bool go_func_at(const struct tlr_collector *c, uint64_t ret, struct tlr_gosym_pc *pc)
+{
+	return c->go.sym && ret > c->go.bias && tlr_gosym_pc(c->go.sym, ret - 1 - c->go.bias, pc);
+}
+
+/* A frame of Go's runtime or time package: not where the service called. */
+static bool go_runtime_frame(const struct tlr_collector *c, uint64_t ret)
+{
+	struct tlr_gosym_pc pc;
+
+	return go_func_at(c, ret, &pc) &&
+	       (strncmp(pc.func, "runtime.", 8) == 0 || strncmp(pc.func, "time.", 5) == 0);
+}
+
 /* The stack an event carries, in the trace: the runtime's own frames
  * left out at the top, a slice unwound. */
 static int event_stack(struct tlr_collector *c, const struct tlr_event *e, size_t size,
@@ -222,6 +306,8 @@ static int event_stack(struct tlr_collector *c, const struct tlr_event *e, size_
 	if (e->how == TLR_STACK_FP && size >= sizeof(*e)) {
 		n = e->nframes < TLR_MAX_FRAMES ? e->nframes : TLR_MAX_FRAMES;
 		while (skip < n && e->frames[skip] >= c->rt_lo && e->frames[skip] < c->rt_hi)
+			skip++;
+		while (skip < n && go_runtime_frame(c, e->frames[skip]))
 			skip++;
 		memcpy(frames, e->frames + skip, (n - skip) * sizeof(*frames));
 		n -= skip;
@@ -432,12 +518,12 @@ int tlr_collect_posix(struct tlr_collector *c, int64_t time, int id, int clockid
 static bool peek(void *ctx, uint64_t addr, uint64_t *out)
 {
 	const struct tlr_event *e = ctx;
-	uint64_t p = e->a[5], size = e->heap[1] & ~7ull, h = p & ~(TLR_HEAP_MAX - 1);
+	uint64_t p = e->a[5], size = e->mem[1] & ~7ull, h = p & ~(TLR_HEAP_MAX - 1);
 	const uint64_t at[5] = {p - 16, p - 8, p - 8 + size, h, h + 16};
 
 	for (int i = 0; i < 5; i++) {
 		if (addr == at[i]) {
-			*out = e->heap[i];
+			*out = e->mem[i];
 			return true;
 		}
 	}
@@ -533,6 +619,155 @@ static int on_gotimer(struct tlr_collector *c, const struct tlr_event *e, size_t
 	return emit(c, type, e, &ev);
 }
 
+/* ---------------------------------------------------------------------------
+ * Go's timers
+ */
+
+/* The Go timer's kind, by its callback and period; a Timer made by
+ * time.After is told by the call inlined where NewTimer was called from. */
+static int go_kind(const struct tlr_collector *c, const struct tlr_event *e, size_t size,
+		   int64_t period)
+{
+	uint64_t f = e->mem[TLR_GO_FUNC];
+	struct tlr_gosym_pc pc[8];
+	uint32_t i = 0, n;
+
+	if (f == c->go.ready)
+		return TL_KIND_GO_SLEEP;
+	if (f == c->go.go_func)
+		return TL_KIND_GO_AFTERFUNC;
+	if (period > 0)
+		return TL_KIND_GO_TICKER;
+	if (e->how != TLR_STACK_FP || size < sizeof(*e))
+		return TL_KIND_GO_TIMER;
+	n = e->nframes < TLR_MAX_FRAMES ? e->nframes : TLR_MAX_FRAMES;
+	while (i < n && go_runtime_frame(c, e->frames[i]))
+		i++;
+	if (i < n && e->frames[i] > c->go.bias &&
+	    tlr_gosym_frames(c->go.sym, e->frames[i] - 1 - c->go.bias, pc, 8) > 1 &&
+	    strcmp(pc[0].func, "time.After") == 0)
+		return TL_KIND_GO_AFTER;
+	return TL_KIND_GO_TIMER;
+}
+
+static uint64_t go_bytes(const struct tlr_collector *c, int kind)
+{
+	const struct tlr_go_layout *l = c->go.layout;
+
+	if (kind == TL_KIND_GO_SLEEP)
+		return l->sleep_bytes;
+	return l->timer_bytes + (kind == TL_KIND_GO_AFTERFUNC ? 0 : l->chan_bytes);
+}
+
+/* Whether the timer would have fired: armed, not stopped or run. */
+static bool go_active(const struct tlr_collector *c, const struct tlr_event *e)
+{
+	uint32_t st = (uint32_t)e->mem[TLR_GO_STATE];
+
+	if (c->go.layout->when_is_active)
+		return e->mem[TLR_GO_WHEN] != 0;
+	return st == 1 || st == 7 || st == 8; /* waiting, modified earlier or later */
+}
+
+/* A Go timer's trace id, from its address: a timer first seen now was
+ * made before the recording (an existing record). */
+static int go_timer_id(struct tlr_collector *c, const struct tlr_event *e, size_t size,
+		       uint64_t t, int kind, uint64_t *id)
+{
+	struct tl_event ev;
+	int err;
+
+	if ((*id = map_get(&c->runtime, t)) != 0)
+		return 0;
+	ev = (struct tl_event){.id = runtime_id(c), .kind = (uint32_t)kind,
+			       .size = go_bytes(c, kind)};
+	if ((err = event_stack(c, e, size, &ev.stack)) ||
+	    (err = tl_trace_writer_existing(c->o.w, (int64_t)e->time, &ev)) ||
+	    (err = map_put(&c->runtime, t, ev.id)))
+		return err;
+	c->st.timers++;
+	*id = ev.id;
+	return 0;
+}
+
+/* A timer made at t. One seen at that address before is gone: the
+ * collector freed it, and gave its memory to this one. */
+static int go_create(struct tlr_collector *c, const struct tlr_event *e, size_t size,
+		     uint64_t t, int64_t when, int64_t period)
+{
+	int kind = go_kind(c, e, size, period), err;
+	struct tl_event ev = {.id = map_get(&c->runtime, t)};
+
+	if (ev.id) {
+		map_del(&c->runtime, t);
+		if ((err = emit(c, TL_REC_FREE, e, &ev)) != 0)
+			return err;
+	}
+	ev = (struct tl_event){.id = runtime_id(c), .kind = (uint32_t)kind,
+			       .duration = when - (int64_t)e->time, .period = period,
+			       .size = go_bytes(c, kind)};
+	if ((err = event_stack(c, e, size, &ev.stack)) || (err = map_put(&c->runtime, t, ev.id)))
+		return err;
+	return emit(c, TL_REC_CREATE, e, &ev);
+}
+
+/* Go 1.23's modify called by time.newTimer: a timer being made. */
+static bool go_making(const struct tlr_collector *c, const struct tlr_event *e)
+{
+	struct tlr_gosym_pc caller;
+
+	return e->type == GO_MODIFY && e->how == TLR_STACK_FP && e->nframes > 0 &&
+	       go_func_at(c, e->frames[0], &caller) && strcmp(caller.func, "time.newTimer") == 0;
+}
+
+static int on_go(struct tlr_collector *c, const struct tlr_event *e, size_t size)
+{
+	const struct tlr_go_layout *l = c->go.layout;
+	/* the timer: runOneTimer(pp, t, now) before 1.23, the receiver after */
+	uint64_t t = e->a[e->type == GO_RUN && l && l->first < 23 ? 1 : 0];
+	bool send = e->mem[TLR_GO_FUNC] == c->go.send_time;
+	int64_t period = (int64_t)e->mem[TLR_GO_PERIOD];
+	struct tl_event ev = {0};
+	int type, err;
+
+	if (!l)
+		return 0;
+	switch (e->type) {
+	case GO_ADD:
+		return go_create(c, e, size, t, (int64_t)e->mem[TLR_GO_WHEN], period);
+	case GO_MOD: /* (t, when, period, f, arg, seq) */
+	case GO_MODIFY:
+		if (go_making(c, e))
+			return go_create(c, e, size, t, (int64_t)e->a[1], (int64_t)e->a[2]);
+		/* A goroutine's first Sleep makes its timer */
+		if (e->mem[TLR_GO_FUNC] == c->go.ready && !map_get(&c->runtime, t))
+			return go_create(c, e, size, t, (int64_t)e->a[1], 0);
+		type = TL_REC_RESET;
+		ev.duration = (int64_t)e->a[1] - (int64_t)e->time;
+		ev.period = (int64_t)e->a[2] > 0 ? (int64_t)e->a[2] : 0;
+		ev.flags = (go_active(c, e) ? TL_RESET_WAS_ACTIVE : 0) |
+			   (send && ev.period == 0 && e->mem[TLR_GO_MORE] ? TL_RESET_PENDING : 0);
+		if ((err = event_stack(c, e, size, &ev.stack)) != 0)
+			return err;
+		break;
+	case GO_DEL:
+		type = TL_REC_STOP;
+		ev.flags = go_active(c, e) ? TL_STOP_WAS_ACTIVE : 0;
+		break;
+	case GO_RUN:
+		/* sendTime drops a value the channel has no room for */
+		type = TL_REC_FIRE;
+		ev.flags = send && e->mem[TLR_GO_MORE] ? 0 : TL_FIRE_DELIVERED;
+		break;
+	default:
+		c->st.unknown++;
+		return 0;
+	}
+	if ((err = go_timer_id(c, e, size, t, go_kind(c, e, size, period), &ev.id)) != 0)
+		return err;
+	return emit(c, type, e, &ev);
+}
+
 int tlr_collect_event(struct tlr_collector *c, const void *data, size_t size)
 {
 	const struct tlr_event *e = data;
@@ -550,5 +785,7 @@ int tlr_collect_event(struct tlr_collector *c, const void *data, size_t size)
 	}
 	if (e->type >= GT_CREATED && e->type <= GT_RECLAIMED)
 		return on_gotimer(c, e, size);
+	if (e->type >= GO_ADD && e->type <= GO_MODIFY)
+		return on_go(c, e, size);
 	return on_kernel(c, e, size);
 }

@@ -33,6 +33,39 @@ struct tlr_probe {
 /* libgotimer's hooks (gotimer.h, "Observability hooks"). */
 const struct tlr_probe *tlr_gotimer_probes(size_t *n);
 
+/*
+ * A Go program's timers. The probe points and runtime.timer's layout are
+ * its Go version's (tlr_go_probes); the callbacks are the code addresses,
+ * in the target, of the functions that tell a timer's kind: time.sendTime
+ * (a Timer, After or Ticker), time.goFunc (AfterFunc) and
+ * runtime.goroutineReady (Sleep). sym is the binary's .gopclntab, loaded
+ * at bias: After and NewTimer are told apart by the calls inlined at the
+ * caller, and the runtime's frames left out of stacks by function.
+ */
+struct tlr_gosym;
+
+struct tlr_go_layout {
+	int first, last;       /* the Go 1.x minor versions it is for */
+	const struct tlr_probe *probes;
+	size_t nprobes;
+	/* runtime.timer: where its fields are */
+	uint32_t when, period, func, arg, state;
+	bool when_is_active;   /* active means when != 0 (Go 1.23 on), not a status */
+	/* bytes a timer holds: the runtime timer and what it belongs to, and
+	 * a channel of one time.Time */
+	uint64_t timer_bytes, sleep_bytes, chan_bytes;
+};
+
+/* The layout for Go 1.minor, NULL when this build knows none. */
+const struct tlr_go_layout *tlr_go_layout(int minor);
+
+struct tlr_go {
+	const struct tlr_go_layout *layout;
+	uint64_t send_time, go_func, ready; /* code addresses in the target */
+	const struct tlr_gosym *sym;
+	uint64_t bias;
+};
+
 struct tlr_collect_opts {
 	pid_t pid;
 	struct tl_trace_writer *w;
@@ -51,6 +84,9 @@ void tlr_collect_free(struct tlr_collector *c);
 /* The code of libgotimer in the target: frames inside it are the
  * runtime's, left out of stacks (they start where the service called). */
 void tlr_collect_runtime(struct tlr_collector *c, uint64_t lo, uint64_t hi);
+
+/* The target is a Go program: follow its runtime's timers. */
+void tlr_collect_go(struct tlr_collector *c, const struct tlr_go *go);
 
 /* Timers open when the recording began (procfs.h's scans), as existing
  * records. @return 0 or a trace error. */

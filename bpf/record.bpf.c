@@ -28,6 +28,17 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 target_tgid = 0;
 const volatile __u32 max_depth = 64;
 const volatile __u64 wake_bytes = 1 << 20;
+/* A Go target's runtime timers (record.c, by its Go version): where the
+ * fields are, and the callbacks of the timers to record. Others (the
+ * runtime's own: the scavenger, network deadlines) are left before any
+ * work is done. */
+const volatile __u32 go_when = 8, go_period = 16, go_func = 24, go_arg = 40, go_state = 64;
+const volatile __u64 go_send_time = 0, go_go_func = 0, go_ready = 0;
+/* Where a goroutine's saved pc and frame pointer are in its g (g.sched,
+ * as runtime.mcall fills it): a Sleep's timer is reset on the scheduler's
+ * stack, whose frames end there; the sleeping goroutine's begin at these.
+ * 0: not known. */
+const volatile __u32 go_sched_pc = 0, go_sched_bp = 0;
 /* Set by the recorder when it stops: from then on nothing is recorded (or
  * dropped) while the probes are taken away, which takes a while. */
 volatile __u32 stopped = 0;
@@ -120,12 +131,12 @@ static __always_inline void submit(void *e)
  * caller's return address is at [sp], and bp still holds the caller's
  * frame, whose chain gives the callers above it.
  */
-static __always_inline void walk(struct tlr_event *e, __u64 sp, __u64 bp)
+static __always_inline void walk_from(struct tlr_event *e, __u64 ret, __u64 bp)
 {
-	__u64 ret = 0, frame[2];
+	__u64 frame[2];
 	__u32 n = 0;
 
-	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp) == 0 && ret)
+	if (ret)
 		e->frames[n++] = ret;
 	for (int i = 0; i < TLR_MAX_FRAMES; i++) {
 		if (n >= max_depth || n >= TLR_MAX_FRAMES)
@@ -144,21 +155,29 @@ static __always_inline void walk(struct tlr_event *e, __u64 sp, __u64 bp)
 	e->how = TLR_STACK_FP;
 }
 
-/* The malloc headers around p (record.h, heap[]). */
+static __always_inline void walk(struct tlr_event *e, __u64 sp, __u64 bp)
+{
+	__u64 ret = 0;
+
+	bpf_probe_read_user(&ret, sizeof(ret), (void *)sp);
+	walk_from(e, ret, bp);
+}
+
+/* The malloc headers around p (record.h, mem[]). */
 static __always_inline void read_heap(struct tlr_event *e, __u64 p)
 {
 	__u64 hdr[2] = {0, 0}, size, h = p & ~(TLR_HEAP_MAX - 1);
 
-	__builtin_memset(e->heap, 0, sizeof(e->heap));
+	__builtin_memset(e->mem, 0, sizeof(e->mem));
 	if (!p || bpf_probe_read_user(hdr, sizeof(hdr), (void *)(p - 16)))
 		return;
-	e->heap[0] = hdr[0];
-	e->heap[1] = hdr[1];
+	e->mem[0] = hdr[0];
+	e->mem[1] = hdr[1];
 	size = hdr[1] & ~7ull;
 	if (size < (1ull << 40))
-		bpf_probe_read_user(&e->heap[2], 8, (void *)(p - 8 + size));
-	bpf_probe_read_user(&e->heap[3], 8, (void *)h);
-	bpf_probe_read_user(&e->heap[4], 8, (void *)(h + 16));
+		bpf_probe_read_user(&e->mem[2], 8, (void *)(p - 8 + size));
+	bpf_probe_read_user(&e->mem[3], 8, (void *)h);
+	bpf_probe_read_user(&e->mem[4], 8, (void *)(h + 16));
 }
 
 /* The registers the task entered the kernel with. */
@@ -529,10 +548,40 @@ static __always_inline void probe_args(struct tlr_event *e, const struct pt_regs
 	}
 }
 
+/*
+ * A Go timer's words (record.h, TLR_GO_*), read before anything else is
+ * done. @return false for a timer not to record: its callback is none of
+ * those asked for, or it cannot be read.
+ */
+static __always_inline bool go_timer(__u64 t, __u64 freg, __u64 argreg, __u64 m[5])
+{
+	__u64 f = freg, arg = argreg;
+
+	if (!t || (!f && bpf_probe_read_user(&f, 8, (void *)(t + go_func))) || !f ||
+	    bpf_probe_read_user(&m[TLR_GO_FUNC], 8, (void *)f))
+		return false;
+	f = m[TLR_GO_FUNC];
+	if (f != go_send_time && f != go_go_func && f != go_ready)
+		return false;
+	bpf_probe_read_user(&m[TLR_GO_WHEN], 8, (void *)(t + go_when));
+	bpf_probe_read_user(&m[TLR_GO_PERIOD], 8, (void *)(t + go_period));
+	bpf_probe_read_user(&m[TLR_GO_STATE], 4, (void *)(t + go_state));
+	/* sendTime's argument is the channel, whose first word is its count;
+	 * goFunc's is the func AfterFunc was given, whose first word is its
+	 * code. */
+	if (!freg && bpf_probe_read_user(&arg, 8, (void *)(t + go_arg)))
+		arg = 0;
+	if (f == go_ready) /* goroutineReady's argument is the goroutine */
+		m[TLR_GO_MORE] = arg;
+	else if (arg)
+		bpf_probe_read_user(&m[TLR_GO_MORE], 8, (void *)arg);
+	return true;
+}
+
 SEC("uprobe")
 int probe(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 cookie = bpf_get_attach_cookie(ctx), m[5] = {0, 0, 0, 0, 0};
 	struct tlr_event *e;
 	struct pt_regs r;
 
@@ -543,6 +592,16 @@ int probe(struct pt_regs *ctx)
 	 * make. */
 	if (bpf_probe_read_kernel(&r, sizeof(r), ctx))
 		return 0;
+	if (cookie & TLR_COOKIE_GO_TIMER) {
+		__u64 regs[6] = {r.ax, r.bx, r.cx, r.di, r.si, r.r8};
+		__u32 reg = TLR_COOKIE_TREG(cookie);
+
+		bool fr = (cookie & TLR_COOKIE_GO_FREG) && r.di;
+
+		if (reg > 5 || !go_timer(regs[reg] + 8 * TLR_COOKIE_TOFF(cookie), fr ? r.di : 0,
+					 fr ? r.r8 : 0, m))
+			return 0;
+	}
 	/* Two reservations of constant size, for the verifier: with frames
 	 * where the stack is taken, without them elsewhere. */
 	if (cookie & TLR_COOKIE_STACK) {
@@ -550,7 +609,16 @@ int probe(struct pt_regs *ctx)
 		if (!e)
 			return 0;
 		probe_args(e, &r, cookie);
-		walk(e, r.sp, r.bp);
+		if ((cookie & TLR_COOKIE_GO_TIMER) && m[TLR_GO_FUNC] == go_ready && go_sched_bp &&
+		    m[TLR_GO_MORE]) {
+			__u64 pc = 0, bp = 0, gp = m[TLR_GO_MORE];
+
+			bpf_probe_read_user(&pc, 8, (void *)(gp + go_sched_pc));
+			bpf_probe_read_user(&bp, 8, (void *)(gp + go_sched_bp));
+			walk_from(e, pc, bp);
+		} else {
+			walk(e, r.sp, r.bp);
+		}
 	} else {
 		e = reserve((__u16)(cookie & TLR_COOKIE_TYPE), TLR_EVENT_HEAD);
 		if (!e)
@@ -559,6 +627,8 @@ int probe(struct pt_regs *ctx)
 	}
 	if (cookie & TLR_COOKIE_HEAP)
 		read_heap(e, e->a[5]);
+	else
+		__builtin_memcpy(e->mem, m, sizeof(m));
 	submit(e);
 	return 0;
 }

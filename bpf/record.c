@@ -16,10 +16,12 @@
  */
 #include "collect.h"
 #include "goinfo.h"
+#include "gosym.h"
 #include "procfs.h"
 #include "record.h"
 #include "unwind.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -267,27 +269,98 @@ static int check_machine(void)
 	return tracefs_ready() ? 0 : 1;
 }
 
-/* A Go program keeps its timers in its own runtime, where no probe of
- * this build looks: say so rather than record an empty trace. */
-static int check_go(const struct tlr_proc *p)
-{
+/* A Go program: its runtime's timers, by its version's probe points. */
+struct gorun {
+	bool is_go;
 	struct tlr_goinfo gi;
-	char exe[64];
-	int async;
+	int async;               /* 1 async timer channels, 0 sync, -1 unknown */
+	struct tlr_gosym *sym;
+	struct tlr_go go;
+	char exe[64];            /* /proc/PID/exe */
+	unsigned sched_pc, sched_bp; /* g.sched's pc and bp (0: not found) */
+};
 
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)p->pid);
-	if (tlr_goinfo_read(exe, &gi) != 1)
+/* The load bias of the executable: where /proc/PID/maps has its first
+ * page, less where its first segment asks to be. */
+static uint64_t exe_bias(pid_t pid, const char *exe)
+{
+	char path[64], line[4600], file[4096];
+	uint64_t lo, off, bias = 0, vaddr = UINT64_MAX;
+	Elf64_Phdr ph;
+	Elf64_Ehdr eh;
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
-	async = tlr_goinfo_async_timers(&gi, p->godebug[0] ? p->godebug : NULL);
-	say("pid %d (%s) is a Go program (%s%s): this build does not record Go's timers, which "
-	    "live in the Go runtime, not in libgotimer or the kernel",
-	    (int)p->pid, p->comm, gi.version[0] ? gi.version : "Go of unknown version",
-	    async == 1 ? ", asynchronous timer channels" : async == 0 ? ", synchronous timer channels"
-							       : "");
-	return 1;
+	if (pread(fd, &eh, sizeof(eh), 0) == sizeof(eh) && eh.e_type == ET_DYN)
+		for (unsigned i = 0; i < eh.e_phnum && i < 64; i++)
+			if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) ==
+				    sizeof(ph) && ph.p_type == PT_LOAD && ph.p_vaddr < vaddr)
+				vaddr = ph.p_vaddr & ~0xfffull;
+	close(fd);
+	if (vaddr == UINT64_MAX) /* not position-independent: no bias */
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%" SCNx64 "-%*x %*s %" SCNx64 " %*s %*s %4095s", &lo, &off, file) == 3 &&
+		    off == 0 && tlr_same_file(file, exe)) {
+			bias = lo - vaddr;
+			break;
+		}
+	fclose(f);
+	return bias;
 }
 
-static int check_target(const struct tlr_proc *p, int err)
+/*
+ * Whether pid runs a Go program, and if so, whether this build can record
+ * its timers: Go 1.19 and later, in a layout it knows. @return 0 to go
+ * on (Go or not), 1 when refused (said).
+ */
+static int check_go(const struct tlr_proc *p, struct gorun *g)
+{
+	const char *names[3] = {"time.sendTime", "time.goFunc", "runtime.goroutineReady"};
+	uint64_t at[3], mcall;
+	int err;
+
+	snprintf(g->exe, sizeof(g->exe), "/proc/%d/exe", (int)p->pid);
+	if (tlr_goinfo_read(g->exe, &g->gi) != 1)
+		return 0;
+	g->is_go = true;
+	g->async = tlr_goinfo_async_timers(&g->gi, p->godebug[0] ? p->godebug : NULL);
+	if (g->gi.major != 1 || g->gi.minor < 19 || !(g->go.layout = tlr_go_layout(g->gi.minor))) {
+		say("pid %d (%s) is a Go program (%s): timerleak-record follows the timers of Go "
+		    "1.19 to 1.27, and knows no runtime layout for this one",
+		    (int)p->pid, p->comm, g->gi.version[0] ? g->gi.version : "of unknown version");
+		return 1;
+	}
+	if (!(g->sym = tlr_gosym_open(g->exe, &err))) {
+		say("pid %d (%s) is a Go program (%s) whose symbol table (.gopclntab) cannot be "
+		    "read: %s", (int)p->pid, p->comm, g->gi.version, tlr_gosym_strerror(err));
+		return 1;
+	}
+	g->go.sym = g->sym;
+	g->go.bias = exe_bias(p->pid, p->exe);
+	/* The linker leaves out what the program does not use (a program
+	 * without AfterFunc has no time.goFunc): no timer of that kind. */
+	for (int i = 0; i < 3; i++)
+		at[i] = tlr_gosym_lookup(g->sym, names[i], &at[i]) ? at[i] + g->go.bias : 0;
+	/* Sleep's stacks begin in the goroutine's saved state (g.sched) */
+	if (!tlr_gosym_lookup(g->sym, "runtime.mcall", &mcall) ||
+	    tlr_gosym_sched_offsets(g->exe, mcall, &g->sched_pc, &g->sched_bp) != 0)
+		say("warning: %s (%s): the saved state of a goroutine is not where it is "
+		    "looked for: time.Sleep's timers are recorded without their callers",
+		    p->comm, g->gi.version);
+	g->go.send_time = at[0];
+	g->go.go_func = at[1];
+	g->go.ready = at[2];
+	return 0;
+}
+
+static int check_target(const struct tlr_proc *p, int err, struct gorun *g)
 {
 	if (err == -ESRCH) {
 		say("no process %d", (int)env.pid);
@@ -306,7 +379,7 @@ static int check_target(const struct tlr_proc *p, int err)
 		    (int)p->pid, p->comm);
 		return 1;
 	}
-	return check_go(p);
+	return check_go(p, g);
 }
 
 /* ---------------------------------------------------------------------------
@@ -317,9 +390,10 @@ struct rec {
 	struct tlr_proc proc;
 	struct record_bpf *skel;
 	struct ring_buffer *rb;
-	struct bpf_link *links[16];
+	struct bpf_link *links[32];
 	size_t nlinks;
 	bool gotimer;            /* its probes are attached */
+	struct gorun go;
 	struct tl_trace_writer *w;
 	int fd;
 	char path[4096];
@@ -487,6 +561,56 @@ static void attach_gotimer(struct rec *r)
 						 r->proc.gotimer_mode, "libgotimer", "1.0");
 }
 
+/*
+ * A Go program's runtime: its version's probe points, each on the jump of
+ * its stack check (tlr_gosym_probe_offset), by file offset (a stripped
+ * binary has no symbols to attach by). Every one is needed: a Go program
+ * whose timers are half followed would give a wrong report. @return 0, or
+ * 1 when one cannot be placed (said).
+ */
+static int attach_go(struct rec *r)
+{
+	const struct tlr_go_layout *l = r->go.go.layout;
+	int err;
+
+	tlr_collect_go(r->col, &r->go.go);
+	for (size_t i = 0; i < l->nprobes; i++) {
+		const char *fn = l->probes[i].func;
+		uint64_t entry, off;
+		unsigned at;
+		struct bpf_link *link;
+
+		if (!tlr_gosym_lookup(r->go.sym, fn, &entry)) {
+			say("%s (%s) has no %s: cannot record its timers", r->proc.comm,
+			    r->go.gi.version, fn);
+			return 1;
+		}
+		if ((err = tlr_gosym_probe_offset(r->go.exe, entry, &at)) != 0 ||
+		    (err = tlr_gosym_file_offset(r->go.exe, entry + at, &off)) != 0) {
+			say("%s (%s): no place for a probe in %s: %s", r->proc.comm,
+			    r->go.gi.version, fn, tlr_gosym_strerror(err));
+			return 1;
+		}
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = l->probes[i].cookie);
+		link = bpf_program__attach_uprobe_opts(r->skel->progs.probe, env.pid, r->go.exe,
+						       (size_t)off, &o);
+		if (!link) {
+			say("failed to attach uprobe at %s+%u in %s: %s", fn, at, r->proc.exe,
+			    strerror(errno));
+			return 1;
+		}
+		r->links[r->nlinks++] = link;
+	}
+	err = tl_trace_writer_runtime(r->w, now_ns(CLOCK_MONOTONIC),
+				      r->go.async == 0 ? TL_MODE_SYNC : TL_MODE_ASYNC, "go",
+				      r->go.gi.version);
+	if (err) {
+		say("cannot write %s: %s", r->path, tl_trace_strerror(err));
+		return 1;
+	}
+	return 0;
+}
+
 /* Events the BPF side counted instead of sending. */
 static void write_counts(struct rec *r, int64_t time)
 {
@@ -517,6 +641,20 @@ static int load(struct rec *r)
 	r->skel->rodata->max_depth = env.depth;
 	r->skel->rodata->wake_bytes = (__u64)env.buffer_mb << 17; /* an eighth */
 	bpf_map__set_max_entries(r->skel->maps.events, env.buffer_mb << 20);
+	if (r->go.is_go) {
+		const struct tlr_go_layout *l = r->go.go.layout;
+
+		r->skel->rodata->go_when = l->when;
+		r->skel->rodata->go_period = l->period;
+		r->skel->rodata->go_func = l->func;
+		r->skel->rodata->go_arg = l->arg;
+		r->skel->rodata->go_state = l->state;
+		r->skel->rodata->go_send_time = r->go.go.send_time;
+		r->skel->rodata->go_go_func = r->go.go.go_func;
+		r->skel->rodata->go_ready = r->go.go.ready;
+		r->skel->rodata->go_sched_pc = r->go.sched_pc;
+		r->skel->rodata->go_sched_bp = r->go.sched_bp;
+	}
 	if ((err = record_bpf__load(r->skel)) != 0) {
 		say("failed to load the BPF programs: %s", strerror(-err));
 		return 1;
@@ -559,6 +697,8 @@ static int start(struct rec *r)
 		say("failed to attach the syscall tracepoints: %s", strerror(-err));
 		return 1;
 	}
+	if (r->go.is_go)
+		return attach_go(r);
 	attach_gotimer(r);
 	return 0;
 }
@@ -664,6 +804,7 @@ static void cleanup(struct rec *r)
 	tlr_unwinder_free(r->unwinder);
 	tlr_modules_free(r->mods);
 	tlr_proc_close(&r->proc);
+	tlr_gosym_close(r->go.sym);
 }
 
 static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -680,7 +821,7 @@ int main(int argc, char **argv)
 	if ((ret = parse_args(argc, argv)) != 0)
 		return ret;
 	if ((ret = check_machine()) != 0 ||
-	    (ret = check_target(&r.proc, tlr_proc_read(env.pid, &r.proc))) != 0)
+	    (ret = check_target(&r.proc, tlr_proc_read(env.pid, &r.proc), &r.go)) != 0)
 		goto out;
 	libbpf_set_print(quiet_libbpf);
 	sigaction(SIGINT, &sa, NULL);

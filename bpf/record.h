@@ -48,6 +48,18 @@ enum tlr_type {
 #define TLR_COOKIE_GO_ABI (1u << 16) /* Go's register ABI: AX, BX, CX, DI, SI, R8 */
 #define TLR_COOKIE_STACK  (1u << 17) /* take the stack: the event says where a timer is made */
 #define TLR_COOKIE_HEAP   (1u << 18) /* read the malloc headers around the 6th argument */
+/* A Go runtime timer is one of the arguments: a[TREG] + 8 * TOFF points to
+ * it. Its fields are read into mem[] (TLR_GO_*) at the offsets of the
+ * target's Go version (record.bpf.c's go_* constants), and the event is
+ * dropped before anything else unless its callback is one recorded. */
+#define TLR_COOKIE_GO_TIMER (1u << 19)
+/* With TLR_COOKIE_GO_TIMER: where the 4th argument (DI) is not 0, it is the
+ * timer's new callback and the 6th (R8) its argument's data word, which
+ * the timer does not hold yet (Go 1.23's modify, called as it is made). */
+#define TLR_COOKIE_GO_FREG  (1u << 20)
+#define TLR_COOKIE_TREG(c)  (((c) >> 24) & 7u)
+#define TLR_COOKIE_TOFF(c)  (((c) >> 28) & 15u)
+#define TLR_COOKIE_T(reg, off) (((__u64)(reg) << 24) | ((__u64)(off) << 28))
 
 /* How the stack was taken. */
 enum tlr_stack_how {
@@ -65,11 +77,13 @@ struct tlr_event {
 	__u32 nframes; /* frames[] in use (TLR_STACK_FP) */
 	__u32 nstack;  /* stack[] bytes in use (TLR_STACK_SLICE) */
 	__u64 a[TLR_NARGS];
-	/* TLR_COOKIE_HEAP: the words tl_heap_block_size() reads for the
-	 * pointer p in a[5], read now, while the block is surely there:
-	 * [p-16], [p-8], [p-8+size], and the heap_info of a thread arena's
-	 * heap h = p & ~(64 MiB - 1): [h], [h+16]. 0 where unreadable. */
-	__u64 heap[5];
+	/* Words of the target's memory, read while the probed function had
+	 * not yet changed them. TLR_COOKIE_HEAP: the words
+	 * tl_heap_block_size() reads for the pointer p in a[5]: [p-16],
+	 * [p-8], [p-8+size], and the heap_info of a thread arena's heap h =
+	 * p & ~(64 MiB - 1): [h], [h+16]. TLR_COOKIE_GO_TIMER: TLR_GO_*.
+	 * 0 where unreadable. */
+	__u64 mem[5];
 	__u64 frames[TLR_MAX_FRAMES];
 };
 
@@ -79,6 +93,17 @@ struct tlr_event {
 #define TLR_EVENT_HEAD __builtin_offsetof(struct tlr_event, frames)
 
 #define TLR_HEAP_MAX ((__u64)64 << 20) /* glibc's HEAP_MAX_SIZE on 64-bit */
+
+/* A Go timer's words in mem[]. */
+enum {
+	TLR_GO_WHEN,   /* when it fires (CLOCK_MONOTONIC ns), as it was */
+	TLR_GO_PERIOD, /* its period, as it was */
+	TLR_GO_FUNC,   /* the code of its callback (time.sendTime, time.goFunc, ...) */
+	TLR_GO_MORE,   /* sendTime: its channel's element count; goFunc: the code
+			  of the function AfterFunc was given; goroutineReady: the
+			  goroutine (its g) */
+	TLR_GO_STATE,  /* its status word (what it means is the version's) */
+};
 
 /* A stack slice follows the event in the same ring buffer record. */
 struct tlr_slice {
