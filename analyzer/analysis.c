@@ -252,10 +252,21 @@ static void site_live(struct tl__analysis *a, struct tl__an_site *s, int64_t t, 
 	series_put(&s->series, t, (uint32_t)before, (uint32_t)s->live);
 }
 
-static void set_pending(struct tl__an_site *s, struct an_timer *t, bool on, int64_t time)
+/* A Go timer is live while the runtime holds it: while pending. Go has
+ * no free to record; a timer that fired or was stopped is the garbage
+ * collector's, and it goes when the program lets it go. */
+static bool go_live(const struct an_timer *t)
+{
+	return tl_kind_info(t->kind)->source == TL_SOURCE_GO;
+}
+
+static void set_pending(struct tl__analysis *a, struct tl__an_site *s, struct an_timer *t, bool on,
+			int64_t time)
 {
 	if (on == !!(t->flags & T_PENDING))
 		return;
+	if (go_live(t))
+		site_live(a, s, time, on ? +1 : -1, t->bytes, t->created);
 	if (on) {
 		t->flags |= T_PENDING;
 		s->pending++;
@@ -387,7 +398,7 @@ static void adopt(struct tl__analysis *a, struct an_timer *t, int64_t time)
 {
 	struct tl__an_site *u = &a->sites[t->site];
 
-	set_pending(u, t, false, time);
+	set_pending(a, u, t, false, time);
 	if (t->flags & T_FREED)
 		u->freed--; /* the free moves to the timer's own site */
 	else if (counted(t))
@@ -414,8 +425,8 @@ static void on_free(struct tl__analysis *a, struct tl__an_site *s, struct an_tim
 		return; /* twice */
 	s->freed++;
 	ended(s, t, time);
-	set_pending(s, t, false, time);
-	if (counted(t))
+	set_pending(a, s, t, false, time);
+	if (counted(t) && !go_live(t))
 		site_live(a, s, time, -1, t->bytes, t->created);
 	if (t->flags & T_PROVISIONAL)
 		t->flags |= T_FREED; /* kept: its create may still come */
@@ -459,11 +470,12 @@ static int on_create(struct tl__analysis *a, const struct tl_record *r)
 		s->first_created = r->time;
 	s->last_created = r->time;
 	note_duration(s, e->duration);
-	site_live(a, s, r->time, +1, t->bytes, t->created);
+	if (!go_live(t))
+		site_live(a, s, r->time, +1, t->bytes, t->created);
 	if (tl_kind_is_runtime((int)e->kind)) {
 		if (kind_of(e->kind)->periodic)
 			t->flags |= T_PERIODIC;
-		set_pending(s, t, true, r->time);
+		set_pending(a, s, t, true, r->time);
 	}
 	if (e->kind <= TL_KIND_MAX)
 		a->created_by_kind[e->kind]++;
@@ -477,15 +489,15 @@ static int on_create(struct tl__analysis *a, const struct tl_record *r)
 }
 
 /* A kernel one-shot armed earlier has expired by now: no longer pending. */
-static void expire(struct tl__an_site *s, struct an_timer *t, int64_t time)
+static void expire(struct tl__analysis *a, struct tl__an_site *s, struct an_timer *t, int64_t time)
 {
 	if (t->deadline && !(t->flags & T_PERIODIC) && time >= t->deadline) {
-		set_pending(s, t, false, time);
+		set_pending(a, s, t, false, time);
 		t->deadline = 0;
 	}
 }
 
-static void on_arm(struct tl__an_site *s, struct an_timer *t, const struct tl_record *r)
+static void on_arm(struct tl__analysis *a, struct tl__an_site *s, struct an_timer *t, const struct tl_record *r)
 {
 	bool periodic = r->ev.period > 0;
 
@@ -498,10 +510,10 @@ static void on_arm(struct tl__an_site *s, struct an_timer *t, const struct tl_re
 					&t->deadline))
 		t->deadline = INT64_MAX; /* armed "for ever": pending to the end */
 	note_duration(s, r->ev.duration);
-	set_pending(s, t, true, r->time);
+	set_pending(a, s, t, true, r->time);
 }
 
-static void on_stop(struct tl__an_site *s, struct an_timer *t, const struct tl_record *r)
+static void on_stop(struct tl__analysis *a, struct tl__an_site *s, struct an_timer *t, const struct tl_record *r)
 {
 	uint32_t f = r->ev.flags;
 
@@ -509,7 +521,7 @@ static void on_stop(struct tl__an_site *s, struct an_timer *t, const struct tl_r
 		s->stopped++;
 	if (kind_of(t->kind)->periodic && (t->flags & T_PENDING))
 		ended(s, t, r->time); /* a ticker's running life */
-	set_pending(s, t, false, r->time);
+	set_pending(a, s, t, false, r->time);
 	t->deadline = 0;
 	if (!kind_of(t->kind)->periodic)
 		t->flags &= (uint8_t)~T_PERIODIC;
@@ -540,7 +552,7 @@ static int on_reset(struct tl__analysis *a, struct an_timer *t, const struct tl_
 	note_duration(s, r->ev.duration);
 	if (r->ev.period > 0)
 		t->flags |= T_PERIODIC;
-	set_pending(s, t, true, r->time);
+	set_pending(a, s, t, true, r->time);
 	if (!(r->ev.flags & TL_RESET_PENDING))
 		return 0;
 	s->resets_pending++;
@@ -562,7 +574,7 @@ static int on_reset(struct tl__analysis *a, struct an_timer *t, const struct tl_
 	return instant(a, r->time, t->site, stack);
 }
 
-static void on_fire(struct tl__an_site *s, struct an_timer *t, const struct tl_record *r)
+static void on_fire(struct tl__analysis *a, struct tl__an_site *s, struct an_timer *t, const struct tl_record *r)
 {
 	s->fired++;
 	if (!(r->ev.flags & TL_FIRE_DELIVERED))
@@ -570,7 +582,7 @@ static void on_fire(struct tl__an_site *s, struct an_timer *t, const struct tl_r
 	if (t->flags & T_RELEASED)
 		s->fired_released++;
 	if (!(t->flags & T_PERIODIC))
-		set_pending(s, t, false, r->time);
+		set_pending(a, s, t, false, r->time);
 }
 
 static void on_release(struct tl__an_site *s, struct an_timer *t)
@@ -597,14 +609,16 @@ static int rehome(struct tl__analysis *a, struct an_timer *t, uint32_t stack, in
 		return TL_TRACE_E_NOMEM;
 	if (si == t->site)
 		return 0;
-	set_pending(&a->sites[t->site], t, false, time);
-	site_live(a, &a->sites[t->site], time, -1, t->bytes, t->created);
+	set_pending(a, &a->sites[t->site], t, false, time);
+	if (!go_live(t))
+		site_live(a, &a->sites[t->site], time, -1, t->bytes, t->created);
 	a->sites[t->site].before--;
 	t->site = si;
 	a->sites[si].before++;
-	site_live(a, &a->sites[si], time, +1, t->bytes, t->created);
+	if (!go_live(t))
+		site_live(a, &a->sites[si], time, +1, t->bytes, t->created);
 	if (pending)
-		set_pending(&a->sites[si], t, true, time);
+		set_pending(a, &a->sites[si], t, true, time);
 	return 0;
 }
 
@@ -649,18 +663,18 @@ static int on_event(struct tl__analysis *a, const struct tl_record *r)
 			return err;
 	}
 	s = &a->sites[t->site];
-	expire(s, t, r->time);
+	expire(a, s, t, r->time);
 	switch (r->type) {
 	case TL_REC_ARM:
-		on_arm(s, t, r);
+		on_arm(a, s, t, r);
 		break;
 	case TL_REC_STOP:
-		on_stop(s, t, r);
+		on_stop(a, s, t, r);
 		break;
 	case TL_REC_RESET:
 		return on_reset(a, t, r);
 	case TL_REC_FIRE:
-		on_fire(s, t, r);
+		on_fire(a, s, t, r);
 		break;
 	case TL_REC_RELEASE:
 		on_release(s, t);
@@ -778,20 +792,21 @@ static int on_existing(struct tl__analysis *a, const struct tl_record *r)
 	t->flags |= T_BEFORE;
 	a->preexisting++;
 	s->before++;
-	site_live(a, s, r->time, +1, t->bytes, t->created);
+	if (!go_live(t))
+		site_live(a, s, r->time, +1, t->bytes, t->created);
 	if (e->id > a->priv->max_id[tl_id_stream(e->id)])
 		a->priv->max_id[tl_id_stream(e->id)] = e->id;
 	if (tl_kind_is_runtime((int)e->kind)) {
 		if (kind_of(e->kind)->periodic)
 			t->flags |= T_PERIODIC;
-		set_pending(s, t, true, r->time);
+		set_pending(a, s, t, true, r->time);
 	} else if (e->duration > 0 || e->period > 0) {
 		/* A kernel timer armed when it was found: as if armed now. */
 		struct tl_record arm = {.type = TL_REC_ARM, .time = r->time,
 					.ev = {.id = e->id, .duration = e->duration,
 					       .period = e->period}};
 
-		on_arm(s, t, &arm);
+		on_arm(a, s, t, &arm);
 	}
 	return 0;
 }
@@ -806,7 +821,11 @@ static int on_meta(struct tl__analysis *a, const struct tl_record *r)
 	case TL_REC_RUNTIME:
 		a->mode = r->runtime.mode;
 		free(a->runtime);
-		a->runtime = strdup(r->runtime.name ? r->runtime.name : "");
+		/* Go's runtime is known by its version ("go1.19.8") */
+		a->runtime = strdup(r->runtime.name && strcmp(r->runtime.name, "go") == 0 &&
+						    r->runtime.version && r->runtime.version[0]
+					    ? r->runtime.version
+				    : r->runtime.name ? r->runtime.name : "");
 		return a->runtime ? 0 : TL_TRACE_E_NOMEM;
 	case TL_REC_DROPPED:
 		a->dropped += r->dropped.count;
@@ -890,7 +909,7 @@ void tl__an_prefetch(const struct tl__analysis *a, const struct tl_record *r)
 }
 
 /* Which measure of what is left at the end a kind has (tl__an_growth). */
-enum end_measure { END_NONE, END_RUNNING, END_OPEN, END_UNFREED };
+enum end_measure { END_NONE, END_RUNNING, END_OPEN, END_UNFREED, END_PENDING };
 
 static enum end_measure end_measure(uint32_t kind)
 {
@@ -902,6 +921,10 @@ static enum end_measure end_measure(uint32_t kind)
 		return END_OPEN;
 	if (k->caller_frees)
 		return END_UNFREED;
+	/* Go's callback timers: what a pending one pins is out of sight (the
+	 * closure's captures), so they are judged by how many wait. */
+	if (k->source == TL_SOURCE_GO && k->callback)
+		return END_PENDING;
 	return END_NONE;
 }
 
@@ -937,6 +960,8 @@ static void finish_timer(struct tl__analysis *a, struct an_timer *t)
 
 	if (pending && t->deadline && !(t->flags & T_PERIODIC) && t->deadline <= a->end_time)
 		pending = false; /* a kernel one-shot that expired silently */
+	if (go_live(t) && !(t->flags & T_PENDING))
+		return; /* the garbage collector's: not live (go_live) */
 	s->end_live++;
 	s->end_pending += pending;
 	s->end_periodic += periodic;
@@ -945,6 +970,10 @@ static void finish_timer(struct tl__analysis *a, struct an_timer *t)
 	s->end_inactive_unreleased += inactive;
 	if (t->flags & (T_PROVISIONAL | T_BEFORE))
 		return; /* no site to judge, or no part in the growth */
+	/* Go has no handle to give up: a one-shot channel timer still waiting
+	 * at the end, never fired nor stopped, is one nobody waits for. */
+	if (go_live(t) && pending && kind_of(t->kind)->channel && !kind_of(t->kind)->periodic)
+		s->abandoned++;
 	switch (end_measure(s->kind)) {
 	case END_RUNNING:
 		if (periodic)
@@ -955,6 +984,10 @@ static void finish_timer(struct tl__analysis *a, struct an_timer *t)
 		break;
 	case END_UNFREED:
 		if (inactive)
+			retain(a, s, t);
+		break;
+	case END_PENDING:
+		if (pending)
 			retain(a, s, t);
 		break;
 	default:

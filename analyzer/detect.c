@@ -202,6 +202,19 @@ static bool is_callback(uint32_t kind)
 	return tl_kind_info((int)kind)->callback;
 }
 
+static bool is_go(uint32_t kind)
+{
+	return tl_kind_info((int)kind)->source == TL_SOURCE_GO;
+}
+
+/* What Go 1.23 changes for a Go program recorded with asynchronous timer
+ * channels (Go <= 1.22, or asynctimerchan=1): the seeds' "does 1.23 fix
+ * my leak", per site. */
+static const char *go123(const struct ctx *c, const char *what)
+{
+	return c->a->mode == TL_MODE_SYNC ? "" : what;
+}
+
 static void never_stopped_ticker(struct ctx *c, uint32_t i, const struct tl__an_site *s)
 {
 	int sev = end_verdict(c, s);
@@ -223,7 +236,13 @@ static void never_stopped_ticker(struct ctx *c, uint32_t i, const struct tl__an_
 		 tl__fmt_bytes(b, sizeof(b), s->live_bytes),
 		 tl__fmt_ns(b2, sizeof(b2), mean_duration(s)));
 	end_window(c, s, f);
-	if (sev == TL_SEV_LEAK)
+	if (sev == TL_SEV_LEAK && is_go(s->kind))
+		snprintf(f->fix, sizeof(f->fix),
+			 "stop the ticker before %s returns: defer t.Stop()%s", who(c, s->stack),
+			 go123(c, " (on Go 1.23+, with synchronous timer channels, a Ticker nothing "
+				  "refers to is collected unstopped: churn, not retention; upgrading "
+				  "from 1.22 fixes the memory, not the missing Stop)"));
+	else if (sev == TL_SEV_LEAK)
 		snprintf(f->fix, sizeof(f->fix),
 			 "stop the ticker before %s returns: gt_ticker_stop() or gt_ticker_free() "
 			 "(Go: defer t.Stop())",
@@ -238,7 +257,11 @@ static void after_in_loop(struct ctx *c, uint32_t i, const struct tl__an_site *s
 	const struct tl__analysis *a = c->a;
 	char b1[32], b2[32], n1[32], n2[32];
 	struct tl__finding *f;
-	bool leak = s->peak_pending >= c->o->retained_min;
+	/* Go 1.23's synchronous channels: the runtime holds a channel timer
+	 * only while a goroutine waits on it, and the collector takes an
+	 * abandoned one at once, unseen: what looks pending is not held. */
+	bool go_sync = a->mode == TL_MODE_SYNC && tl_kind_info((int)s->kind)->source == TL_SOURCE_GO;
+	bool leak = s->peak_pending >= c->o->retained_min && !go_sync;
 
 	if (!is_oneshot_chan(s->kind) || s->created < c->o->churn_min ||
 	    (double)s->abandoned < c->o->abandon_ratio * (double)s->created)
@@ -258,7 +281,18 @@ static void after_in_loop(struct ctx *c, uint32_t i, const struct tl__an_site *s
 		 tl__fmt_ns(b2, sizeof(b2), mean_duration(s)),
 		 a->mode == TL_MODE_SYNC ? "sync" : a->mode == TL_MODE_ASYNC ? "async" : "unknown",
 		 leak ? ": abandoned timers stay until they fire" : ": abandoned timers go at once");
-	if (a->mode == TL_MODE_SYNC)
+	if (is_go(s->kind))
+		snprintf(f->fix, sizeof(f->fix),
+			 "in %s, create one timer before the loop (t := time.NewTimer(d); defer "
+			 "t.Stop()) and %s each turn instead of a new %s per turn%s",
+			 who(c, s->stack),
+			 a->mode == TL_MODE_SYNC ? "t.Reset(d) it (no drain needed on Go 1.23+)"
+						 : "Stop-drain-Reset it (if !t.Stop() { <-t.C }; "
+						   "t.Reset(d))",
+			 s->kind == TL_KIND_GO_AFTER ? "time.After" : "time.NewTimer",
+			 go123(c, "; on Go 1.23+ (synchronous timer channels) this is churn, not "
+				  "retention: upgrading from 1.22 fixes the leak"));
+	else if (a->mode == TL_MODE_SYNC)
 		snprintf(f->fix, sizeof(f->fix),
 			 "in %s, create one timer before the loop and Reset it each turn instead of "
 			 "a new %s per turn; in sync mode Reset needs no drain (Go 1.23+: "
@@ -290,7 +324,14 @@ static void reset_without_drain(struct ctx *c, const struct tl__an_reset_site *r
 		 r->pending, s->resets,
 		 async ? "it is received after the reset, as if the new timeout had expired"
 		       : "sync mode discards it, but async semantics (Go <= 1.22) would deliver it");
-	if (async)
+	if (is_go(s->kind))
+		snprintf(f->fix, sizeof(f->fix),
+			 "in %s, %s", who(c, r->stack),
+			 async ? "drain before Reset: if !t.Stop() { <-t.C }; t.Reset(d) (on Go 1.23+, "
+				 "with synchronous timer channels, Reset discards the stale value)"
+			       : "nothing on Go 1.23+, where Reset discards the stale value; built "
+				 "with Go <= 1.22 or asynctimerchan=1, drain first: if !t.Stop() { <-t.C }");
+	else if (async)
 		snprintf(f->fix, sizeof(f->fix),
 			 "in %s, drain before Reset: if (!gt_timer_stop(t)) "
 			 "gt_chan_try_recv(gt_timer_chan(t), NULL); (Go <= 1.22: if !t.Stop() { <-t.C })",
@@ -337,11 +378,47 @@ static void unclosed_kernel(struct ctx *c, uint32_t i, const struct tl__an_site 
 			 "timer_delete() the timer when the work %s started ends", who(c, s->stack));
 }
 
+/*
+ * Go's AfterFunc: the recorder sees the timer, not what its closure
+ * captures, so the verdict is by growth: callbacks still waiting at the
+ * end, more of them than after start-up, each pinning its closure and
+ * whatever that refers to until it runs.
+ */
+static void go_callback_retention(struct ctx *c, uint32_t i, const struct tl__an_site *s)
+{
+	uint64_t n = s->growth.retained;
+	char b1[32], b2[32];
+	struct tl__finding *f;
+
+	if (end_verdict(c, s) != TL_SEV_LEAK || s->peak_pending < c->o->callback_min)
+		return;
+	f = add(c, "callback-retention", "callback timers retaining memory", TL_SEV_LEAK, i, n,
+		n == 1 ? "callback still waiting at the end" : "callbacks still waiting at the end");
+	if (!f)
+		return;
+	snprintf(f->detail, sizeof(f->detail),
+		 "%" PRIu64 " of %" PRIu64 " created still waiting at the end, up to %" PRIu64
+		 " at once, each for %s, each pinning its closure and all it refers to (the timers "
+		 "alone: %s)",
+		 s->end_pending, s->created, s->peak_pending,
+		 tl__fmt_ns(b1, sizeof(b1), mean_duration(s)),
+		 tl__fmt_bytes(b2, sizeof(b2), s->peak_pending_bytes));
+	end_window(c, s, f);
+	snprintf(f->fix, sizeof(f->fix),
+		 "in %s, capture only what the callback needs (an id, not the request), and stop "
+		 "the timer when the work is done (defer t.Stop()); this holds on every Go version",
+		 who(c, s->stack));
+}
+
 static void callback_retention(struct ctx *c, uint32_t i, const struct tl__an_site *s)
 {
 	char b1[32], b2[32], b3[32];
 	struct tl__finding *f;
 
+	if (is_callback(s->kind) && is_go(s->kind)) {
+		go_callback_retention(c, i, s);
+		return;
+	}
 	if (!is_callback(s->kind) || s->peak_pending < c->o->callback_min ||
 	    s->peak_pending_bytes < c->o->callback_bytes)
 		return;

@@ -42,7 +42,7 @@ struct tl__finding {
 	char window[256];      /* what the verdict is based on: the window it saw, and how
 				  the site's timers grew in it ("" when the verdict is not
 				  about what was left at the end) */
-	char fix[256];         /* one line, in the program's terms */
+	char fix[512];         /* one line, in the program's terms */
 	int suppressed_by;     /* the line of the --suppress rule that matched it, or 0 */
 };
 

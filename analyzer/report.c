@@ -7,6 +7,20 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A Go stack starts where the service called: Go's runtime and time
+ * package inlined into the caller's frame (time.After) are left out, as
+ * their own frames were when it was recorded. @return frames left. */
+static int skip_go_std(struct tl__frame *f, int n)
+{
+	int k = 0;
+
+	while (k < n - 1 && f[k].inlined && f[k].function &&
+	       (strncmp(f[k].function, "runtime.", 8) == 0 || strncmp(f[k].function, "time.", 5) == 0))
+		k++;
+	memmove(f, f + k, (size_t)(n - k) * sizeof(*f));
+	return n - k;
+}
+
 int tl__report_frames(const struct tl__report *r, uint32_t stack, struct tl__frame *out, int max)
 {
 	const struct tl__an_stack *st = tl__an_stack(r->a, stack);
@@ -14,8 +28,20 @@ int tl__report_frames(const struct tl__report *r, uint32_t stack, struct tl__fra
 
 	if (!st)
 		return 0;
-	for (uint32_t i = 0; i < st->n && n < max; i++)
-		n += tl__sym_lookup(r->sym, st->frames[i], true, r->a->end_time, out + n, max - n);
+	for (uint32_t i = 0; i < st->n && n < max; i++) {
+		struct tl__frame first[16];
+		int k;
+
+		if (i > 0) {
+			n += tl__sym_lookup(r->sym, st->frames[i], true, r->a->end_time, out + n,
+					    max - n);
+			continue;
+		}
+		k = skip_go_std(first, tl__sym_lookup(r->sym, st->frames[0], true, r->a->end_time,
+						      first, 16));
+		n = k < max ? k : max;
+		memcpy(out, first, (size_t)n * sizeof(*out));
+	}
 	return n;
 }
 

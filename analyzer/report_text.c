@@ -140,7 +140,10 @@ static void summary(const struct tl__report *r, FILE *out)
 	fprintf(out, "  traced    %s, %s events",
 		tl__fmt_ns(b1, sizeof(b1), tl__an_duration(a) * 1e9),
 		tl__fmt_count(b2, sizeof(b2), a->events));
-	if (a->runtime)
+	if (a->runtime && strncmp(a->runtime, "go1.", 4) == 0)
+		fprintf(out, ", %s with %s timer channels", a->runtime,
+			a->mode == TL_MODE_SYNC ? "synchronous" : "asynchronous");
+	else if (a->runtime)
 		fprintf(out, ", %s in %s mode", a->runtime,
 			a->mode == TL_MODE_SYNC ? "sync (Go >= 1.23)" : "async (Go <= 1.22)");
 	if (a->have_process)

@@ -26,6 +26,7 @@
 #include "timeline.h"
 #include "tl_trace.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,8 +255,13 @@ static void analyse(const uint8_t *p, size_t n, uint8_t knobs)
 	/* At the end, pprof's inuse is what the reports say is live. */
 	for (size_t i = 0; (knobs & 3) == 0 && i < a->nsites; i++)
 		if (a->sites[i].at.count != a->sites[i].end_live ||
-		    a->sites[i].at.bytes != a->sites[i].live_bytes)
+		    a->sites[i].at.bytes != a->sites[i].live_bytes) {
+			fprintf(stderr, "site %zu (kind %u): inuse %" PRIu64 " timers, %" PRIu64
+				" B; live at the end %" PRIu64 ", %" PRIu64 " B\n", i,
+				a->sites[i].kind, a->sites[i].at.count, a->sites[i].at.bytes,
+				a->sites[i].end_live, a->sites[i].live_bytes);
 			abort();
+		}
 	tl__detect_defaults(&o);
 	o.min_count = knobs >> 6 ? knobs >> 6 : 3;
 	rep = (struct tl__report){
