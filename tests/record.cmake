@@ -34,6 +34,32 @@ foreach(prog leak_ticker ok_ticker leak_after_loop ok_timer_reset leak_reset_nod
 	tl_record_test(td.${prog})
 endforeach()
 foreach(case daemon.leak daemon.ok demo both_ways attach_detach kill9 bad.pid bad.exits
-		bad.kernel_thread bad.self bad.go bad.killed usage wrapper)
+		bad.kernel_thread bad.self bad.killed usage wrapper)
 	tl_record_test(${case})
+endforeach()
+
+# Go programs (tests/record_go_test.py): testdata/go's programs built with
+# the machine's Go, plain and stripped, attached to while they run; the
+# seed's consumer against Go's own heap profile; esbuild's stripped Go 1.19
+# and Go 1.26 binaries from the npm registry (cached with the gosym tests');
+# attach and detach under a busy Go loop; a Go version with no known layout.
+function(tl_record_go_test case)
+	set(lock bpf)
+	if(case MATCHES "esbuild")
+		set(lock bpf npm_cache)
+	endif()
+	add_test(NAME record.${case}
+		COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/record_go_test.py ${case})
+	set_tests_properties(record.${case} PROPERTIES LABELS "record;go" TIMEOUT 300
+		SKIP_RETURN_CODE 77 RESOURCE_LOCK "${lock}"
+		ENVIRONMENT "${tl_rec_env};TL_GO_SRC=${PROJECT_SOURCE_DIR}/testdata/go;TL_GOCACHE=${CMAKE_CURRENT_BINARY_DIR}/record/gocache;TL_NPM_CACHE=${CMAKE_CURRENT_BINARY_DIR}/gosym/npm;TL_WORK=${CMAKE_CURRENT_BINARY_DIR}/record/${case}")
+endfunction()
+
+foreach(prog leak_after_loop ok_timer_reset leak_ticker ok_ticker leak_afterfunc ok_afterfunc
+		leak_reset_nodrain ok_reset_drain)
+	tl_record_go_test(go.${prog})
+	tl_record_go_test(go.${prog}.stripped)
+endforeach()
+foreach(case go.seed go.esbuild.go1.19 go.esbuild.go1.26 go.attach_detach go.bad_version)
+	tl_record_go_test(${case})
 endforeach()

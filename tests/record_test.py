@@ -18,7 +18,8 @@ The cases:
                   unchanged, and no probe stays attached
   kill9           a recorder killed with SIGKILL leaves no probe attached
   bad.*           a pid that does not exist, one that exits while recorded,
-                  a kernel thread, the recorder's own pid
+                  a kernel thread, the recorder's own pid (Go programs:
+                  record_go_test.py)
   usage           the command line
   wrapper         timerleak record -p PID --report
 
@@ -466,58 +467,6 @@ def case_bad_self():
     check("is timerleak-record itself" in text(p.stderr), "message: " + text(p.stderr))
 
 
-GO_PROG = """package main
-
-import (
-	"fmt"
-	"time"
-)
-
-func main() {
-	fmt.Println("ready")
-	for {
-		select {
-		case <-time.After(time.Hour):
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-"""
-
-
-def case_bad_go():
-    """A Go program, plain and stripped: refused with its Go version, not
-    recorded into an empty trace."""
-    need_bpf()
-    go = E.get("TL_GO") or shutil.which("go") or "/usr/lib/go/bin/go"
-    if not os.path.exists(go) and not shutil.which(go):
-        raise Skip("no Go toolchain")
-    src = wpath("gosrc")
-    os.makedirs(src, exist_ok=True)
-    with open(os.path.join(src, "main.go"), "w") as f:
-        f.write(GO_PROG)
-    env = dict(os.environ, HOME=wpath("gohome"), GOCACHE=wpath("gocache"), GOPROXY="off",
-               GOFLAGS="", GO111MODULE="off")
-    ver = text(subprocess.run([go, "version"], capture_output=True, env=env).stdout)
-    m = re.search(r"\b(go1\.\d+(\.\d+)?)\b", ver)
-    require(m, "go version: " + ver)
-    for name, flags in (("plain", []), ("stripped", ["-ldflags=-s -w"])):
-        exe = wpath("goprog." + name)
-        p = subprocess.run([go, "build", "-o", exe] + flags + ["main.go"], cwd=src, env=env,
-                           capture_output=True, timeout=300)
-        require(p.returncode == 0, "go build: " + text(p.stderr))
-        prog = start("go." + name, [exe])
-        wait_until("the Go program", lambda: "ready" in output("go." + name))
-        trace = wpath("go.%s.tlk" % name)
-        r = run([RECORD, "-p", str(prog.pid), "-o", trace, "-d", "1"])
-        prog.kill()
-        prog.wait()
-        expect("%s Go program: exit status" % name, 1, r.returncode)
-        want = "is a Go program (%s, asynchronous timer channels)" % m.group(1)
-        check(want in text(r.stderr), "%s Go program: %r, not %r" % (name, text(r.stderr), want))
-        check(not os.path.exists(trace), "%s Go program: a trace was left" % name)
-
-
 def case_bad_exits():
     """A process that exits while recorded: the trace ends there, whole
     (and a buffer size that is not a power of two is made one)."""
@@ -605,7 +554,6 @@ CASES.update({
     "bad.exits": case_bad_exits,
     "bad.kernel_thread": case_bad_kernel_thread,
     "bad.self": case_bad_self,
-    "bad.go": case_bad_go,
     "bad.killed": case_bad_killed,
     "usage": case_usage,
     "wrapper": case_wrapper,

@@ -1,0 +1,3 @@
+module timerleak.test/testdata
+
+go 1.19
