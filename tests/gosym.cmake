@@ -26,7 +26,8 @@ set(tl_gosym_env
 	"TL_REPORT=$<TARGET_FILE:timerleak-report>"
 	"TL_GO_SRC=${CMAKE_CURRENT_SOURCE_DIR}/gosym_go"
 	"TL_NPM_CACHE=${CMAKE_CURRENT_BINARY_DIR}/gosym/npm")
-foreach(case nm nm.stripped addr2line addr2line.stripped lookup not_go damaged
+foreach(case nm nm.stripped addr2line addr2line.stripped inline inline.stripped lookup not_go
+		damaged
 		esbuild.go1.19 esbuild.go1.26 probe_points probe_points.esbuild goinfo
 		report report.stripped)
 	add_test(NAME gosym.${case}

@@ -11,6 +11,10 @@ Cases:
   addr2line, addr2line.stripped  function, file and line of PCs inside
                                every function of main, time and runtime's
                                timer code, as `go tool addr2line` gives them
+  inline, inline.stripped      the calls inlined at a PC (time.After in
+                               main.after in main.loop), innermost line as
+                               `go tool objdump` gives it, outer lines the
+                               source's
   lookup                       entries by name, as timerleak-record asks
   not_go                       a C program: a clear error, exit 1
   damaged                      the table's header and function table broken:
@@ -148,6 +152,43 @@ def case_addr2line(stripped):
         if (func, where) != (f, w):
             bad.append("%x: go tool addr2line %s %s, ours %s %s" % (pc, func, where, f, w))
     expect("PCs where the table and go tool addr2line differ (of %d)" % len(pcs), [], bad[:15])
+
+
+def src_line(text_in_line):
+    """The line of the test program's main.go holding text_in_line."""
+    with open(os.path.join(SRC, "main.go")) as f:
+        for n, line in enumerate(f, 1):
+            if text_in_line in line:
+                return n
+    raise Fatal("%r not in main.go" % text_in_line)
+
+
+def case_inline(stripped):
+    """The calls inlined at a PC, from the inline trees: the test program
+    calls time.NewTimer from time.After inlined into main.loop, and from
+    time.After inlined into main.after inlined into main.loop. The
+    innermost line is go tool objdump's, the outer ones the source's."""
+    plain = build(False)
+    exe = build(True) if stripped else plain
+    p = run([GO, "tool", "objdump", "-s", "^main.loop$", plain], env=go_env())
+    require(p.returncode == 0, "go tool objdump: " + p.stderr)
+    calls = re.findall(r"^\s*(sleep\.go:\d+)\s+0x([0-9a-f]+)\s.*CALL time\.NewTimer\(SB\)",
+                       p.stdout, re.M)
+    require(len(calls) == 2, "calls of time.NewTimer in main.loop: %r" % calls)
+    q = subprocess.run([DUMP, exe, "-f"] + [pc for _, pc in calls], capture_output=True, text=True)
+    require(q.returncode == 0, "gosym_dump: " + q.stderr)
+    got = set()
+    for line in q.stdout.splitlines():
+        frames = [f.strip().split() for f in line.split(" ", 1)[1].split(" <-")]
+        got.add(tuple((fn, os.path.basename(fl.rsplit(":", 1)[0]) + ":" + fl.rsplit(":", 1)[1])
+                      for fn, fl in frames))
+    inner = ("time.After", calls[0][0])
+    want = {
+        (inner, ("main.loop", "main.go:%d" % src_line("case <-time.After(time.Hour)"))),
+        (inner, ("main.after", "main.go:%d" % src_line("return time.After(d)")),
+         ("main.loop", "main.go:%d" % src_line("case <-after("))),
+    }
+    expect("frames at the calls of time.NewTimer", sorted(want), sorted(got))
 
 
 def case_lookup():
@@ -480,6 +521,8 @@ CASES = {
     "addr2line": lambda: case_addr2line(False),
     "addr2line.stripped": lambda: case_addr2line(True),
     "lookup": case_lookup,
+    "inline": lambda: case_inline(False),
+    "inline.stripped": lambda: case_inline(True),
     "not_go": case_not_go,
     "damaged": case_damaged,
     "goinfo": case_goinfo,
