@@ -177,6 +177,25 @@ def case_go(prog, stripped):
     if pattern == "after-in-loop":
         check("upgrading from 1.22 fixes" in f["fix"],
               "%s: the Go 1.23 verdict missing: %r" % (prog, f["fix"]))
+    if pattern != "reset-without-drain":
+        go_pprof(prog, trace, func, marked_line(prog, marker), pattern)
+
+
+def go_pprof(prog, trace, func, line, pattern):
+    """The profile read as Go's heap profile is: go tool pprof -list puts
+    the retained bytes on the leaking line, labelled with the pattern."""
+    pprof = wpath(prog + ".pb.gz")
+    r = run([rt.REPORT, "--pprof=" + pprof, trace])
+    require(r.returncode == 0, "timerleak-report --pprof: " + text(r.stderr))
+    p = run([go_cmd(), "tool", "pprof", "-list", "^" + re.escape(func) + "$", pprof],
+            env=go_env())
+    require(p.returncode == 0, "go tool pprof -list: " + text(p.stderr))
+    m = re.search(r"^\s+\S+\s+(\S+)\s+%d:" % line, text(p.stdout), re.M)
+    check(m and m.group(1) != ".", "%s: no bytes on line %d in go tool pprof -list:\n%s" % (
+        prog, line, text(p.stdout)))
+    t = run([go_cmd(), "tool", "pprof", "-tags", pprof], env=go_env())
+    check(pattern in text(t.stdout), "%s: no pattern label %s:\n%s" % (
+        prog, pattern, text(t.stdout)))
 
 
 def case_seed():
