@@ -91,14 +91,14 @@ static const struct tlr_probe go123[] = {
  * time.Timer is its channel and the runtime timer: 80 bytes as allocated;
  * the channel of one time.Time, 96 + 24: 128. */
 static const struct tlr_go_layout layouts[] = {
-	{19, 22, go119, sizeof(go119) / sizeof(go119[0]), 8, 16, 24, 40, 64, false, 80, 80, 128},
+	{19, 22, go119, sizeof(go119) / sizeof(go119[0]), 8, 16, 24, 40, 64, 72, false, 80, 80, 128},
 	/* 1.23, 1.24: mu, astate, state, isChan, isFake, blocked, when at 16,
 	 * period, f, arg, seq, ts, sendLock, isSending: 88 bytes; a Timer is
 	 * its channel, a flag, and the runtime timer at 16: 112 allocated;
 	 * the channel gained a timer pointer: 128 still. */
-	{23, 24, go123, sizeof(go123) / sizeof(go123[0]), 16, 24, 32, 48, 9, true, 112, 96, 128},
+	{23, 24, go123, sizeof(go123) / sizeof(go123[0]), 16, 24, 32, 48, 9, 56, true, 112, 96, 128},
 	/* 1.25 on: a rand word at 16 moves when and all after it by 8 */
-	{25, 27, go123, sizeof(go123) / sizeof(go123[0]), 24, 32, 40, 56, 9, true, 112, 96, 128},
+	{25, 27, go123, sizeof(go123) / sizeof(go123[0]), 24, 32, 40, 56, 9, 64, true, 112, 96, 128},
 };
 
 const struct tlr_go_layout *tlr_go_layout(int minor)

@@ -50,6 +50,7 @@ struct tlr_go_layout {
 	size_t nprobes;
 	/* runtime.timer: where its fields are */
 	uint32_t when, period, func, arg, state;
+	uint32_t read;         /* bytes from its start that hold them all */
 	bool when_is_active;   /* active means when != 0 (Go 1.23 on), not a status */
 	/* bytes a timer holds: the runtime timer and what it belongs to, and
 	 * a channel of one time.Time */

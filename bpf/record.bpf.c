@@ -33,6 +33,7 @@ const volatile __u64 wake_bytes = 1 << 20;
  * runtime's own: the scavenger, network deadlines) are left before any
  * work is done. */
 const volatile __u32 go_when = 8, go_period = 16, go_func = 24, go_arg = 40, go_state = 64;
+const volatile __u32 go_read = 72; /* bytes of the timer that hold them */
 const volatile __u64 go_send_time = 0, go_go_func = 0, go_ready = 0;
 /* Where a goroutine's saved pc and frame pointer are in its g (g.sched,
  * as runtime.mcall fills it): a Sleep's timer is reset on the scheduler's
@@ -553,25 +554,43 @@ static __always_inline void probe_args(struct tlr_event *e, const struct pt_regs
  * done. @return false for a timer not to record: its callback is none of
  * those asked for, or it cannot be read.
  */
+/* The most of a runtime timer read (go_read): the fields read are all
+ * within. */
+#define GO_TIMER_READ 96
+
+static __always_inline __u64 word_at(const __u8 *w, __u32 off)
+{
+	__u64 v = 0;
+
+	if (off <= GO_TIMER_READ - 8)
+		__builtin_memcpy(&v, w + off, 8);
+	return v;
+}
+
 static __always_inline bool go_timer(__u64 t, __u64 freg, __u64 argreg, __u64 m[5])
 {
-	__u64 f = freg, arg = argreg;
+	__u8 w[GO_TIMER_READ] = {};
+	__u32 n = go_read < GO_TIMER_READ ? go_read : GO_TIMER_READ;
+	__u64 f, arg;
 
-	if (!t || (!f && bpf_probe_read_user(&f, 8, (void *)(t + go_func))) || !f ||
-	    bpf_probe_read_user(&m[TLR_GO_FUNC], 8, (void *)f))
+	/* One read of the timer's fields: a read costs more than its bytes.
+	 * No further: the page after the timer may not be there yet. */
+	if (!t || bpf_probe_read_user(w, n, (void *)t))
+		return false;
+	f = freg ? freg : word_at(w, go_func);
+	if (!f || bpf_probe_read_user(&m[TLR_GO_FUNC], 8, (void *)f))
 		return false;
 	f = m[TLR_GO_FUNC];
 	if (f != go_send_time && f != go_go_func && f != go_ready)
 		return false;
-	bpf_probe_read_user(&m[TLR_GO_WHEN], 8, (void *)(t + go_when));
-	bpf_probe_read_user(&m[TLR_GO_PERIOD], 8, (void *)(t + go_period));
-	bpf_probe_read_user(&m[TLR_GO_STATE], 4, (void *)(t + go_state));
+	m[TLR_GO_WHEN] = word_at(w, go_when);
+	m[TLR_GO_PERIOD] = word_at(w, go_period);
+	m[TLR_GO_STATE] = (__u32)word_at(w, go_state);
 	/* sendTime's argument is the channel, whose first word is its count;
 	 * goFunc's is the func AfterFunc was given, whose first word is its
-	 * code. */
-	if (!freg && bpf_probe_read_user(&arg, 8, (void *)(t + go_arg)))
-		arg = 0;
-	if (f == go_ready) /* goroutineReady's argument is the goroutine */
+	 * code; goroutineReady's is the goroutine. */
+	arg = freg ? argreg : word_at(w, go_arg);
+	if (f == go_ready)
 		m[TLR_GO_MORE] = arg;
 	else if (arg)
 		bpf_probe_read_user(&m[TLR_GO_MORE], 8, (void *)arg);
@@ -587,11 +606,19 @@ int probe(struct pt_regs *ctx)
 
 	if (!ours())
 		return 0;
-	/* A copy: the verifier allows no computed offset into the context,
-	 * which the two register orders below would invite the compiler to
-	 * make. */
-	if (bpf_probe_read_kernel(&r, sizeof(r), ctx))
-		return 0;
+	/* A copy of what is used: the verifier allows no computed offset into
+	 * the context, which the two register orders below would invite the
+	 * compiler to make. Field by field: a read of the whole costs more. */
+	r.ax = ctx->ax;
+	r.bx = ctx->bx;
+	r.cx = ctx->cx;
+	r.dx = ctx->dx;
+	r.di = ctx->di;
+	r.si = ctx->si;
+	r.r8 = ctx->r8;
+	r.r9 = ctx->r9;
+	r.sp = ctx->sp;
+	r.bp = ctx->bp;
 	if (cookie & TLR_COOKIE_GO_TIMER) {
 		__u64 regs[6] = {r.ax, r.bx, r.cx, r.di, r.si, r.r8};
 		__u32 reg = TLR_COOKIE_TREG(cookie);

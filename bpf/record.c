@@ -649,6 +649,7 @@ static int load(struct rec *r)
 		r->skel->rodata->go_func = l->func;
 		r->skel->rodata->go_arg = l->arg;
 		r->skel->rodata->go_state = l->state;
+		r->skel->rodata->go_read = l->read;
 		r->skel->rodata->go_send_time = r->go.go.send_time;
 		r->skel->rodata->go_go_func = r->go.go.go_func;
 		r->skel->rodata->go_ready = r->go.go.ready;
