@@ -85,8 +85,9 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: timerleak-record -p PID [-d SECONDS] [-o FILE] [options]\n"
 		"Attach to the running process PID with eBPF and record its timers (libgotimer's,\n"
-		"timerfds, POSIX timers) with their stacks, until SIGINT or SIGTERM, SECONDS, or\n"
-		"the process's end; then detach. timerleak-report reads the trace.\n"
+		"Go's in a Go 1.19-1.27 program, timerfds, POSIX timers) with their stacks, until\n"
+		"SIGINT or SIGTERM, SECONDS, or the process's end; then detach. timerleak-report\n"
+		"reads the trace.\n"
 		"\n"
 		"  -p, --pid PID        the process to record (required)\n"
 		"  -d, --duration S     stop after S seconds (default: when interrupted)\n"

@@ -14,6 +14,9 @@ The cases:
   go.seed               the seed's consumer, 100,000 messages through
                         time.After(time.Hour): every one retained, and the
                         bytes held against Go's own heap profile of the run
+  go.demo               testdata/go/demo_service, attached after it has run a
+                        while, through the wrapper (timerleak record
+                        --report): its three bugs at their lines
   go.esbuild.go1.19     the npm registry's stripped esbuild binaries (Go
   go.esbuild.go1.26     1.19.3 and 1.26.5) in --watch mode, attached while
                         the watched file is edited: esbuild rebuilds on, the
@@ -227,6 +230,34 @@ def case_seed():
         ours, go_bytes))
 
 
+def case_demo():
+    """The Go demo service, attached after a second, as the README shows."""
+    need_bpf()
+    exe = build("demo_service")
+    out = open(wpath("demo.out"), "w")
+    prog = subprocess.Popen([exe], stdout=out, stderr=subprocess.STDOUT, cwd=rt.WORK)
+    try:
+        time.sleep(1)
+        trace = wpath("demo.tlk")
+        r = run([rt.WRAPPER, "record", "-p", str(prog.pid), "-d", "3", "-o", trace,
+                 "--report"], timeout=120)
+        expect("timerleak record: exit status", 0, r.returncode)
+        check(prog.poll() is None, "the service ended while recorded")
+    finally:
+        prog.terminate()
+        prog.wait()
+    check("go1." in text(r.stdout) and "with asynchronous timer channels" in text(r.stdout),
+          "the report does not name the Go version:\n" + text(r.stdout))
+    rep = report_json(trace)
+    got = sorted((f["pattern"], f["severity"], ((f.get("call_site") if f["pattern"] ==
+                  "reset-without-drain" else f.get("site")) or [{}])[0].get("function"))
+                 for f in rep["findings"] if f["severity"] in ("leak", "warning"))
+    expect("the demo's bugs", sorted([
+        ("after-in-loop", "leak", "main.consume"),
+        ("never-stopped-ticker", "leak", "main.streamProgress"),
+        ("reset-without-drain", "warning", "main.keepaliveReset")]), got)
+
+
 # ---------------------------------------------------------------------------
 # esbuild from the npm registry
 
@@ -400,6 +431,7 @@ for _p in GO_PROGS:
     CASES["go." + _p + ".stripped"] = (lambda p: lambda: case_go(p, True))(_p)
 CASES.update({
     "go.seed": case_seed,
+    "go.demo": case_demo,
     "go.esbuild.go1.19": lambda: case_esbuild("go1.19"),
     "go.esbuild.go1.26": lambda: case_esbuild("go1.26"),
     "go.attach_detach": case_attach_detach,
