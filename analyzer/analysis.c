@@ -440,7 +440,9 @@ static struct tl__an_site *place(struct tl__analysis *a, struct an_timer *t, uin
 {
 	t->site = si;
 	t->kind = (uint8_t)e->kind;
-	t->bytes = e->size + (kind_of(e->kind)->callback ? e->aux : 0);
+	/* a callback timer's aux: its argument's bytes; Go's: the code the
+	 * callback runs (trace-format.md) */
+	t->bytes = e->size + (kind_of(e->kind)->callback && !go_live(t) ? e->aux : 0);
 	t->created = time;
 	return &a->sites[si];
 }
@@ -463,7 +465,9 @@ static int on_create(struct tl__analysis *a, const struct tl_record *r)
 	else if (!(t = timer_new(a, e->id)))
 		return TL_TRACE_E_NOMEM;
 	s = place(a, t, si, e, r->time);
-	if (kind_of(e->kind)->callback && e->aux > s->arg_bytes_max)
+	if (kind_of(e->kind)->callback && go_live(t) && !s->callback)
+		s->callback = e->aux;
+	else if (kind_of(e->kind)->callback && !go_live(t) && e->aux > s->arg_bytes_max)
 		s->arg_bytes_max = e->aux;
 	s->alloc_bytes += t->bytes;
 	if (!s->created++)

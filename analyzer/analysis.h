@@ -97,6 +97,8 @@ struct tl__an_site {
 	double sum_duration;       /* of creates and resets with a duration, in ns */
 	uint64_t n_duration;
 	uint64_t arg_bytes_max;    /* largest callback argument */
+	uint64_t callback;         /* Go's AfterFunc: the code of the function it was given
+				      (the first seen; 0: not known) */
 	int64_t longest_life;      /* of its timers that ended: freed, or (tickers) stopped */
 
 	/* At the end (tl__an_finish): */

@@ -45,6 +45,17 @@ int tl__report_frames(const struct tl__report *r, uint32_t stack, struct tl__fra
 	return n;
 }
 
+int tl__report_callback(const struct tl__report *r, const struct tl__an_site *s,
+			struct tl__frame *out)
+{
+	struct tl__frame f[16];
+
+	if (!s->callback || tl__sym_lookup(r->sym, s->callback, false, r->a->end_time, f, 16) < 1)
+		return 0;
+	*out = f[0]; /* the function's entry: no call is inlined there */
+	return out->function ? 1 : 0;
+}
+
 const char *tl__report_leaf_name(void *report, uint32_t stack)
 {
 	const struct tl__report *r = report;

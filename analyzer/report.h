@@ -29,6 +29,11 @@ struct tl__report {
 int tl__report_frames(const struct tl__report *r, uint32_t stack, struct tl__frame *out, int max);
 
 /* The function of a stack's first frame, for fix lines (tl__leaf_namer). */
+/* The function a site's Go AfterFunc timers run (its code's frame), or
+ * 0 frames when not known. @return 1 or 0. */
+int tl__report_callback(const struct tl__report *r, const struct tl__an_site *s,
+			struct tl__frame *out);
+
 const char *tl__report_leaf_name(void *report, uint32_t stack);
 
 /* A sparkline of a site's live timers over the trace, width cells. */

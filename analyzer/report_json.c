@@ -213,6 +213,7 @@ static void stats(const struct tl__report *r, const struct tl__an_site *s, FILE 
 static void finding(const struct tl__report *r, const struct tl__finding *fd, FILE *out)
 {
 	const struct tl__an_site *s = &r->a->sites[fd->site];
+	struct tl__frame cb;
 	bool f = true;
 
 	fputc('{', out);
@@ -230,6 +231,18 @@ static void finding(const struct tl__report *r, const struct tl__finding *fd, FI
 	jkey(out, "site", &f);
 	frames(r, s->stack, out);
 	jint(out, "site_made_before", s->before, &f);
+	jkey(out, "callback", &f);
+	if (tl__report_callback(r, s, &cb)) {
+		bool first = true;
+
+		fputc('{', out);
+		jtext(out, "function", cb.function, &first);
+		jtext(out, "file", cb.file, &first);
+		jint(out, "line", (uint64_t)cb.line, &first);
+		fputc('}', out);
+	} else {
+		fputs("null", out);
+	}
 	jkey(out, "call_site", &f);
 	if (fd->call_stack)
 		frames(r, fd->call_stack, out);

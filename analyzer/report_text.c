@@ -236,6 +236,7 @@ static void finding(const struct tl__report *r, size_t i, FILE *out)
 	const struct tl__an_site *s = &r->a->sites[f->site];
 	static const char *sev[] = {"note", "WARNING", "LEAK"};
 	char spark[256], n[32];
+	struct tl__frame cb;
 
 	fprintf(out, "\n[%zu] %s  %s: %s %s%s\n", i + 1, sev[f->severity], f->title,
 		tl__fmt_count(n, sizeof(n), f->count), f->what, f->uncertain ? " (uncertain)" : "");
@@ -245,6 +246,9 @@ static void finding(const struct tl__report *r, size_t i, FILE *out)
 		stack(r, s->stack, f->call_stack ? "timer first seen at" : "first seen at", out);
 	else
 		stack(r, s->stack, f->call_stack ? "timer created at" : "created at", out);
+	if (tl__report_callback(r, s, &cb))
+		fprintf(out, "    calls\n      %-22s %s:%d\n", cb.function, cb.file ? cb.file : "??",
+			cb.line);
 	fprintf(out, "    %s\n", f->detail);
 	if (f->window[0])
 		fprintf(out, "    %s\n", f->window);

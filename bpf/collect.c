@@ -705,7 +705,9 @@ static int go_create(struct tlr_collector *c, const struct tlr_event *e, size_t 
 	}
 	ev = (struct tl_event){.id = runtime_id(c), .kind = (uint32_t)kind,
 			       .duration = when - (int64_t)e->time, .period = period,
-			       .size = go_bytes(c, kind)};
+			       .size = go_bytes(c, kind),
+			       /* AfterFunc: the code of the function it was given */
+			       .aux = kind == TL_KIND_GO_AFTERFUNC ? e->mem[TLR_GO_MORE] : 0};
 	if ((err = event_stack(c, e, size, &ev.stack)) || (err = map_put(&c->runtime, t, ev.id)))
 		return err;
 	return emit(c, TL_REC_CREATE, e, &ev);

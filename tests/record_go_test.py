@@ -182,6 +182,9 @@ def case_go(prog, stripped):
               "%s: the Go 1.23 verdict missing: %r" % (prog, f["fix"]))
     if pattern != "reset-without-drain":
         go_pprof(prog, trace, func, marked_line(prog, marker), pattern)
+    if pattern == "callback-retention":  # the closure AfterFunc runs
+        expect("%s: callback" % prog, ("main.serve.func1", marked_line(prog, marker)),
+               ((f.get("callback") or {}).get("function"), (f.get("callback") or {}).get("line")))
 
 
 def go_pprof(prog, trace, func, line, pattern):
