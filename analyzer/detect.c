@@ -219,13 +219,17 @@ static void never_stopped_ticker(struct ctx *c, uint32_t i, const struct tl__an_
 {
 	int sev = end_verdict(c, s);
 	uint64_t n = s->growth.retained;
+	/* Go 1.23's synchronous channels: a Ticker nothing refers to is
+	 * collected unstopped, unseen; those still "ticking" may be gone */
+	bool go_sync = is_go(s->kind) && c->a->mode == TL_MODE_SYNC;
 	char b[32], b2[32];
 	struct tl__finding *f;
 
 	if (!is_ticker(s->kind) || sev == END_NONE)
 		return;
 	f = add(c, "never-stopped-ticker",
-		sev == TL_SEV_LEAK ? "never-stopped ticker" : "long-lived ticker", sev, i, n,
+		sev == TL_SEV_LEAK ? "never-stopped ticker" : "long-lived ticker",
+		sev == TL_SEV_LEAK && go_sync ? TL_SEV_WARNING : sev, i, n,
 		n == 1 ? "ticker still running at the end" : "tickers still running at the end");
 	if (!f)
 		return;
@@ -236,7 +240,13 @@ static void never_stopped_ticker(struct ctx *c, uint32_t i, const struct tl__an_
 		 tl__fmt_bytes(b, sizeof(b), s->live_bytes),
 		 tl__fmt_ns(b2, sizeof(b2), mean_duration(s)));
 	end_window(c, s, f);
-	if (sev == TL_SEV_LEAK && is_go(s->kind))
+	if (sev == TL_SEV_LEAK && go_sync)
+		snprintf(f->fix, sizeof(f->fix),
+			 "stop the ticker before %s returns: defer t.Stop() (with synchronous timer "
+			 "channels, Go 1.23+, a Ticker nothing refers to is collected unstopped, "
+			 "unseen by the recorder: these may be churn, not retention)",
+			 who(c, s->stack));
+	else if (sev == TL_SEV_LEAK && is_go(s->kind))
 		snprintf(f->fix, sizeof(f->fix),
 			 "stop the ticker before %s returns: defer t.Stop()%s", who(c, s->stack),
 			 go123(c, " (on Go 1.23+, with synchronous timer channels, a Ticker nothing "

@@ -198,6 +198,8 @@ struct tlr_collector {
 	struct map posix;      /* kernel POSIX timer id + 1 -> trace id */
 	struct map clocks;     /* kernel timer trace id -> its clock + 1 */
 	struct map runtime;    /* runtime's timer id -> trace id */
+	struct map gofunc;     /* a Go timer's address -> its callback's code */
+	struct map golast;     /* tid -> the last Go create or reset it made (go_repeat) */
 	struct map stacks;     /* hash of frames -> stack id */
 	struct map threads;    /* tid -> 1 once named */
 	uint64_t next_kernel, next_runtime;
@@ -228,6 +230,8 @@ void tlr_collect_free(struct tlr_collector *c)
 	map_free(&c->posix);
 	map_free(&c->clocks);
 	map_free(&c->runtime);
+	map_free(&c->gofunc);
+	map_free(&c->golast);
 	map_free(&c->stacks);
 	map_free(&c->threads);
 	free(c);
@@ -286,13 +290,17 @@ static bool go_func_at(const struct tlr_collector *c, uint64_t ret, struct tlr_g
 	return c->go.sym && ret > c->go.bias && tlr_gosym_pc(c->go.sym, ret - 1 - c->go.bias, pc);
 }
 
+static bool go_std(const char *func)
+{
+	return strncmp(func, "runtime.", 8) == 0 || strncmp(func, "time.", 5) == 0;
+}
+
 /* A frame of Go's runtime or time package: not where the service called. */
 static bool go_runtime_frame(const struct tlr_collector *c, uint64_t ret)
 {
 	struct tlr_gosym_pc pc;
 
-	return go_func_at(c, ret, &pc) &&
-	       (strncmp(pc.func, "runtime.", 8) == 0 || strncmp(pc.func, "time.", 5) == 0);
+	return go_func_at(c, ret, &pc) && go_std(pc.func);
 }
 
 /* The stack an event carries, in the trace: the runtime's own frames
@@ -624,13 +632,14 @@ static int on_gotimer(struct tlr_collector *c, const struct tlr_event *e, size_t
  */
 
 /* The Go timer's kind, by its callback and period; a Timer made by
- * time.After is told by the call inlined where NewTimer was called from. */
+ * time.After is told by time.After among the calls that made it: inlined
+ * into the caller (as Go builds it), or a frame of its own (-l). */
 static int go_kind(const struct tlr_collector *c, const struct tlr_event *e, size_t size,
 		   int64_t period)
 {
 	uint64_t f = e->mem[TLR_GO_FUNC];
 	struct tlr_gosym_pc pc[8];
-	uint32_t i = 0, n;
+	uint32_t n;
 
 	if (f == c->go.ready)
 		return TL_KIND_GO_SLEEP;
@@ -641,12 +650,15 @@ static int go_kind(const struct tlr_collector *c, const struct tlr_event *e, siz
 	if (e->how != TLR_STACK_FP || size < sizeof(*e))
 		return TL_KIND_GO_TIMER;
 	n = e->nframes < TLR_MAX_FRAMES ? e->nframes : TLR_MAX_FRAMES;
-	while (i < n && go_runtime_frame(c, e->frames[i]))
-		i++;
-	if (i < n && e->frames[i] > c->go.bias &&
-	    tlr_gosym_frames(c->go.sym, e->frames[i] - 1 - c->go.bias, pc, 8) > 1 &&
-	    strcmp(pc[0].func, "time.After") == 0)
-		return TL_KIND_GO_AFTER;
+	for (uint32_t i = 0; i < n && e->frames[i] > c->go.bias; i++) {
+		int k = tlr_gosym_frames(c->go.sym, e->frames[i] - 1 - c->go.bias, pc, 8);
+
+		for (int j = 0; j < k; j++)
+			if (strcmp(pc[j].func, "time.After") == 0)
+				return TL_KIND_GO_AFTER;
+		if (k == 0 || !go_std(pc[k - 1].func))
+			break; /* the service's own frame: the call was made here */
+	}
 	return TL_KIND_GO_TIMER;
 }
 
@@ -669,21 +681,50 @@ static bool go_active(const struct tlr_collector *c, const struct tlr_event *e)
 	return st == 1 || st == 7 || st == 8; /* waiting, modified earlier or later */
 }
 
-/* A Go timer's trace id, from its address: a timer first seen now was
- * made before the recording (an existing record). */
+/*
+ * The trace id of the Go timer at t, if one is followed there with the
+ * same callback. One with another callback is gone: its memory was
+ * collected and reused (a goroutine's Sleep timer where a Timer was), and
+ * its free is written. @return the id, 0 if none, or a trace error (< 0)
+ * in *err.
+ */
+static uint64_t go_known(struct tlr_collector *c, const struct tlr_event *e, uint64_t t,
+			 int *err)
+{
+	struct tl_event ev = {.id = map_get(&c->runtime, t)};
+
+	*err = 0;
+	if (!ev.id || map_get(&c->gofunc, t) == e->mem[TLR_GO_FUNC])
+		return ev.id;
+	map_del(&c->runtime, t);
+	map_del(&c->gofunc, t);
+	*err = emit(c, TL_REC_FREE, e, &ev);
+	return 0;
+}
+
+static int go_follow(struct tlr_collector *c, uint64_t t, uint64_t id, uint64_t f)
+{
+	int err = map_put(&c->runtime, t, id);
+
+	return err ? err : map_put(&c->gofunc, t, f);
+}
+
+/* The trace id of the Go timer at t: one first seen now was made before
+ * the recording (an existing record). */
 static int go_timer_id(struct tlr_collector *c, const struct tlr_event *e, size_t size,
-		       uint64_t t, int kind, uint64_t *id)
+		       uint64_t t, uint64_t *id)
 {
 	struct tl_event ev;
-	int err;
+	int kind, err;
 
-	if ((*id = map_get(&c->runtime, t)) != 0)
-		return 0;
+	if ((*id = go_known(c, e, t, &err)) != 0 || err)
+		return err;
+	kind = go_kind(c, e, size, (int64_t)e->mem[TLR_GO_PERIOD]);
 	ev = (struct tl_event){.id = runtime_id(c), .kind = (uint32_t)kind,
 			       .size = go_bytes(c, kind)};
 	if ((err = event_stack(c, e, size, &ev.stack)) ||
 	    (err = tl_trace_writer_existing(c->o.w, (int64_t)e->time, &ev)) ||
-	    (err = map_put(&c->runtime, t, ev.id)))
+	    (err = go_follow(c, t, ev.id, e->mem[TLR_GO_FUNC])))
 		return err;
 	c->st.timers++;
 	*id = ev.id;
@@ -708,7 +749,8 @@ static int go_create(struct tlr_collector *c, const struct tlr_event *e, size_t 
 			       .size = go_bytes(c, kind),
 			       /* AfterFunc: the code of the function it was given */
 			       .aux = kind == TL_KIND_GO_AFTERFUNC ? e->mem[TLR_GO_MORE] : 0};
-	if ((err = event_stack(c, e, size, &ev.stack)) || (err = map_put(&c->runtime, t, ev.id)))
+	if ((err = event_stack(c, e, size, &ev.stack)) ||
+	    (err = go_follow(c, t, ev.id, e->mem[TLR_GO_FUNC])))
 		return err;
 	return emit(c, TL_REC_CREATE, e, &ev);
 }
@@ -722,13 +764,30 @@ static bool go_making(const struct tlr_collector *c, const struct tlr_event *e)
 	       go_func_at(c, e->frames[0], &caller) && strcmp(caller.func, "time.newTimer") == 0;
 }
 
+/*
+ * The probe is on the jump of the function's stack check: where the stack
+ * must grow first, the function is entered again after morestack, and the
+ * probe hit twice for one call. A create or reset the same thread made
+ * just before, of the same timer for the same time, is that: left out.
+ * @return true for a repeat.
+ */
+static bool go_repeat(struct tlr_collector *c, const struct tlr_event *e, uint64_t t,
+		      uint64_t when)
+{
+	uint64_t h = ((t * 0x9e3779b97f4a7c15ull) ^ when ^ ((uint64_t)e->type << 56)) | 1;
+
+	if (map_get(&c->golast, (uint64_t)e->tid + 1) == h)
+		return true;
+	map_put(&c->golast, (uint64_t)e->tid + 1, h);
+	return false;
+}
+
 static int on_go(struct tlr_collector *c, const struct tlr_event *e, size_t size)
 {
 	const struct tlr_go_layout *l = c->go.layout;
 	/* the timer: runOneTimer(pp, t, now) before 1.23, the receiver after */
-	uint64_t t = e->a[e->type == GO_RUN && l && l->first < 23 ? 1 : 0];
+	uint64_t t = e->a[e->type == GO_RUN && l && l->first < 23 ? 1 : 0], when;
 	bool send = e->mem[TLR_GO_FUNC] == c->go.send_time;
-	int64_t period = (int64_t)e->mem[TLR_GO_PERIOD];
 	struct tl_event ev = {0};
 	int type, err;
 
@@ -736,14 +795,19 @@ static int on_go(struct tlr_collector *c, const struct tlr_event *e, size_t size
 		return 0;
 	switch (e->type) {
 	case GO_ADD:
-		return go_create(c, e, size, t, (int64_t)e->mem[TLR_GO_WHEN], period);
+		when = e->mem[TLR_GO_WHEN];
+		if (go_repeat(c, e, t, when))
+			return 0;
+		return go_create(c, e, size, t, (int64_t)when, (int64_t)e->mem[TLR_GO_PERIOD]);
 	case GO_MOD: /* (t, when, period, f, arg, seq) */
 	case GO_MODIFY:
+		if (go_repeat(c, e, t, e->a[1]))
+			return 0;
 		if (go_making(c, e))
 			return go_create(c, e, size, t, (int64_t)e->a[1], (int64_t)e->a[2]);
 		/* A goroutine's first Sleep makes its timer */
-		if (e->mem[TLR_GO_FUNC] == c->go.ready && !map_get(&c->runtime, t))
-			return go_create(c, e, size, t, (int64_t)e->a[1], 0);
+		if (e->mem[TLR_GO_FUNC] == c->go.ready && !go_known(c, e, t, &err))
+			return err ? err : go_create(c, e, size, t, (int64_t)e->a[1], 0);
 		type = TL_REC_RESET;
 		ev.duration = (int64_t)e->a[1] - (int64_t)e->time;
 		ev.period = (int64_t)e->a[2] > 0 ? (int64_t)e->a[2] : 0;
@@ -765,7 +829,7 @@ static int on_go(struct tlr_collector *c, const struct tlr_event *e, size_t size
 		c->st.unknown++;
 		return 0;
 	}
-	if ((err = go_timer_id(c, e, size, t, go_kind(c, e, size, period), &ev.id)) != 0)
+	if ((err = go_timer_id(c, e, size, t, &ev.id)) != 0)
 		return err;
 	return emit(c, type, e, &ev);
 }

@@ -50,6 +50,7 @@ struct tlr_gosym {
 	uint64_t vaddr;     /* the table's address in the program */
 	int fd;             /* the file, for the inline trees (-1: not found) */
 	uint64_t gofunc;    /* go:func.*'s address: the base of funcdata offsets */
+	uint64_t ro_vaddr, ro_off, ro_size; /* the read-only segment that holds it */
 };
 
 static uint32_t u32(const struct tlr_gosym *g, uint64_t off)
@@ -210,18 +211,20 @@ static int find(struct tlr_gosym *g, int fd)
 #define GOFUNC_118 (38 * 8)
 #define GOFUNC_120 (40 * 8)
 
-static bool in_readonly(const Elf64_Phdr *ph, unsigned n, uint64_t addr)
+/* The read-only segment that holds addr, or NULL. */
+static const Elf64_Phdr *readonly_at(const Elf64_Phdr *ph, unsigned n, uint64_t addr)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (ph[i].p_type == PT_LOAD && !(ph[i].p_flags & (PF_W | PF_X)) &&
 		    addr >= ph[i].p_vaddr && addr - ph[i].p_vaddr < ph[i].p_filesz)
-			return true;
-	return false;
+			return &ph[i];
+	return NULL;
 }
 
 /* go:func.*'s address, from the runtime's module data in the writable
- * data (0 where it is not found: no inlined calls are then told). */
-static uint64_t find_gofunc(const struct tlr_gosym *g, int fd)
+ * data, and the segment that holds it (0 where it is not found: no
+ * inlined calls are then told). */
+static uint64_t find_gofunc(struct tlr_gosym *g, int fd)
 {
 	unsigned at = g->v120 ? GOFUNC_120 : GOFUNC_118;
 	Elf64_Phdr ph[64];
@@ -242,10 +245,16 @@ static uint64_t find_gofunc(const struct tlr_gosym *g, int fd)
 
 				if (u64(seg + p) != g->vaddr || u64(seg + p + 8) != g->vaddr + g->names)
 					continue;
+				const Elf64_Phdr *ro;
+
 				rodata = u64(seg + p + at - 8);
 				gofunc = u64(seg + p + at);
-				if (rodata <= gofunc && in_readonly(ph, n, gofunc))
+				if (rodata <= gofunc && (ro = readonly_at(ph, n, gofunc)) != NULL) {
 					found = gofunc;
+					g->ro_vaddr = ro->p_vaddr;
+					g->ro_off = ro->p_offset;
+					g->ro_size = ro->p_filesz;
+				}
 				break;
 			}
 		}
@@ -494,7 +503,12 @@ static int64_t inline_index(const struct tlr_gosym *g, uint64_t r, uint64_t entr
 	return pcvalue(g, u32(g, at + 4 * PCDATA_INLINE), entry, pc);
 }
 
-static int read_vaddr(int fd, uint64_t addr, unsigned char *buf, size_t n);
+/* n bytes at addr of the read-only segment that holds go:func.* */
+static bool read_ro(const struct tlr_gosym *g, uint64_t addr, unsigned char *buf, size_t n)
+{
+	return addr >= g->ro_vaddr && g->ro_size >= n && addr - g->ro_vaddr <= g->ro_size - n &&
+	       pread(g->fd, buf, n, (off_t)(g->ro_off + addr - g->ro_vaddr)) == (ssize_t)n;
+}
 
 int tlr_gosym_frames(const struct tlr_gosym *g, uint64_t pc, struct tlr_gosym_pc *out, int max)
 {
@@ -512,7 +526,7 @@ int tlr_gosym_frames(const struct tlr_gosym *g, uint64_t pc, struct tlr_gosym_pc
 		int32_t name, parent;
 
 		if (ix < 0 || ix > (1 << 20) ||
-		    read_vaddr(g->fd, tree + (uint64_t)ix * (g->v120 ? 16 : 20), e, sizeof(e)))
+		    !read_ro(g, tree + (uint64_t)ix * (g->v120 ? 16 : 20), e, sizeof(e)))
 			break;
 		/* 1.20 on: funcID, 3 bytes, name, parentPc, startLine;
 		 * before: parent (i16), funcID, byte, file, line, name, parentPc */
@@ -623,7 +637,10 @@ int tlr_gosym_sched_offsets(const char *path, uint64_t entry, unsigned *pc, unsi
 		else if (b[i + 2] == 0x5e && !*pc) /* %rbx: the caller's pc, first */
 			*pc = b[i + 3];
 	}
-	return *pc && *bp ? 0 : TLR_GOSYM_E_NOTFOUND;
+	if (*pc && *bp)
+		return 0;
+	*pc = *bp = 0; /* both, or neither */
+	return TLR_GOSYM_E_NOTFOUND;
 }
 
 const char *tlr_gosym_strerror(int err)

@@ -636,8 +636,8 @@ int probe(struct pt_regs *ctx)
 		if (!e)
 			return 0;
 		probe_args(e, &r, cookie);
-		if ((cookie & TLR_COOKIE_GO_TIMER) && m[TLR_GO_FUNC] == go_ready && go_sched_bp &&
-		    m[TLR_GO_MORE]) {
+		if ((cookie & TLR_COOKIE_GO_TIMER) && m[TLR_GO_FUNC] == go_ready && go_sched_pc &&
+		    go_sched_bp && m[TLR_GO_MORE]) {
 			__u64 pc = 0, bp = 0, gp = m[TLR_GO_MORE];
 
 			bpf_probe_read_user(&pc, 8, (void *)(gp + go_sched_pc));

@@ -588,6 +588,47 @@ static void attached(struct gen *g)
 }
 
 /*
+ * go MODE (async, sync): a Go program's timers, as timerleak-record writes
+ * them (no release, no free: live while pending), under Go 1.22's
+ * asynchronous channels or 1.23's synchronous ones. Stack 1: 20 tickers
+ * never stopped, one every 50 ms; stack 2: 150 time.After abandoned, still
+ * pending at the end; stack 3: 30 AfterFuncs still waiting, one every
+ * 50 ms; stack 4: 200 time.After that each fired; stack 5: 150 NewTimers
+ * each stopped.
+ */
+static void go_timers(struct gen *g, const char *mode)
+{
+	bool sync = strcmp(mode, "sync") == 0;
+
+	begin(g, 0, 0);
+	check(g, tl_trace_writer_runtime(g->w, g->now, sync ? TL_MODE_SYNC : TL_MODE_ASYNC, "go",
+					 sync ? "go1.23.4" : "go1.22.5"));
+	for (uint32_t s = 1; s <= 5; s++)
+		stack(g, s);
+	for (int i = 0; i < 30; i++) {
+		if (i < 20)
+			create(g, gt_id(), TL_KIND_GO_TICKER, 1, 10 * MS, 10 * MS, 208);
+		create(g, gt_id(), TL_KIND_GO_AFTERFUNC, 3, 3600 * S, 0, 80);
+		g->now += 50 * MS;
+	}
+	for (int i = 0; i < 150; i++)
+		create(g, gt_id(), TL_KIND_GO_AFTER, 2, 3600 * S, 0, 208);
+	for (int i = 0; i < 200; i++) {
+		uint64_t id = gt_id();
+
+		create(g, id, TL_KIND_GO_AFTER, 4, 10 * MS, 0, 208);
+		simple(g, TL_REC_FIRE, id, TL_FIRE_DELIVERED);
+	}
+	for (int i = 0; i < 150; i++) {
+		uint64_t id = gt_id();
+
+		create(g, id, TL_KIND_GO_TIMER, 5, 3600 * S, 0, 208);
+		simple(g, TL_REC_STOP, id, TL_STOP_WAS_ACTIVE);
+	}
+	end(g, 0);
+}
+
+/*
  * go_site: a Go program's stack, for the symbolizer: the executable is the
  * Go binary given (spec "BINARY:PC,PC,..."), loaded at its link-time
  * addresses with no build-id recorded; 30 timerfds opened over 1.5 s at
@@ -849,6 +890,7 @@ static int usage(void)
 	      "                    far_start|late_create|lost|snapshots|attached FILE\n"
 	      "       analyzer_gen resets FILE none|async|sync\n"
 	      "       analyzer_gen sparse_stack FILE ID\n"
+	      "       analyzer_gen go FILE async|sync\n"
 	      "       analyzer_gen go_site FILE BINARY:PC,PC,...\n"
 	      "       analyzer_gen fuzzseed TRACE OUT\n",
 	      stderr);
@@ -905,6 +947,8 @@ int main(int argc, char **argv)
 		attached(&g);
 	else if (strcmp(argv[1], "snapshots") == 0 && !arg)
 		snapshots(&g);
+	else if (strcmp(argv[1], "go") == 0 && arg)
+		go_timers(&g, arg);
 	else if (strcmp(argv[1], "go_site") == 0 && arg)
 		go_site(&g, arg);
 	else

@@ -1256,6 +1256,31 @@ def case_gen_resets(mode):
           "text: each reset finding shows 'at' and 'timer created at'")
 
 
+def case_gen_go(mode):
+    """Go's timers, live while pending: each pattern with the version's
+    verdict. With synchronous channels an abandoned After is churn and an
+    unstopped Ticker may be collected: warnings; AfterFunc a leak on both."""
+    trace = gen("go", "go_" + mode, mode)
+    rep, _ = report_json(trace)
+    sync = mode == "sync"
+    expect("process.runtime", "go1.23.4" if sync else "go1.22.5", rep["process"]["runtime"])
+    expect_findings(rep, [
+        Want("never-stopped-ticker", "warning" if sync else "leak", 20, stack=1),
+        Want("after-in-loop", "warning" if sync else "leak", 150, stack=2,
+             created=150, abandoned=150, peak_pending=150),
+        Want("callback-retention", "leak", 30, stack=3)])
+    for f in rep["findings"]:
+        st = f["stats"]
+        expect("%s: live at the end is what is pending" % describe(f), st["pending_end"],
+               st["live_end"])
+    for f in rep["findings"]:
+        if f["pattern"] == "after-in-loop":
+            check(("upgrading from 1.22 fixes" in f["fix"]) != sync,
+                  "after-in-loop fix, %s mode: %r" % (mode, f["fix"]))
+    expect("timers live at the end", 20 + 30 + 150, rep["trace"]["live_end"])
+    check_text(trace, rep)
+
+
 def case_gen_callbacks():
     trace = gen("callbacks")
     rep, _ = report_json(trace)
@@ -1642,6 +1667,8 @@ CASES = {
     "gen.churn": case_gen_churn,
     "gen.unknown": case_gen_unknown,
     "gen.callbacks": case_gen_callbacks,
+    "gen.go.async": lambda: case_gen_go("async"),
+    "gen.go.sync": lambda: case_gen_go("sync"),
     "gen.forever": case_gen_forever,
     "gen.id_rules": case_gen_id_rules,
     "gen.late_create": case_gen_late_create,

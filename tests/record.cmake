@@ -5,6 +5,15 @@
 # run; daemons and the demo service attached after they have run a while;
 # attach and detach again and again; a killed recorder; bad targets.
 # Cases skip (77) where eBPF cannot run: not root, no BTF, no BPF program.
+# The collector's Go events without a kernel (tests/collect_go.c): events
+# as the BPF side makes them, the trace read back.
+add_executable(collect_go collect_go.c ${PROJECT_SOURCE_DIR}/bpf/collect.c
+	${PROJECT_SOURCE_DIR}/bpf/procfs.c ${PROJECT_SOURCE_DIR}/bpf/unwind.c)
+target_include_directories(collect_go PRIVATE ${PROJECT_SOURCE_DIR}/bpf)
+target_link_libraries(collect_go PRIVATE tltrace tlsym PkgConfig::LIBDW)
+tl_register_cases(TARGET collect_go SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/collect_go.c
+	LABELS record go)
+
 set(tl_rec_env
 	"TL_SOURCE=${PROJECT_SOURCE_DIR}"
 	"TL_GO=${TL_GO}"
@@ -60,6 +69,6 @@ foreach(prog leak_after_loop ok_timer_reset leak_ticker ok_ticker leak_afterfunc
 	tl_record_go_test(go.${prog})
 	tl_record_go_test(go.${prog}.stripped)
 endforeach()
-foreach(case go.seed go.demo go.esbuild.go1.19 go.esbuild.go1.26 go.attach_detach go.bad_version)
+foreach(case go.leak_after_loop.noinline go.seed go.demo go.esbuild.go1.19 go.esbuild.go1.26 go.attach_detach go.bad_version)
 	tl_record_go_test(${case})
 endforeach()

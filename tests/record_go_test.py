@@ -11,6 +11,8 @@ The cases:
                         the version's verdict, an ok_* look-alike clean
   go.PROGRAM.stripped   the same program built with -ldflags='-s -w': the
                         same findings at the same lines, from .gopclntab alone
+  go.leak_after_loop.noinline  built with -gcflags=all=-l: time.After is a
+                        frame of its own, and still told from NewTimer
   go.seed               the seed's consumer, 100,000 messages through
                         time.After(time.Hour): every one retained, and the
                         bytes held against Go's own heap profile of the run
@@ -72,10 +74,11 @@ def go_build(exe, target, src, flags=()):
     return exe
 
 
-def build(prog, stripped=False):
+def build(prog, stripped=False, noinline=False):
     """testdata/go/PROG built here: its path."""
-    return go_build(wpath(prog + (".stripped" if stripped else "")), "./" + prog, GO_SRC,
-                    ["-ldflags=-s -w"] if stripped else [])
+    flags = (["-ldflags=-s -w"] if stripped else []) + (["-gcflags=all=-l"] if noinline else [])
+    return go_build(wpath(prog + (".stripped" if stripped else "") +
+                          (".noinline" if noinline else "")), "./" + prog, GO_SRC, flags)
 
 
 def go_version():
@@ -152,9 +155,9 @@ GO_OKS = ["ok_timer_reset", "ok_ticker", "ok_afterfunc", "ok_reset_drain"]
 GO_PROGS = list(GO_LEAKS) + GO_OKS
 
 
-def case_go(prog, stripped):
+def case_go(prog, stripped, noinline=False):
     need_bpf()
-    exe = build(prog, stripped)
+    exe = build(prog, stripped, noinline)
     trace, _ = record(prog, exe)
     rep = report_json(trace)
     expect("%s: trace complete" % prog, True, rep["trace"]["complete"])
@@ -433,6 +436,7 @@ for _p in GO_PROGS:
     CASES["go." + _p] = (lambda p: lambda: case_go(p, False))(_p)
     CASES["go." + _p + ".stripped"] = (lambda p: lambda: case_go(p, True))(_p)
 CASES.update({
+    "go.leak_after_loop.noinline": lambda: case_go("leak_after_loop", False, True),
     "go.seed": case_seed,
     "go.demo": case_demo,
     "go.esbuild.go1.19": lambda: case_esbuild("go1.19"),
