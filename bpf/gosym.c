@@ -291,14 +291,16 @@ struct tlr_gosym *tlr_gosym_open(const char *path, int *err)
 
 			sections = true;
 			for (unsigned i = 0; i < eh.e_shnum; i++) {
-				char name[16] = "";
+				char name[32] = "";
 
 				if (pread(fd, name, sizeof(name) - 1,
 					  (off_t)(sh[eh.e_shstrndx].sh_offset + sh[i].sh_name)) <= 0)
 					continue;
 				if (strcmp(name, ".text") == 0)
 					g->text_addr = sh[i].sh_addr;
-				else if (strcmp(name, ".gopclntab") == 0 && sh[i].sh_type != SHT_NOBITS)
+				else if ((strcmp(name, ".gopclntab") == 0 ||
+					  strcmp(name, ".data.rel.ro.gopclntab") == 0) && /* PIE */
+					 sh[i].sh_type != SHT_NOBITS)
 					tab = i;
 			}
 			if (tab)

@@ -69,6 +69,6 @@ foreach(prog leak_after_loop ok_timer_reset leak_ticker ok_ticker leak_afterfunc
 	tl_record_go_test(go.${prog})
 	tl_record_go_test(go.${prog}.stripped)
 endforeach()
-foreach(case go.leak_after_loop.noinline go.seed go.demo go.esbuild.go1.19 go.esbuild.go1.26 go.attach_detach go.bad_version)
+foreach(case go.leak_after_loop.noinline go.leak_ticker.pie go.seed go.demo go.esbuild.go1.19 go.esbuild.go1.26 go.attach_detach go.bad_version)
 	tl_record_go_test(${case})
 endforeach()

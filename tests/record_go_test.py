@@ -13,6 +13,8 @@ The cases:
                         same findings at the same lines, from .gopclntab alone
   go.leak_after_loop.noinline  built with -gcflags=all=-l: time.After is a
                         frame of its own, and still told from NewTimer
+  go.leak_ticker.pie    built with -buildmode=pie: loaded anywhere, its table
+                        in .data.rel.ro.gopclntab
   go.seed               the seed's consumer, 100,000 messages through
                         time.After(time.Hour): every one retained, and the
                         bytes held against Go's own heap profile of the run
@@ -74,11 +76,15 @@ def go_build(exe, target, src, flags=()):
     return exe
 
 
-def build(prog, stripped=False, noinline=False):
-    """testdata/go/PROG built here: its path."""
-    flags = (["-ldflags=-s -w"] if stripped else []) + (["-gcflags=all=-l"] if noinline else [])
-    return go_build(wpath(prog + (".stripped" if stripped else "") +
-                          (".noinline" if noinline else "")), "./" + prog, GO_SRC, flags)
+# How a program may be built: go build's flags.
+VARIANTS = {"": [], "stripped": ["-ldflags=-s -w"], "noinline": ["-gcflags=all=-l"],
+            "pie": ["-buildmode=pie"]}
+
+
+def build(prog, variant=""):
+    """testdata/go/PROG built here (VARIANTS): its path."""
+    return go_build(wpath(prog + ("." + variant if variant else "")), "./" + prog, GO_SRC,
+                    VARIANTS[variant])
 
 
 def go_version():
@@ -155,9 +161,9 @@ GO_OKS = ["ok_timer_reset", "ok_ticker", "ok_afterfunc", "ok_reset_drain"]
 GO_PROGS = list(GO_LEAKS) + GO_OKS
 
 
-def case_go(prog, stripped, noinline=False):
+def case_go(prog, variant=""):
     need_bpf()
-    exe = build(prog, stripped, noinline)
+    exe = build(prog, variant)
     trace, _ = record(prog, exe)
     rep = report_json(trace)
     expect("%s: trace complete" % prog, True, rep["trace"]["complete"])
@@ -433,10 +439,11 @@ def case_bad_version():
 
 CASES = {}
 for _p in GO_PROGS:
-    CASES["go." + _p] = (lambda p: lambda: case_go(p, False))(_p)
-    CASES["go." + _p + ".stripped"] = (lambda p: lambda: case_go(p, True))(_p)
+    CASES["go." + _p] = (lambda p: lambda: case_go(p))(_p)
+    CASES["go." + _p + ".stripped"] = (lambda p: lambda: case_go(p, "stripped"))(_p)
 CASES.update({
-    "go.leak_after_loop.noinline": lambda: case_go("leak_after_loop", False, True),
+    "go.leak_after_loop.noinline": lambda: case_go("leak_after_loop", "noinline"),
+    "go.leak_ticker.pie": lambda: case_go("leak_ticker", "pie"),
     "go.seed": case_seed,
     "go.demo": case_demo,
     "go.esbuild.go1.19": lambda: case_esbuild("go1.19"),
