@@ -587,16 +587,24 @@ int tlr_gosym_file_offset(const char *path, uint64_t addr, uint64_t *off)
 	return err;
 }
 
-int tlr_gosym_probe_offset(const char *path, uint64_t entry, unsigned *off)
+/* n bytes of code at entry in the ELF file at path. */
+static int read_code(const char *path, uint64_t entry, unsigned char *b, size_t n)
 {
-	unsigned char b[24];
-	unsigned at = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
 
 	if (fd < 0)
 		return -errno;
-	err = read_vaddr(fd, entry, b, sizeof(b));
+	err = read_vaddr(fd, entry, b, n);
 	close(fd);
+	return err;
+}
+
+int tlr_gosym_probe_offset(const char *path, uint64_t entry, unsigned *off)
+{
+	unsigned char b[24];
+	unsigned at = 0;
+	int err = read_code(path, entry, b, sizeof(b));
+
 	if (err)
 		return err;
 	if (b[0] == 0x4c && b[1] == 0x8d && b[2] == 0x64 && b[3] == 0x24)
@@ -618,12 +626,8 @@ int tlr_gosym_sched_offsets(const char *path, uint64_t entry, unsigned *pc, unsi
 {
 	unsigned char b[64];
 	bool from_rbp = false; /* rbx holds the caller's rbp: mov 0x0(%rbp),%rbx */
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	int err = read_code(path, entry, b, sizeof(b));
 
-	if (fd < 0)
-		return -errno;
-	err = read_vaddr(fd, entry, b, sizeof(b));
-	close(fd);
 	if (err)
 		return err;
 	*pc = *bp = 0;

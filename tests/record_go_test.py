@@ -453,32 +453,5 @@ CASES.update({
 })
 
 
-def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print("usage: record_go_test.py CASE\ncases: " + " ".join(sorted(CASES)),
-              file=sys.stderr)
-        return 2
-    if not rt.WORK or not rt.RECORD:
-        print("record_go_test.py: run it from ctest", file=sys.stderr)
-        return 2
-    shutil.rmtree(rt.WORK, ignore_errors=True)
-    os.makedirs(rt.WORK, exist_ok=True)
-    start_time = time.time()
-    try:
-        CASES[sys.argv[1]]()
-    except Skip as e:
-        log("%s: skipped: %s" % (sys.argv[1], e))
-        return 77
-    except Fatal as e:
-        fail(str(e))
-    except Exception:
-        import traceback
-        traceback.print_exc()
-        fail("unexpected error (above)")
-    log("%s: %s in %.1f s" % (sys.argv[1], "FAILED (%d)" % len(failures) if failures else "ok",
-                              time.time() - start_time))
-    return 1 if failures else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(rt.main(CASES, "record_go_test.py"))

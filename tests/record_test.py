@@ -560,18 +560,20 @@ CASES.update({
 })
 
 
-def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print("usage: record_test.py CASE\ncases: " + " ".join(sorted(CASES)), file=sys.stderr)
+def main(cases=None, name="record_test.py"):
+    """Run the case argv[1] names, of cases (this file's by default)."""
+    cases = cases or CASES
+    if len(sys.argv) != 2 or sys.argv[1] not in cases:
+        print("usage: %s CASE\ncases: %s" % (name, " ".join(sorted(cases))), file=sys.stderr)
         return 2
     if not WORK or not RECORD:
-        print("record_test.py: run it from ctest", file=sys.stderr)
+        print("%s: run it from ctest" % name, file=sys.stderr)
         return 2
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK, exist_ok=True)
     start_time = time.time()
     try:
-        CASES[sys.argv[1]]()
+        cases[sys.argv[1]]()
     except Skip as e:
         log("%s: skipped: %s" % (sys.argv[1], e))
         return 77
