@@ -49,7 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import record_test as rt  # noqa: E402
 from record_test import (Recorder, need_bpf, report_json, run, text, wait_until,  # noqa: E402
                          wpath)
-from tlcheck import (Fatal, Skip, check, expect, fail, failures, log, require)  # noqa: E402
+from tlcheck import Fatal, Skip, check, expect, log, require  # noqa: E402
 
 E = os.environ
 GO_SRC = E.get("TL_GO_SRC", "")
