@@ -329,6 +329,64 @@ TEST(many_chunks_and_stats)
 	tt_free(&b);
 }
 
+/* A trace followed while it is written: its bytes appended a piece at a
+ * time (cut anywhere, inside headers and payloads), read after each piece.
+ * Every record comes once, in order; nothing is counted damaged or cut
+ * short on the way; the end record ends it. */
+TEST(follow_growing_file)
+{
+	struct tl_workload_opts wo = {.seed = 5, .events = 20000, .chunk_bytes = 4096};
+	struct tl_trace_reader_stats rs;
+	struct tl_trace_reader *r = NULL;
+	int fd = tt_memfd(), out = tt_memfd(), in, err, open_err;
+	struct tl_trace_writer *w = tl_trace_writer_new(fd, NULL, &err);
+	struct tl_record rec;
+	struct tt_buf b;
+	char path[64];
+	long want, got = 0, waits = 0;
+	size_t at = 0;
+
+	REQUIRE(w);
+	CHECK_EQ(tl_workload_write(w, &wo), 0);
+	tl_trace_writer_free(w);
+	b = tt_slurp(fd);
+	close(fd);
+	want = tt_read_all(b.p, b.len, &rs, NULL, 0, &open_err);
+	REQUIRE(want > 20000);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", out);
+	in = open(path, O_RDONLY);
+	REQUIRE(in >= 0);
+	while (at < b.len) {
+		size_t n = b.len - at < 997 ? b.len - at : 997; /* a prime: cuts anywhere */
+
+		REQUIRE(write(out, b.p + at, n) == (ssize_t)n);
+		at += n;
+		if (!r) { /* the file header is in the first piece */
+			r = tl_trace_reader_open_fd(in, &err);
+			REQUIRE(r);
+			tl_trace_reader_follow(r);
+		}
+		while ((err = tl_trace_reader_next(r, &rec)) == 1)
+			got++;
+		CHECK_EQ(err, 0);
+		waits++;
+		tl_trace_reader_stats(r, &rs);
+		CHECK(!rs.truncated);
+		CHECK_EQ(rs.bad_chunks, 0);
+		CHECK_EQ(rs.clean_end, at == b.len);
+	}
+	CHECK_EQ(got, want);
+	CHECK(waits > 100);
+	tl_trace_reader_stats(r, &rs);
+	CHECK(rs.clean_end);
+	CHECK_EQ(rs.skipped_bytes, 0);
+	CHECK_EQ(tl_trace_reader_next(r, &rec), 0);
+	tl_trace_reader_close(r);
+	close(in);
+	close(out);
+	tt_free(&b);
+}
+
 /* A record that would take the chunk past 16 MiB flushes it first; a
  * record bigger than a chunk is refused. */
 TEST(chunk_limit)

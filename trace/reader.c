@@ -18,7 +18,9 @@
  *  - a record that does not parse: the records before it were returned; the
  *    rest of the chunk is skipped and the chunk counted bad;
  *  - a header or payload that extends past the end of the file: the
- *    truncated tail; the stream ends.
+ *    truncated tail; the stream ends. Unless the reader follows a trace
+ *    still being written (tl_trace_reader_follow()): then it is the chunk
+ *    being written, and the reader waits at its start for the rest.
  */
 #include "reader_int.h"
 
@@ -54,6 +56,7 @@ struct tl_trace_reader {
 	size_t chunk_total;  /* its bytes in the file, header included */
 	uint32_t next_seq;   /* seq of the chunk that would continue the trace */
 	bool done;           /* the end of the file was met */
+	bool follow;         /* the file grows: at its end, wait for more */
 	int fatal;           /* the error that stopped reading, returned again */
 	struct tl__dec dec;
 
@@ -143,9 +146,16 @@ static void chunk_error(struct tl_trace_reader *r, int err, uint64_t off)
 	}
 }
 
-/* The file ends inside a chunk: what is left is the truncated tail. */
+/* Following a trace being written: the chunk at pos is not all there
+ * yet. Nothing is consumed; the next call reads on from here. */
+#define AGAIN 2
+
+/* The file ends inside a chunk: what is left is the truncated tail (or,
+ * following, the chunk still being written). */
 static int tail(struct tl_trace_reader *r)
 {
+	if (r->follow)
+		return AGAIN;
 	r->st.truncated = true;
 	skip(r, avail(r));
 	return 0;
@@ -237,8 +247,9 @@ static bool after_end(struct tl_trace_reader *r)
 
 /*
  * load_chunk - find, check and decompress the next chunk.
- * @return 1 when a chunk is ready to decode; 0 at the end of the file; or a
- *         fatal error.
+ * @return 1 when a chunk is ready to decode; 0 at the end of the file;
+ *         AGAIN (following) when the next chunk is not all written yet; or
+ *         a fatal error.
  */
 static int load_chunk(struct tl_trace_reader *r)
 {
@@ -250,7 +261,7 @@ static int load_chunk(struct tl_trace_reader *r)
 		if ((err = fill(r, TL__CHUNK_HEADER)) != 0)
 			return err;
 		if (avail(r) == 0)
-			return 0;
+			return r->follow && !r->st.clean_end ? AGAIN : 0;
 		if (after_end(r))
 			return 0;
 		if (avail(r) < TL__CHUNK_HEADER)
@@ -337,11 +348,15 @@ int tl_trace_reader_next(struct tl_trace_reader *r, struct tl_record *rec)
 		}
 		if (r->done)
 			return 0;
+		if (r->follow)
+			r->eof = false; /* what was the end may have grown */
 		n = load_chunk(r);
 		if (n < 0) {
 			r->fatal = n;
 			return n;
 		}
+		if (n == AGAIN)
+			return 0;
 		if (n == 0) {
 			/* A trace without its end record was cut short. */
 			r->done = true;
@@ -350,6 +365,12 @@ int tl_trace_reader_next(struct tl_trace_reader *r, struct tl_record *rec)
 			return 0;
 		}
 	}
+}
+
+void tl_trace_reader_follow(struct tl_trace_reader *r)
+{
+	if (r && r->fd >= 0)
+		r->follow = true;
 }
 
 /* ---------------------------------------------------------------------------

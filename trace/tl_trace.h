@@ -621,6 +621,16 @@ struct tl_trace_reader *tl_trace_reader_open_mem(const void *buf, size_t len, in
  */
 int tl_trace_reader_next(struct tl_trace_reader *r, struct tl_record *rec);
 
+/*
+ * tl_trace_reader_follow - read a trace that is still being written (a
+ * recorder's, which writes whole chunks): at the end of the file, or in a
+ * chunk not all written yet, tl_trace_reader_next() returns 0 and the
+ * next call reads on from there once more is written. The trace is over
+ * when the end record has been read (stats: clean_end). A descriptor's
+ * reader only (a memory buffer does not grow).
+ */
+void tl_trace_reader_follow(struct tl_trace_reader *r);
+
 struct tl_trace_reader_stats {
 	unsigned major, minor, time_shift;
 	uint64_t chunks;            /* chunks read whole */
