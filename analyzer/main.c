@@ -13,6 +13,8 @@
 #include "analysis.h"
 #include "detect.h"
 #include "events.h"
+#include "http.h"
+#include "metrics.h"
 #include "grow.h"
 #include "idmap.h"
 #include "outfile.h"
@@ -28,6 +30,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +62,7 @@ static struct env {
 	int64_t at_ns;        /* --at: seconds from the start, as ns (INT64_MAX: the end) */
 	uint64_t at_snapshot; /* --at snapshot:N */
 	const char *suppress; /* --suppress: accepted findings */
+	const char *serve;    /* --serve: follow the trace and serve /metrics here */
 	const char *path; /* the trace */
 } env = {.fail_on = -1, .at_ns = INT64_MAX};
 
@@ -78,6 +83,9 @@ static const char usage[] =
 	"  --timeline=FILE      also write live timers over time as Chrome trace JSON,\n"
 	"                       for ui.perfetto.dev or chrome://tracing\n"
 	"  --events             print every record of the trace instead, one per line\n"
+	"  --serve=HOST:PORT    follow the trace as its recorder writes it, and serve\n"
+	"                       its metrics at http://HOST:PORT/metrics for Prometheus\n"
+	"                       until interrupted (docs/metrics.md)\n"
 	"  --sysroot=DIR        look for the traced binaries under DIR\n"
 	"  --debug-dir=DIR      also look for binaries and debug files in DIR\n"
 	"                       (by name, path and build-id; may be repeated)\n"
@@ -99,7 +107,7 @@ static const char usage[] =
 	"cannot be used as a trace.\n";
 
 enum { OPT_SYSROOT = 256, OPT_DEBUG_DIR, OPT_MIN_COUNT, OPT_FAIL_ON, OPT_PROGRESS,
-       OPT_NO_PROGRESS, OPT_PPROF, OPT_AT, OPT_TIMELINE, OPT_SUPPRESS };
+       OPT_NO_PROGRESS, OPT_PPROF, OPT_AT, OPT_TIMELINE, OPT_SUPPRESS, OPT_SERVE };
 
 static const struct option long_options[] = {
 	{"events", no_argument, NULL, 'e'},
@@ -113,6 +121,7 @@ static const struct option long_options[] = {
 	{"at", required_argument, NULL, OPT_AT},
 	{"timeline", required_argument, NULL, OPT_TIMELINE},
 	{"suppress", required_argument, NULL, OPT_SUPPRESS},
+	{"serve", required_argument, NULL, OPT_SERVE},
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -180,6 +189,9 @@ static int parse_value(int c, const char *arg)
 		return -1;
 	case OPT_SUPPRESS:
 		env.suppress = arg;
+		return -1;
+	case OPT_SERVE:
+		env.serve = arg;
 		return -1;
 	case OPT_AT:
 		return parse_at(arg);
@@ -665,6 +677,90 @@ cleanup:
 	return ret;
 }
 
+/* ---------------------------------------------------------------------------
+ * --serve: the trace followed as it is written, its metrics served
+ */
+
+static volatile sig_atomic_t serve_stop;
+
+static void on_serve_stop(int sig)
+{
+	(void)sig;
+	serve_stop = 1;
+}
+
+static int serve_request(void *ctx, const char *path, const char *query, FILE *out,
+			 const char **type)
+{
+	(void)query;
+	if (strcmp(path, "/metrics") == 0) {
+		*type = "text/plain; version=0.0.4; charset=utf-8";
+		return tl__metrics_write(ctx, out, TL_METRICS_SITES) == 0 ? 200 : 503;
+	}
+	if (strcmp(path, "/") == 0) {
+		fprintf(out, "timerleak-report --serve %s\n\n/metrics  Prometheus metrics\n",
+			env.path);
+		return 200;
+	}
+	fprintf(out, "not found: %s (see /)\n", path);
+	return 404;
+}
+
+static int run_serve(struct tl_trace_reader *r)
+{
+	struct tl__sym_opts so = {env.sysroot, env.debug_dirs, env.ndebug_dirs};
+	struct tl__sym *sym = tl__sym_new(&so);
+	struct tl__analysis *a = tl__an_new();
+	struct sigaction sa = {.sa_handler = on_serve_stop};
+	struct tl_trace_reader_stats st = {0};
+	struct tl__report rep = {0};
+	struct sites sites = {0};
+	struct tl__http *h = NULL;
+	struct tl_record rec;
+	char why[256];
+	int got = 0, ret = EXIT_UNUSABLE;
+
+	if (!sym || !a) {
+		fprintf(stderr, "timerleak-report: out of memory\n");
+		goto out;
+	}
+	if (!(h = tl__http_listen(env.serve, why, sizeof(why)))) {
+		fprintf(stderr, "timerleak-report: --serve=%s\n", why);
+		goto out;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	tl_trace_reader_follow(r);
+	rep = (struct tl__report){.path = env.path, .a = a, .sym = sym, .st = &st, .max_frames = 6};
+	fprintf(stderr, "timerleak-report: following %s; metrics at http://%.*s:%d/metrics\n",
+		env.path, (int)(strrchr(env.serve, ':') - env.serve), env.serve, tl__http_port(h));
+	while (!serve_stop) {
+		struct pollfd p = {tl__http_fd(h), POLLIN, 0};
+
+		while ((got = tl_trace_reader_next(r, &rec)) == 1)
+			if ((got = feed_one(&rec, a, sym, &sites)) != 0)
+				break;
+		if (got < 0) {
+			fprintf(stderr, "timerleak-report: %s: %s\n", env.path, tl_trace_strerror(got));
+			goto out;
+		}
+		tl_trace_reader_stats(r, &st);
+		/* Symbols as of the last record: the modules loaded by then. */
+		a->end_time = a->last_time;
+		if (poll(&p, 1, 250) > 0)
+			while (tl__http_serve(h, serve_request, &rep))
+				;
+	}
+	ret = 0;
+out:
+	tl__http_close(h);
+	tl__idmap_free(&sites.first);
+	free(sites.check);
+	tl__an_free(a);
+	tl__sym_free(sym);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct tl_trace_reader *r = NULL;
@@ -679,7 +775,7 @@ int main(int argc, char **argv)
 		ret = EXIT_UNUSABLE;
 		goto cleanup;
 	}
-	ret = env.events ? run_events(r) : run_report(r);
+	ret = env.events ? run_events(r) : env.serve ? run_serve(r) : run_report(r);
 cleanup:
 	tl_trace_reader_close(r);
 	return ret;

@@ -1,0 +1,135 @@
+/*
+ * metrics.c - see metrics.h.
+ */
+#include "metrics.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A label value as the format wants it: backslash, quote and newline
+ * escaped. */
+static void label(FILE *out, const char *name, const char *v, bool comma)
+{
+	fprintf(out, "%s%s=\"", comma ? "," : "", name);
+	for (; v && *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', out);
+		if (*v == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*v, out);
+	}
+	fputc('"', out);
+}
+
+/* "function file:line" of the creating call, or "?" */
+static void site_name(const struct tl__report *r, uint32_t stack, char *buf, size_t size)
+{
+	struct tl__frame f[1];
+	const char *file;
+
+	if (tl__report_frames(r, stack, f, 1) != 1 || !f[0].function) {
+		snprintf(buf, size, "%s", stack ? "?" : "(made before the recording)");
+		return;
+	}
+	file = f[0].file ? strrchr(f[0].file, '/') : NULL;
+	file = file ? file + 1 : f[0].file;
+	if (file)
+		snprintf(buf, size, "%s %s:%d", f[0].function, file, f[0].line);
+	else
+		snprintf(buf, size, "%s", f[0].function);
+}
+
+static const struct tl__analysis *sort_a;
+
+static int by_live(const void *x, const void *y)
+{
+	const struct tl__an_site *a = &sort_a->sites[*(const uint32_t *)x];
+	const struct tl__an_site *b = &sort_a->sites[*(const uint32_t *)y];
+
+	if (a->live != b->live)
+		return a->live < b->live ? 1 : -1;
+	if (a->created != b->created)
+		return a->created < b->created ? 1 : -1;
+	return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
+}
+
+static void head(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+struct series {
+	const char *name;
+	uint64_t (*value)(const struct tl__an_site *s);
+};
+
+static uint64_t live(const struct tl__an_site *s) { return s->live; }
+static uint64_t live_bytes(const struct tl__an_site *s) { return s->live_bytes; }
+static uint64_t created(const struct tl__an_site *s) { return s->created; }
+
+int tl__metrics_write(const struct tl__report *r, FILE *out, size_t max_sites)
+{
+	static const struct series series[] = {
+		{"timerleak_live_timers", live},
+		{"timerleak_live_timer_bytes", live_bytes},
+		{"timerleak_created_timers_total", created},
+	};
+	static const char *const types[] = {"gauge", "gauge", "counter"};
+	static const char *const helps[] = {
+		"Timers live now (Go's: held by the runtime, pending), by creation site.",
+		"Bytes held by the live timers, by creation site.",
+		"Timers created since the recording began, by creation site."};
+	const struct tl__analysis *a = r->a;
+	const char *exe = a->proc.exe ? strrchr(a->proc.exe, '/') : NULL;
+	uint32_t *order = a->nsites ? malloc(a->nsites * sizeof(*order)) : NULL;
+	size_t n = 0;
+	char pid[16], name[512];
+
+	if (a->nsites && !order)
+		return -1;
+	exe = exe ? exe + 1 : a->proc.exe ? a->proc.exe : "";
+	snprintf(pid, sizeof(pid), "%" PRIu32, a->proc.pid);
+	for (size_t i = 0; i < a->nsites; i++)
+		if (a->sites[i].created || a->sites[i].live)
+			order[n++] = (uint32_t)i;
+	sort_a = a;
+	if (n)
+		qsort(order, n, sizeof(*order), by_live);
+	for (size_t k = 0; k < sizeof(series) / sizeof(series[0]); k++) {
+		uint64_t other = 0;
+
+		head(out, series[k].name, types[k], helps[k]);
+		for (size_t i = 0; i < n; i++) {
+			const struct tl__an_site *s = &a->sites[order[i]];
+
+			if (i >= max_sites) {
+				other += series[k].value(s);
+				continue;
+			}
+			site_name(r, s->stack, name, sizeof(name));
+			fprintf(out, "%s{", series[k].name);
+			label(out, "pid", pid, false);
+			label(out, "exe", exe, true);
+			label(out, "kind", tl_kind_name((int)s->kind), true);
+			label(out, "site", name, true);
+			fprintf(out, "} %" PRIu64 "\n", series[k].value(s));
+		}
+		if (n > max_sites) {
+			fprintf(out, "%s{", series[k].name);
+			label(out, "pid", pid, false);
+			label(out, "exe", exe, true);
+			label(out, "kind", "", true);
+			label(out, "site", "(other)", true);
+			fprintf(out, "} %" PRIu64 "\n", other);
+		}
+	}
+	head(out, "timerleak_events_total", "counter", "Timer events recorded.");
+	fprintf(out, "timerleak_events_total{pid=\"%s\"} %" PRIu64 "\n", pid, a->events);
+	head(out, "timerleak_dropped_events_total", "counter",
+	     "Timer events the recorder lost (a full buffer, a failed write).");
+	fprintf(out, "timerleak_dropped_events_total{pid=\"%s\"} %" PRIu64 "\n", pid, a->dropped);
+	free(order);
+	return 0;
+}

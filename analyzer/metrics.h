@@ -1,0 +1,26 @@
+/*
+ * metrics.h - the analysis as it stands, in Prometheus's text exposition
+ * format (version 0.0.4): what a scrape of /metrics gets.
+ *
+ * Per creation site, for the sites with the most live timers (at most
+ * max_sites; the rest summed under site="(other)", so a series count is
+ * bounded whatever the service does): timerleak_live_timers and
+ * timerleak_live_timer_bytes (gauges), timerleak_created_timers_total
+ * (counter), labels pid, exe, kind, site ("function file:line" of the
+ * creating call). For the trace: timerleak_events_total and
+ * timerleak_dropped_events_total (counters). docs/metrics.md is the
+ * reference.
+ */
+#ifndef TL_ANALYZER_METRICS_H
+#define TL_ANALYZER_METRICS_H
+
+#include "report.h"
+
+#include <stdio.h>
+
+#define TL_METRICS_SITES 50
+
+/* @return 0, or -1 when out of memory. */
+int tl__metrics_write(const struct tl__report *r, FILE *out, size_t max_sites);
+
+#endif /* TL_ANALYZER_METRICS_H */

@@ -1,0 +1,11 @@
+# timerleak-report --serve (tests/serve_test.py, one ctest entry per case,
+# serve.<case>): the demo service recorded under the shim, its trace
+# followed while written and its metrics scraped by Debian's Prometheus;
+# bad ports and bad clients.
+foreach(case prometheus bad)
+	add_test(NAME serve.${case}
+		COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/serve_test.py ${case})
+	set_tests_properties(serve.${case} PROPERTIES LABELS "serve" TIMEOUT 180
+		SKIP_RETURN_CODE 77
+		ENVIRONMENT "TL_REPORT=$<TARGET_FILE:timerleak-report>;TL_PRELOAD=$<TARGET_FILE:timerleak>;TL_DEMO=$<TARGET_FILE:demo_service>;TL_WORK=${CMAKE_CURRENT_BINARY_DIR}/serve/${case}")
+endforeach()

@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""serve_test.py - timerleak-report --serve: a trace followed as its
+recorder writes it, its metrics scraped by a real Prometheus.
+
+Usage: serve_test.py CASE   (tests/serve.cmake registers each as serve.CASE)
+
+The cases:
+  prometheus   the demo service recorded under the shim; Debian's Prometheus
+               scrapes the server each second: the leaking site's
+               timerleak_live_timers rises, the healthy one's stays flat; the
+               service is stopped and the series keeps its last value
+  bad          a port in use, an address that is not one, an unknown path, a
+               method other than GET, a request that never ends, a client
+               gone without a word: clear statuses, the server runs on
+
+Environment (tests/serve.cmake): TL_REPORT, TL_PRELOAD, TL_DEMO, TL_WORK.
+Exit 77 (skipped) without a prometheus binary (scripts/setup installs it).
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tlcheck import (Fatal, Skip, check, clean_env, expect, fail, failures, log,  # noqa: E402
+                     require)
+
+E = os.environ
+REPORT = E.get("TL_REPORT", "")
+PRELOAD = E.get("TL_PRELOAD", "")
+DEMO = E.get("TL_DEMO", "")
+WORK = E.get("TL_WORK", "")
+
+
+def wpath(*p):
+    return os.path.join(WORK, *p)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_until(what, cond, seconds=30):
+    end = time.time() + seconds
+    while time.time() < end:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise Fatal("%s: not within %d s" % (what, seconds))
+
+
+def get(url, method="GET"):
+    """(status, body) of url."""
+    req = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, ConnectionError):
+        return 0, ""  # nobody listens (yet)
+
+
+class Proc:
+    def __init__(self, name, cmd, env=None):
+        self.name = name
+        self.out = open(wpath(name + ".out"), "w+")
+        log("$ " + " ".join(cmd) + " &")
+        self.p = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT, cwd=WORK,
+                                  env=env or clean_env())
+
+    def output(self):
+        self.out.seek(0)
+        return self.out.read()
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(20)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        return self.p.returncode
+
+
+def demo(trace):
+    return Proc("demo", [DEMO, "-t", "60"], env=clean_env(LD_PRELOAD=PRELOAD, TIMERLEAK_OUTPUT=trace,
+                                              TIMERLEAK_QUIET="1"))
+
+
+def serve(trace, port):
+    s = Proc("serve", [REPORT, "--serve=127.0.0.1:%d" % port, trace])
+    wait_until("the server", lambda: "metrics at http://" in s.output() or
+               s.p.poll() is not None)
+    require(s.p.poll() is None, "timerleak-report --serve ended: " + s.output())
+    return s
+
+
+def series(metrics, name, site_part):
+    """The value of metric name for the site whose label holds site_part."""
+    for line in metrics.splitlines():
+        if line.startswith(name + "{") and site_part in line:
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def case_prometheus():
+    prom = shutil.which("prometheus")
+    if not prom:
+        raise Skip("no prometheus (scripts/setup installs it)")
+    trace = wpath("demo.tlk")
+    port, pport = free_port(), free_port()
+    d = demo(trace)
+    procs = [d]
+    try:
+        wait_until("the demo's trace", lambda: os.path.exists(trace) and
+                   os.path.getsize(trace) > 0)
+        s = serve(trace, port)
+        procs.append(s)
+        with open(wpath("prometheus.yml"), "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                    "scrape_configs:\n  - job_name: timerleak\n    static_configs:\n"
+                    "      - targets: ['127.0.0.1:%d']\n" % port)
+        p = Proc("prometheus", [prom, "--config.file=" + wpath("prometheus.yml"),
+                                "--storage.tsdb.path=" + wpath("tsdb"),
+                                "--web.listen-address=127.0.0.1:%d" % pport])
+        procs.append(p)
+        api = "http://127.0.0.1:%d/api/v1/" % pport
+
+        def query(q):
+            st, body = get(api + "query?" + urllib.parse.urlencode({"query": q}))
+            if st != 200:
+                return []
+            return json.loads(body)["data"]["result"]
+
+        leak = 'timerleak_live_timers{site=~"stream_progress .*"}'
+        healthy = 'timerleak_live_timers{site=~"housekeeping_ticker .*"}'
+        wait_until("Prometheus has the leaking series",
+                   lambda: query(leak) and query(healthy), 60)
+        time.sleep(6)
+        rise = query("delta(%s[5s])" % leak)
+        flat = query("delta(%s[5s])" % healthy)
+        log("delta over 5 s: leaking %s, healthy %s" % (rise, flat))
+        require(rise and flat, "no delta from Prometheus")
+        check(float(rise[0]["value"][1]) > 10, "the leaking site did not rise: %s" % rise)
+        expect("the healthy site's change", 0.0, float(flat[0]["value"][1]))
+        lbl = query(leak)[0]["metric"]
+        expect("labels", ["__name__", "exe", "instance", "job", "kind", "pid", "site"],
+               sorted(lbl))
+        expect("exe label", "demo_service", lbl["exe"])
+        expect("kind label", "ticker", lbl["kind"])
+        # The service stops: the trace ends, the last values stay served.
+        d.stop()
+        time.sleep(1.5)
+        st, body = get("http://127.0.0.1:%d/metrics" % port)
+        expect("/metrics after the service ended", 200, st)
+        check(series(body, "timerleak_live_timers", "stream_progress") is not None,
+              "the leaking series went away with the service:\n" + body[:2000])
+        check(s.p.poll() is None, "the server ended with the service")
+    finally:
+        for pr in reversed(procs):
+            pr.stop()
+    expect("server's exit status on SIGTERM", 0, procs[1].p.returncode)
+
+
+def case_bad():
+    trace = wpath("demo.tlk")
+    port = free_port()
+    d = demo(trace)
+    procs = [d]
+    try:
+        wait_until("the demo's trace", lambda: os.path.exists(trace) and
+                   os.path.getsize(trace) > 0)
+        s = serve(trace, port)
+        procs.append(s)
+        # A second server on the same port: refused, said, exit 2.
+        p = subprocess.run([REPORT, "--serve=127.0.0.1:%d" % port, trace],
+                           capture_output=True, text=True, timeout=30)
+        expect("port in use: exit status", 2, p.returncode)
+        check("127.0.0.1:%d: Address already in use" % port in p.stderr,
+              "port in use: %r" % p.stderr)
+        p = subprocess.run([REPORT, "--serve=nowhere", trace], capture_output=True, text=True,
+                           timeout=30)
+        expect("not HOST:PORT: exit status", 2, p.returncode)
+        check("not HOST:PORT" in p.stderr, "not HOST:PORT: %r" % p.stderr)
+        base = "http://127.0.0.1:%d" % port
+        expect("unknown path", 404, get(base + "/debug/nothing")[0])
+        expect("a query on /metrics", 200, get(base + "/metrics?seconds=bad")[0])
+        expect("POST", 405, get(base + "/metrics", "POST")[0])
+        expect("HEAD", 200, get(base + "/metrics", "HEAD")[0])
+        # A client that sends half a request and waits; one that connects
+        # and leaves; one that sends garbage.
+        slow = socket.create_connection(("127.0.0.1", port))
+        slow.sendall(b"GET /metr")
+        gone = socket.create_connection(("127.0.0.1", port))
+        gone.close()
+        junk = socket.create_connection(("127.0.0.1", port))
+        junk.sendall(b"\x00\x01\x02\r\n\r\n")
+        reply = junk.recv(100)
+        check(reply.startswith(b"HTTP/1.1 400"), "garbage: %r" % reply)
+        junk.close()
+        time.sleep(2.5)  # the half request times out
+        slow.close()
+        # A client that reads nothing and closes mid-response.
+        for _ in range(5):
+            c = socket.create_connection(("127.0.0.1", port))
+            c.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            c.close()
+        st, body = get(base + "/metrics")
+        expect("after the bad clients: /metrics", 200, st)
+        check("timerleak_live_timers{" in body, "no series: " + body[:500])
+        check(s.p.poll() is None, "the server ended")
+    finally:
+        for pr in reversed(procs):
+            pr.stop()
+
+
+CASES = {"prometheus": case_prometheus, "bad": case_bad}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print("usage: serve_test.py CASE\ncases: " + " ".join(sorted(CASES)), file=sys.stderr)
+        return 2
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK, exist_ok=True)
+    t0 = time.time()
+    try:
+        CASES[sys.argv[1]]()
+    except Skip as e:
+        log("%s: skipped: %s" % (sys.argv[1], e))
+        return 77
+    except Fatal as e:
+        fail(str(e))
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        fail("unexpected error (above)")
+    log("%s: %s in %.1f s" % (sys.argv[1], "FAILED (%d)" % len(failures) if failures else "ok",
+                              time.time() - t0))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
