@@ -5,7 +5,8 @@ recorder writes it, its metrics scraped by a real Prometheus.
 Usage: serve_test.py CASE   (tests/serve.cmake registers each as serve.CASE)
 
 The cases:
-  prometheus   the demo service recorded under the shim; Debian's Prometheus
+  prometheus   the demo service recorded under the shim, served by the
+               wrapper's `timerleak serve`; Debian's Prometheus
                scrapes the server each second: the leaking site's
                timerleak_live_timers rises, the healthy one's stays flat; the
                service is stopped and the series keeps its last value
@@ -13,7 +14,8 @@ The cases:
                method other than GET, a request that never ends, a client
                gone without a word: clear statuses, the server runs on
 
-Environment (tests/serve.cmake): TL_REPORT, TL_PRELOAD, TL_DEMO, TL_WORK.
+Environment (tests/serve.cmake): TL_REPORT, TL_PRELOAD, TL_DEMO, TL_WRAPPER,
+TL_WORK.
 Exit 77 (skipped) without a prometheus binary (scripts/setup installs it).
 """
 import json
@@ -36,6 +38,7 @@ E = os.environ
 REPORT = E.get("TL_REPORT", "")
 PRELOAD = E.get("TL_PRELOAD", "")
 DEMO = E.get("TL_DEMO", "")
+WRAPPER = E.get("TL_WRAPPER", "")
 WORK = E.get("TL_WORK", "")
 
 
@@ -100,8 +103,10 @@ def demo(trace):
                                               TIMERLEAK_QUIET="1"))
 
 
-def serve(trace, port):
-    s = Proc("serve", [REPORT, "--serve=127.0.0.1:%d" % port, trace])
+def serve(trace, port, wrapper=False):
+    """The server: timerleak-report --serve, or the wrapper's timerleak serve."""
+    s = Proc("serve", [WRAPPER, "serve", "--listen", "127.0.0.1:%d" % port, trace] if wrapper
+             else [REPORT, "--serve=127.0.0.1:%d" % port, trace])
     wait_until("the server", lambda: "metrics at http://" in s.output() or
                s.p.poll() is not None)
     require(s.p.poll() is None, "timerleak-report --serve ended: " + s.output())
@@ -127,7 +132,7 @@ def case_prometheus():
     try:
         wait_until("the demo's trace", lambda: os.path.exists(trace) and
                    os.path.getsize(trace) > 0)
-        s = serve(trace, port)
+        s = serve(trace, port, wrapper=True)
         procs.append(s)
         with open(wpath("prometheus.yml"), "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
