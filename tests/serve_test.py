@@ -98,9 +98,15 @@ class Proc:
         return self.p.returncode
 
 
+# In a sanitized build the demo's sanitizer wants to come first, and need
+# not before the preloaded shim.
+PRELOAD_ASAN = ":".join(o for o in (E.get("ASAN_OPTIONS"), "verify_asan_link_order=0") if o)
+
+
 def demo(trace):
-    return Proc("demo", [DEMO, "-t", "60"], env=clean_env(LD_PRELOAD=PRELOAD, TIMERLEAK_OUTPUT=trace,
-                                              TIMERLEAK_QUIET="1"))
+    return Proc("demo", [DEMO, "-t", "60"], env=clean_env(
+        LD_PRELOAD=PRELOAD, TIMERLEAK_OUTPUT=trace, TIMERLEAK_QUIET="1",
+        ASAN_OPTIONS=PRELOAD_ASAN))
 
 
 def serve(trace, port, wrapper=False):
