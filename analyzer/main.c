@@ -13,8 +13,8 @@
 #include "analysis.h"
 #include "detect.h"
 #include "events.h"
-#include "http.h"
-#include "metrics.h"
+#include "feed.h"
+#include "live.h"
 #include "grow.h"
 #include "idmap.h"
 #include "outfile.h"
@@ -409,94 +409,6 @@ static void progress_draw(struct progress *p, uint64_t file_bytes, bool last)
 }
 
 /*
- * One call site, one finding: the compiler may split one call on one
- * source line into several call instructions (unrolled loops, duplicated
- * tails), whose stacks differ by address only. Each stack is symbolized
- * as it arrives; one whose every frame has the function, file and line of
- * an earlier stack's is made an alias of it (tl__an_stack_alias). Frames
- * that cannot be symbolized keep their address, so they never merge.
- */
-struct sites {
-	struct tl__idmap first; /* signature hash -> the first stack id with it */
-	uint64_t *check;       /* a second hash per entry, against collisions */
-	size_t ncheck, capcheck;
-	int64_t time;          /* of the last timed record: for the module map */
-};
-
-static uint64_t mix(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-static uint64_t mix_str(uint64_t h, const char *s)
-{
-	return mix(h, s ? s : "", s ? strlen(s) + 1 : 1);
-}
-
-static int alias_stack(struct sites *st, const struct tl_record *rec, struct tl__analysis *a,
-		       struct tl__sym *sym)
-{
-	uint64_t h1 = 0xcbf29ce484222325ull, h2 = 0x84222325cbf29ce4ull;
-	uint32_t first;
-	uint64_t *c;
-
-	for (uint32_t i = 0; i < rec->stack.n; i++) {
-		struct tl__frame f[16];
-		int n = tl__sym_lookup(sym, rec->stack.frames[i], true, st->time, f, 16);
-
-		for (int k = 0; k < n; k++) {
-			uint64_t where[2] = {f[k].file ? (uint64_t)f[k].line : f[k].offset,
-					     f[k].inlined};
-			const char *what = f[k].file ? f[k].file : f[k].module;
-
-			if (!f[k].function && !f[k].file)
-				where[0] = rec->stack.frames[i]; /* unknown: its address */
-			h1 = mix(mix_str(mix_str(h1, f[k].function), what), where, sizeof(where));
-			h2 = mix(mix_str(mix_str(h2, what), f[k].function), where, sizeof(where));
-		}
-	}
-	h1 = mix(h1, &rec->stack.n, sizeof(rec->stack.n));
-	first = tl__idmap_get(&st->first, h1);
-	if (first != UINT32_MAX)
-		return st->check[first] == h2 ? tl__an_stack_alias(a, rec->stack.id, (uint32_t)(
-							       st->check[first + 1]))
-					       : 0;
-	if (!(c = tl__grow(st->check, &st->capcheck, st->ncheck + 2, sizeof(*c), 64)))
-		return TL_TRACE_E_NOMEM;
-	st->check = c;
-	c[st->ncheck] = h2;
-	c[st->ncheck + 1] = rec->stack.id;
-	if (tl__idmap_put(&st->first, h1, (uint32_t)st->ncheck) != 0)
-		return TL_TRACE_E_NOMEM;
-	st->ncheck += 2;
-	return 0;
-}
-
-static int feed_one(const struct tl_record *rec, struct tl__analysis *a, struct tl__sym *sym,
-		    struct sites *st)
-{
-	int err = 0;
-
-	if (rec->time && rec->type != TL_REC_STACK)
-		st->time = rec->time;
-	if (rec->type == TL_REC_STACK)
-		err = alias_stack(st, rec, a, sym);
-	else if (rec->type == TL_REC_MODULE)
-		err = tl__sym_module(sym, &rec->module, rec->time);
-	else if (rec->type == TL_REC_MODULE_UNLOAD)
-		tl__sym_module_unload(sym, rec->module_unload.id, rec->time);
-	else if (rec->type == TL_REC_PROCESS)
-		tl__sym_set_exe(sym, rec->process.exe);
-	return err ? err : tl__an_feed(a, rec);
-}
-
-/*
  * Every record to the symbolizer's module map and the analysis. With two
  * CPUs or more the trace is decoded on a thread of its own (pipe.h), which
  * makes the report about 1.5-2x faster; else, or when no thread can be
@@ -509,7 +421,7 @@ static int feed(struct tl_trace_reader *r, struct tl__analysis *a, struct tl__sy
 	struct progress prog;
 	struct tl_record own;
 	const struct tl_record *rec = &own, *ahead;
-	struct sites sites = {0};
+	struct tl__feed sites = {0};
 	uint64_t n = 0;
 	int got, err = 0;
 
@@ -517,7 +429,7 @@ static int feed(struct tl_trace_reader *r, struct tl__analysis *a, struct tl__sy
 	while ((got = pipe ? tl__pipe_next(pipe, &rec) : tl_trace_reader_next(r, &own)) > 0) {
 		if (pipe && (ahead = tl__pipe_peek(pipe, 8)) != NULL)
 			tl__an_prefetch(a, ahead);
-		if ((err = feed_one(rec, a, sym, &sites)) != 0)
+		if ((err = tl__feed_one(&sites, rec, a, sym)) != 0)
 			break;
 		if ((++n & 0xffff) == 0 && prog.on) {
 			if (!pipe)
@@ -527,8 +439,7 @@ static int feed(struct tl_trace_reader *r, struct tl__analysis *a, struct tl__sy
 		}
 	}
 	tl__pipe_stop(pipe);
-	tl__idmap_free(&sites.first);
-	free(sites.check);
+	tl__feed_free(&sites);
 	progress_draw(&prog, 0, true);
 	return err ? err : got;
 }
@@ -689,76 +600,45 @@ static void on_serve_stop(int sig)
 	serve_stop = 1;
 }
 
-static int serve_request(void *ctx, const char *path, const char *query, FILE *out,
-			 const char **type)
-{
-	(void)query;
-	if (strcmp(path, "/metrics") == 0) {
-		*type = "text/plain; version=0.0.4; charset=utf-8";
-		return tl__metrics_write(ctx, out, TL_METRICS_SITES) == 0 ? 200 : 503;
-	}
-	if (strcmp(path, "/") == 0) {
-		fprintf(out, "timerleak-report --serve %s\n\n/metrics  Prometheus metrics\n",
-			env.path);
-		return 200;
-	}
-	fprintf(out, "not found: %s (see /)\n", path);
-	return 404;
-}
-
-static int run_serve(struct tl_trace_reader *r)
+/* --serve: the trace is read by the live server, not here */
+static int run_serve(void)
 {
 	struct tl__sym_opts so = {env.sysroot, env.debug_dirs, env.ndebug_dirs};
-	struct tl__sym *sym = tl__sym_new(&so);
-	struct tl__analysis *a = tl__an_new();
 	struct sigaction sa = {.sa_handler = on_serve_stop};
-	struct tl_trace_reader_stats st = {0};
-	struct tl__report rep = {0};
-	struct sites sites = {0};
-	struct tl__http *h = NULL;
-	struct tl_record rec;
+	struct tl__live *l;
 	char why[256];
-	int got = 0, ret = EXIT_UNUSABLE;
+	int err;
 
-	if (!sym || !a) {
-		fprintf(stderr, "timerleak-report: out of memory\n");
-		goto out;
-	}
-	if (!(h = tl__http_listen(env.serve, why, sizeof(why)))) {
+	if (!(l = tl__live_open(env.path, env.serve, &so, why, sizeof(why)))) {
 		fprintf(stderr, "timerleak-report: --serve=%s\n", why);
-		goto out;
+		return EXIT_UNUSABLE;
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	tl_trace_reader_follow(r);
-	rep = (struct tl__report){.path = env.path, .a = a, .sym = sym, .st = &st, .max_frames = 6};
 	fprintf(stderr, "timerleak-report: following %s; metrics at http://%.*s:%d/metrics\n",
-		env.path, (int)(strrchr(env.serve, ':') - env.serve), env.serve, tl__http_port(h));
+		env.path, (int)(strrchr(env.serve, ':') - env.serve), env.serve, tl__live_port(l));
 	while (!serve_stop) {
-		struct pollfd p = {tl__http_fd(h), POLLIN, 0};
+		struct pollfd p = {tl__live_fd(l), POLLIN, 0};
 
-		while ((got = tl_trace_reader_next(r, &rec)) == 1)
-			if ((got = feed_one(&rec, a, sym, &sites)) != 0)
-				break;
-		if (got < 0) {
-			fprintf(stderr, "timerleak-report: %s: %s\n", env.path, tl_trace_strerror(got));
-			goto out;
+		if ((err = tl__live_step(l)) != 0) {
+			fprintf(stderr, "timerleak-report: %s: %s%s\n", env.path, tl_trace_strerror(err),
+				tl__live_records(l) ? "; serving what was read" : "");
+			if (!tl__live_records(l)) {
+				tl__live_close(l);
+				return EXIT_UNUSABLE;
+			}
+			break;
 		}
-		tl_trace_reader_stats(r, &st);
-		/* Symbols as of the last record: the modules loaded by then. */
-		a->end_time = a->last_time;
-		if (poll(&p, 1, 250) > 0)
-			while (tl__http_serve(h, serve_request, &rep))
-				;
+		poll(&p, 1, 250);
 	}
-	ret = 0;
-out:
-	tl__http_close(h);
-	tl__idmap_free(&sites.first);
-	free(sites.check);
-	tl__an_free(a);
-	tl__sym_free(sym);
-	return ret;
+	while (!serve_stop) { /* the reading stopped; the answers go on */
+		struct pollfd p = {tl__live_fd(l), POLLIN, 0};
+
+		if (poll(&p, 1, 250) > 0)
+			tl__live_step(l);
+	}
+	tl__live_close(l);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -769,13 +649,17 @@ int main(int argc, char **argv)
 	ret = parse_args(argc, argv);
 	if (ret >= 0)
 		goto cleanup;
+	if (env.serve) { /* the file may not be a trace yet: the server waits */
+		ret = run_serve();
+		goto cleanup;
+	}
 	r = tl_trace_reader_open(env.path, &err);
 	if (!r) {
 		report_open_error(env.path, err, errno);
 		ret = EXIT_UNUSABLE;
 		goto cleanup;
 	}
-	ret = env.events ? run_events(r) : env.serve ? run_serve(r) : run_report(r);
+	ret = env.events ? run_events(r) : run_report(r);
 cleanup:
 	tl_trace_reader_close(r);
 	return ret;

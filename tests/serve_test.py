@@ -206,6 +206,12 @@ def case_bad():
                            timeout=30)
         expect("not HOST:PORT: exit status", 2, p.returncode)
         check("not HOST:PORT" in p.stderr, "not HOST:PORT: %r" % p.stderr)
+        with open(wpath("not.tlk"), "w") as f:
+            f.write("this is no trace, and long enough to hold a trace's header\n")
+        p = subprocess.run([REPORT, "--serve=127.0.0.1:0", wpath("not.tlk")], capture_output=True,
+                           text=True, timeout=30)
+        expect("not a trace: exit status", 2, p.returncode)
+        check("not a timerleak trace" in p.stderr, "not a trace: %r" % p.stderr)
         base = "http://127.0.0.1:%d" % port
         expect("unknown path", 404, get(base + "/debug/nothing")[0])
         expect("a query on /metrics", 200, get(base + "/metrics?seconds=bad")[0])

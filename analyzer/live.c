@@ -1,0 +1,123 @@
+/*
+ * live.c - see live.h.
+ */
+#include "live.h"
+#include "analysis.h"
+#include "feed.h"
+#include "http.h"
+#include "metrics.h"
+#include "report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct tl__live {
+	char *path;
+	struct tl__http *http;
+	struct tl_trace_reader *r; /* NULL until the trace has its header */
+	struct tl__sym *sym;
+	struct tl__analysis *a;
+	struct tl__feed feed;
+	struct tl_trace_reader_stats st;
+	struct tl__report rep;
+	int err;                   /* what stopped the reading, 0 if nothing */
+};
+
+struct tl__live *tl__live_open(const char *path, const char *addr, const struct tl__sym_opts *so,
+			       char *why, size_t whysize)
+{
+	struct tl__live *l = calloc(1, sizeof(*l));
+
+	if (!l || !(l->path = strdup(path)) || !(l->sym = tl__sym_new(so)) ||
+	    !(l->a = tl__an_new())) {
+		snprintf(why, whysize, "out of memory");
+		tl__live_close(l);
+		return NULL;
+	}
+	if (!(l->http = tl__http_listen(addr, why, whysize))) {
+		tl__live_close(l);
+		return NULL;
+	}
+	l->rep = (struct tl__report){.path = l->path, .a = l->a, .sym = l->sym, .st = &l->st,
+				     .max_frames = 6};
+	return l;
+}
+
+void tl__live_close(struct tl__live *l)
+{
+	if (!l)
+		return;
+	tl__http_close(l->http);
+	tl_trace_reader_close(l->r);
+	tl__feed_free(&l->feed);
+	tl__an_free(l->a);
+	tl__sym_free(l->sym);
+	free(l->path);
+	free(l);
+}
+
+int tl__live_fd(const struct tl__live *l)
+{
+	return tl__http_fd(l->http);
+}
+
+int tl__live_port(const struct tl__live *l)
+{
+	return tl__http_port(l->http);
+}
+
+static int request(void *ctx, const char *path, const char *query, FILE *out, const char **type)
+{
+	struct tl__live *l = ctx;
+
+	(void)query;
+	if (strcmp(path, "/metrics") == 0) {
+		*type = "text/plain; version=0.0.4; charset=utf-8";
+		return tl__metrics_write(&l->rep, out, TL_METRICS_SITES) == 0 ? 200 : 503;
+	}
+	if (strcmp(path, "/") == 0) {
+		fprintf(out, "timerleak: %s\n\n/metrics  Prometheus metrics\n", l->path);
+		return 200;
+	}
+	fprintf(out, "not found: %s (see /)\n", path);
+	return 404;
+}
+
+/* What has been written since the last step. */
+static int read_on(struct tl__live *l)
+{
+	struct tl_record rec;
+	int got, err;
+
+	if (!l->r) {
+		l->r = tl_trace_reader_open(l->path, &err);
+		/* no file yet, or not its whole header: later */
+		if (!l->r)
+			return err == TL_TRACE_E_NOT_TRACE || err == TL_TRACE_E_NEWER_VERSION ||
+					       err == TL_TRACE_E_BAD_HEADER
+				       ? err
+				       : 0;
+		tl_trace_reader_follow(l->r);
+	}
+	while ((got = tl_trace_reader_next(l->r, &rec)) == 1)
+		if ((got = tl__feed_one(&l->feed, &rec, l->a, l->sym)) != 0)
+			break;
+	tl_trace_reader_stats(l->r, &l->st);
+	/* Symbols as of the last record: the modules loaded by then. */
+	l->a->end_time = l->a->last_time;
+	return got < 0 ? got : 0;
+}
+
+uint64_t tl__live_records(const struct tl__live *l)
+{
+	return l->st.records;
+}
+
+int tl__live_step(struct tl__live *l)
+{
+	if (!l->err)
+		l->err = read_on(l);
+	while (tl__http_serve(l->http, request, l))
+		;
+	return l->err;
+}
