@@ -17,6 +17,7 @@
 #include "collect.h"
 #include "goinfo.h"
 #include "gosym.h"
+#include "live.h"
 #include "procfs.h"
 #include "record.h"
 #include "unwind.h"
@@ -59,6 +60,7 @@ static struct env {
 	unsigned buffer_mb;
 	bool force;
 	bool quiet;
+	const char *serve; /* --serve: metrics of the trace so far, over HTTP */
 } env = {.depth = 64, .buffer_mb = 16};
 
 static volatile sig_atomic_t stop;
@@ -98,6 +100,9 @@ static void usage(FILE *out)
 		"      --buffer MB      the ring buffer between the kernel and the recorder,\n"
 		"                       1 to 1024 MiB, rounded up to a power of two (default\n"
 		"                       16): more loses fewer events in bursts\n"
+		"      --serve[=HOST:PORT]  serve the recording's metrics for Prometheus at\n"
+		"                       http://HOST:PORT/metrics while it records (default\n"
+		"                       127.0.0.1:6061; docs/metrics.md)\n"
 		"  -q, --quiet          no summary line\n"
 		"      --version        the version, and the trace format's\n"
 		"  -h, --help           this text\n"
@@ -137,6 +142,7 @@ static int parse_args(int argc, char **argv)
 		{"depth", required_argument, NULL, 'D'},
 		{"buffer", required_argument, NULL, 'B'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"serve", optional_argument, NULL, 'S'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -180,6 +186,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'q':
 			env.quiet = true;
+			break;
+		case 'S':
+			env.serve = optarg ? optarg : "127.0.0.1:6061";
 			break;
 		case 'V':
 			printf("timerleak-record %s (trace format %d.%d)\n", TL_VERSION, TL_TRACE_MAJOR,
@@ -405,6 +414,7 @@ struct rec {
 	int err;                 /* the first trace error */
 	bool gone;               /* the process exited or exec'd */
 	int64_t start;
+	struct tl__live *live;   /* --serve */
 	uint64_t batch;          /* events read since the loop last had its turn */
 	int64_t batch_until;     /* when the loop gets its turn back */
 };
@@ -724,6 +734,8 @@ static void run(struct rec *r)
 			break;
 		}
 		now = now_ns(CLOCK_MONOTONIC);
+		if (r->live)
+			tl__live_step(r->live); /* reading stops only on a fault of its own */
 		if (now >= until)
 			break;
 		if (now >= next_scan) {
@@ -799,6 +811,7 @@ static void cleanup(struct rec *r)
 		bpf_link__destroy(r->links[i]);
 	ring_buffer__free(r->rb);
 	record_bpf__destroy(r->skel);
+	tl__live_close(r->live);
 	tl_trace_writer_free(r->w);
 	if (r->fd >= 0)
 		close(r->fd);
@@ -832,6 +845,21 @@ int main(int argc, char **argv)
 	ret = 1;
 	if (open_output(&r))
 		goto out;
+	if (env.serve) {
+		struct tl__sym_opts so = {0};
+		char why[256];
+
+		if (!(r.live = tl__live_open(r.path, env.serve, &so, why, sizeof(why)))) {
+			say("--serve=%s", why);
+			unlink(r.path);
+			ret = 2;
+			goto out;
+		}
+		if (!env.quiet)
+			say("metrics at http://%.*s:%d/metrics",
+			    (int)(strrchr(env.serve, ':') - env.serve), env.serve,
+			    tl__live_port(r.live));
+	}
 	if (load(&r) || start(&r)) {
 		unlink(r.path); /* nothing recorded: no trace to mistake for one */
 		goto out;

@@ -20,6 +20,7 @@ The cases:
   bad.*           a pid that does not exist, one that exits while recorded,
                   a kernel thread, the recorder's own pid (Go programs:
                   record_go_test.py)
+  serve           --serve: metrics of the demo served while it is recorded
   usage           the command line
   wrapper         timerleak record -p PID --report
 
@@ -467,6 +468,51 @@ def case_bad_self():
     check("is timerleak-record itself" in text(p.stderr), "message: " + text(p.stderr))
 
 
+def case_serve():
+    """--serve: the demo service's metrics served while it is recorded,
+    its leaking site rising between two scrapes; a port in use refused
+    before anything is attached."""
+    need_bpf()
+    import socket
+    import urllib.request
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    p = start("demo", [td("demo_service"), "-t", "60"])
+    try:
+        trace = wpath("demo.bpf.tlk")
+        rec = Recorder(p.pid, trace, "-d", "4", "--serve=127.0.0.1:%d" % port)
+        check(rec.said("metrics at http://127.0.0.1:%d/metrics" % port),
+              "the recorder does not say where: " + rec.stderr())
+
+        def leaking():
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+                body = r.read().decode()
+            for line in body.splitlines():
+                if line.startswith("timerleak_live_timers{") and "stream_progress" in line:
+                    return float(line.rsplit(" ", 1)[1])
+            return 0.0
+        time.sleep(1)
+        first = leaking()
+        time.sleep(1.5)
+        second = leaking()
+        log("stream_progress live tickers: %s, then %s" % (first, second))
+        check(second > first > 0, "the leaking site did not rise: %s, then %s" % (first, second))
+        # A second recorder on the same port: refused before attaching.
+        r = run([RECORD, "-p", str(p.pid), "-o", wpath("second.tlk"), "-d", "1",
+                 "--serve=127.0.0.1:%d" % port])
+        expect("port in use: exit status", 2, r.returncode)
+        check("Address already in use" in text(r.stderr), "port in use: " + text(r.stderr))
+        check(not os.path.exists(wpath("second.tlk")), "a trace was left")
+        expect("recorder's exit status", 0, rec.wait())
+    finally:
+        p.kill()
+        p.wait()
+    rep = report_json(trace)
+    check(rep["trace"]["complete"], "the served recording's trace is not complete")
+
+
 def case_bad_exits():
     """A process that exits while recorded: the trace ends there, whole
     (and a buffer size that is not a power of two is made one)."""
@@ -555,6 +601,7 @@ CASES.update({
     "bad.kernel_thread": case_bad_kernel_thread,
     "bad.self": case_bad_self,
     "bad.killed": case_bad_killed,
+    "serve": case_serve,
     "usage": case_usage,
     "wrapper": case_wrapper,
 })
