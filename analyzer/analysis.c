@@ -696,7 +696,6 @@ static int on_event(struct tl__analysis *a, const struct tl_record *r)
  * Metadata
  */
 
-static void report_live(struct tl__analysis *a, int64_t time);
 
 static char *join_argv(const struct tl_process *p)
 {
@@ -856,7 +855,7 @@ static int on_meta(struct tl__analysis *a, const struct tl_record *r)
 		a->snapshots = n;
 		a->snapshots[a->nsnapshots++] = (struct tl__an_snapshot){r->time, a->live};
 		if (!a->priv->at_done && a->priv->at_snapshot == a->nsnapshots)
-			report_live(a, r->time);
+			tl__an_take_live(a, r->time);
 		return 0;
 	}
 	case TL_REC_END:
@@ -872,7 +871,7 @@ static int on_meta(struct tl__analysis *a, const struct tl_record *r)
  * The stream
  */
 
-static void report_live(struct tl__analysis *a, int64_t time)
+void tl__an_take_live(struct tl__analysis *a, int64_t time)
 {
 	struct tl__an_private *p = a->priv;
 
@@ -896,7 +895,7 @@ int tl__an_feed(struct tl__analysis *a, const struct tl_record *r)
 		return on_meta(a, r);
 	if (!a->priv->at_done && a->priv->at != INT64_MAX &&
 	    tl__an_since(r->time, a->proc.start) >= a->priv->at)
-		report_live(a, (int64_t)((uint64_t)a->proc.start + (uint64_t)a->priv->at));
+		tl__an_take_live(a, (int64_t)((uint64_t)a->proc.start + (uint64_t)a->priv->at));
 	a->events++;
 	a->events_by_type[r->type & 0x1f]++;
 	if (r->time < a->first_time)
@@ -1043,7 +1042,7 @@ void tl__an_finish(struct tl__analysis *a, const struct tl_trace_reader_stats *s
 		a->startup_end = a->window_start;
 	}
 	if (!p->at_done && !p->at_snapshot)
-		report_live(a, a->end_time);
+		tl__an_take_live(a, a->end_time);
 	for (size_t i = 0; i < p->ntimers; i++) {
 		struct an_timer *t = &p->timers[i];
 

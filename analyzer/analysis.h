@@ -236,6 +236,10 @@ int tl__an_stack_alias(struct tl__analysis *a, uint32_t stack, uint32_t same_as)
  * (the default): at the end. Call before feeding.
  */
 void tl__an_at(struct tl__analysis *a, int64_t at);
+
+/* Each site's at taken now, as of time: a live server's profile of what
+ * it has read so far (tl__an_finish() takes it again). */
+void tl__an_take_live(struct tl__analysis *a, int64_t time);
 /* The same at the n-th snapshot record (from 1). If the trace has fewer,
  * at stays empty; tl__an_at_missed() then says so. */
 void tl__an_at_snapshot(struct tl__analysis *a, uint64_t n);

@@ -6,10 +6,13 @@
 #include "feed.h"
 #include "http.h"
 #include "metrics.h"
+#include "pprof_out.h"
 #include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 struct tl__live {
 	char *path;
@@ -66,6 +69,36 @@ int tl__live_port(const struct tl__live *l)
 	return tl__http_port(l->http);
 }
 
+/* The profile timerleak-report --pprof would write of what was read so
+ * far, in use as of the last record. */
+static int profile(struct tl__live *l, const char *query, FILE *out, const char **type)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd;
+
+	if (query[0]) {
+		fprintf(out, "/debug/pprof/timers takes no parameters yet: %s\n", query);
+		return 400;
+	}
+	if (!l->st.records) {
+		fprintf(out, "nothing recorded yet\n");
+		return 503;
+	}
+	if ((fd = memfd_create("timerleak-profile", MFD_CLOEXEC)) < 0)
+		return 503;
+	tl__an_take_live(l->a, l->a->last_time);
+	if (tl__pprof_out_write(&l->rep, fd) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		close(fd);
+		return 503;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, out);
+	close(fd);
+	*type = "application/octet-stream";
+	return n == 0 ? 200 : 503;
+}
+
 static int request(void *ctx, const char *path, const char *query, FILE *out, const char **type)
 {
 	struct tl__live *l = ctx;
@@ -75,8 +108,12 @@ static int request(void *ctx, const char *path, const char *query, FILE *out, co
 		*type = "text/plain; version=0.0.4; charset=utf-8";
 		return tl__metrics_write(&l->rep, out, TL_METRICS_SITES) == 0 ? 200 : 503;
 	}
+	if (strcmp(path, "/debug/pprof/timers") == 0)
+		return profile(l, query, out, type);
 	if (strcmp(path, "/") == 0) {
-		fprintf(out, "timerleak: %s\n\n/metrics  Prometheus metrics\n", l->path);
+		fprintf(out, "timerleak: %s\n\n/metrics              Prometheus metrics\n"
+			     "/debug/pprof/timers  the timers in use now, as a Go heap profile\n",
+			l->path);
 		return 200;
 	}
 	fprintf(out, "not found: %s (see /)\n", path);

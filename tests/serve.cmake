@@ -7,5 +7,5 @@ foreach(case prometheus bad)
 		COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/serve_test.py ${case})
 	set_tests_properties(serve.${case} PROPERTIES LABELS "serve" TIMEOUT 180
 		SKIP_RETURN_CODE 77
-		ENVIRONMENT "TL_REPORT=$<TARGET_FILE:timerleak-report>;TL_PRELOAD=$<TARGET_FILE:timerleak>;TL_DEMO=$<TARGET_FILE:demo_service>;TL_WRAPPER=${PROJECT_BINARY_DIR}/timerleak;TL_WORK=${CMAKE_CURRENT_BINARY_DIR}/serve/${case}")
+		ENVIRONMENT "TL_REPORT=$<TARGET_FILE:timerleak-report>;TL_PRELOAD=$<TARGET_FILE:timerleak>;TL_DEMO=$<TARGET_FILE:demo_service>;TL_WRAPPER=${PROJECT_BINARY_DIR}/timerleak;TL_GO=${TL_GO};TL_WORK=${CMAKE_CURRENT_BINARY_DIR}/serve/${case}")
 endforeach()

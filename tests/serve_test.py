@@ -6,7 +6,9 @@ Usage: serve_test.py CASE   (tests/serve.cmake registers each as serve.CASE)
 
 The cases:
   prometheus   the demo service recorded under the shim, served by the
-               wrapper's `timerleak serve`; Debian's Prometheus
+               wrapper's `timerleak serve`; go tool pprof reads the live
+               profile, -base between two fetches shows the leak; Debian's
+               Prometheus
                scrapes the server each second: the leaking site's
                timerleak_live_timers rises, the healthy one's stays flat; the
                service is stopped and the series keeps its last value
@@ -68,9 +70,9 @@ def get(url, method="GET"):
     req = urllib.request.Request(url, method=method)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
+            return r.status, r.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+        return e.code, e.read().decode("utf-8", "replace")
     except (urllib.error.URLError, ConnectionError):
         return 0, ""  # nobody listens (yet)
 
@@ -172,6 +174,7 @@ def case_prometheus():
                sorted(lbl))
         expect("exe label", "demo_service", lbl["exe"])
         expect("kind label", "ticker", lbl["kind"])
+        pprof_fetch(port)
         # The service stops: the trace ends, the last values stay served.
         d.stop()
         time.sleep(1.5)
@@ -184,6 +187,37 @@ def case_prometheus():
         for pr in reversed(procs):
             pr.stop()
     expect("server's exit status on SIGTERM", 0, procs[1].p.returncode)
+
+
+def pprof_fetch(port):
+    """go tool pprof reads the live profile, and -base between two fetches
+    shows what grew: the leaking site."""
+    go = E.get("TL_GO") or shutil.which("go") or "/usr/lib/go/bin/go"
+    if not shutil.which(go) and not os.path.exists(go):
+        log("no go: the live profile is not read by go tool pprof here")
+        return
+    url = "http://127.0.0.1:%d/debug/pprof/timers" % port
+    env = dict(os.environ, HOME=wpath("home"), PPROF_TMPDIR=wpath("pprof"))
+    files = []
+    for i in range(2):
+        files.append(wpath("timers%d.pb.gz" % i))
+        st, _ = get(url)
+        expect("GET /debug/pprof/timers", 200, st)
+        with urllib.request.urlopen(url, timeout=10) as r, open(files[-1], "wb") as f:
+            f.write(r.read())
+        time.sleep(2)
+    p = subprocess.run([go, "tool", "pprof", "-top", url], capture_output=True, text=True,
+                       timeout=60, env=env)
+    expect("go tool pprof URL: exit status", 0, p.returncode)
+    check("stream_progress" in p.stdout, "go tool pprof URL:\n" + p.stdout + p.stderr)
+    p = subprocess.run([go, "tool", "pprof", "-top", "-sample_index=inuse_objects", "-base",
+                        files[0], files[1]], capture_output=True, text=True, timeout=60, env=env)
+    expect("go tool pprof -base: exit status", 0, p.returncode)
+    grew = [l for l in p.stdout.splitlines() if l.rstrip().endswith("stream_progress")]
+    check(grew and not grew[0].split()[0].startswith("-") and grew[0].split()[0] != "0",
+          "-base between two fetches: the leaking site did not grow:\n" + p.stdout)
+    st, body = get(url + "?seconds=5")
+    expect("?seconds=5 (not yet)", 400, st)
 
 
 def case_bad():
