@@ -105,6 +105,76 @@ void tl__an_free(struct tl__analysis *a)
 	free(a);
 }
 
+/* n elements of size bytes at *p, copied into new memory that *p then
+ * points to (NULL when there are none, or no memory). @return false when
+ * out of memory. */
+static bool dup_array(void *p, size_t n, size_t size)
+{
+	void **pp = p, *q = NULL;
+	bool some = *pp && n;
+
+	if (some && (q = malloc(n * size)) != NULL)
+		memcpy(q, *pp, n * size);
+	*pp = q;
+	return q || !some;
+}
+
+static bool dup_str(char **s)
+{
+	return !*s || (*s = strdup(*s)) != NULL;
+}
+
+static bool dup_idmap(struct tl__idmap *m)
+{
+	return dup_array(&m->slots, m->cap, sizeof(*m->slots));
+}
+
+struct tl__analysis *tl__an_copy(const struct tl__analysis *a)
+{
+	struct tl__analysis *c = malloc(sizeof(*c));
+	struct tl__an_private *p = malloc(sizeof(*p));
+	int fails = 0;
+	bool ok;
+
+	if (!c || !p) {
+		free(c);
+		free(p);
+		return NULL;
+	}
+	*c = *a;
+	*p = *a->priv;
+	c->priv = p;
+	c->capsites = c->nsites;
+	c->capresets = c->nresets;
+	c->capstacks = c->nstacks;
+	p->captimers = p->ntimers;
+	/* Every pointer is then the copy's own, or NULL: tl__an_free() frees
+	 * the copy whatever failed. */
+	fails += !dup_str(&c->proc.exe) + !dup_str(&c->proc.hostname) +
+		 !dup_str(&c->proc.unwinder) + !dup_str(&c->proc.cmdline) + !dup_str(&c->runtime);
+	fails += !dup_array(&c->sites, c->nsites, sizeof(*c->sites));
+	fails += !dup_array(&c->resets, c->nresets, sizeof(*c->resets));
+	fails += !dup_array(&c->snapshots, c->nsnapshots, sizeof(*c->snapshots));
+	fails += !dup_array(&c->instants, c->instants ? TL_AN_INSTANTS : 0, sizeof(*c->instants));
+	fails += !dup_idmap(&p->ids) + !dup_idmap(&p->sites_by_key) +
+		 !dup_idmap(&p->stacks_by_id) + !dup_idmap(&p->aliases);
+	fails += !dup_array(&p->timers, p->ntimers, sizeof(*p->timers));
+	/* free_slots may hold up to captimers: the copy's capacity is ntimers */
+	fails += !dup_array(&p->free_slots, p->ntimers, sizeof(*p->free_slots));
+	if (!dup_array(&c->stacks, c->nstacks, sizeof(*c->stacks))) {
+		c->nstacks = 0;
+		fails++;
+	}
+	for (size_t i = 0; i < c->nstacks; i++) /* their frames, each its own */
+		fails += !dup_array(&c->stacks[i].frames, c->stacks[i].n, sizeof(uint64_t));
+	ok = fails == 0;
+	if (!ok) {
+		tl__an_free(c);
+		return NULL;
+	}
+	return c;
+}
+
 double tl__an_secs(const struct tl__analysis *a, int64_t t)
 {
 	return (double)tl__an_since(t, a->proc.start) / 1e9;
@@ -259,6 +329,8 @@ static bool go_live(const struct an_timer *t)
 {
 	return tl_kind_info(t->kind)->source == TL_SOURCE_GO;
 }
+
+static void take_live(struct tl__analysis *a, int64_t time);
 
 static void set_pending(struct tl__analysis *a, struct tl__an_site *s, struct an_timer *t, bool on,
 			int64_t time)
@@ -855,7 +927,7 @@ static int on_meta(struct tl__analysis *a, const struct tl_record *r)
 		a->snapshots = n;
 		a->snapshots[a->nsnapshots++] = (struct tl__an_snapshot){r->time, a->live};
 		if (!a->priv->at_done && a->priv->at_snapshot == a->nsnapshots)
-			tl__an_take_live(a, r->time);
+			take_live(a, r->time);
 		return 0;
 	}
 	case TL_REC_END:
@@ -871,7 +943,7 @@ static int on_meta(struct tl__analysis *a, const struct tl_record *r)
  * The stream
  */
 
-void tl__an_take_live(struct tl__analysis *a, int64_t time)
+static void take_live(struct tl__analysis *a, int64_t time)
 {
 	struct tl__an_private *p = a->priv;
 
@@ -895,7 +967,7 @@ int tl__an_feed(struct tl__analysis *a, const struct tl_record *r)
 		return on_meta(a, r);
 	if (!a->priv->at_done && a->priv->at != INT64_MAX &&
 	    tl__an_since(r->time, a->proc.start) >= a->priv->at)
-		tl__an_take_live(a, (int64_t)((uint64_t)a->proc.start + (uint64_t)a->priv->at));
+		take_live(a, (int64_t)((uint64_t)a->proc.start + (uint64_t)a->priv->at));
 	a->events++;
 	a->events_by_type[r->type & 0x1f]++;
 	if (r->time < a->first_time)
@@ -1042,7 +1114,7 @@ void tl__an_finish(struct tl__analysis *a, const struct tl_trace_reader_stats *s
 		a->startup_end = a->window_start;
 	}
 	if (!p->at_done && !p->at_snapshot)
-		tl__an_take_live(a, a->end_time);
+		take_live(a, a->end_time);
 	for (size_t i = 0; i < p->ntimers; i++) {
 		struct an_timer *t = &p->timers[i];
 

@@ -192,6 +192,14 @@ struct tl__analysis *tl__an_new(void);
 /* NULL is fine. */
 void tl__an_free(struct tl__analysis *a);
 
+/*
+ * tl__an_copy - a copy of a, to finish (and detect in) while a is fed
+ * on: what a live server does at each request. Its cost is a's state
+ * (live timers, sites, stacks), not the trace read so far. @return the
+ * copy, or NULL when out of memory.
+ */
+struct tl__analysis *tl__an_copy(const struct tl__analysis *a);
+
 /* Feed one record. @return 0, or TL_TRACE_E_NOMEM (the analysis is then
  * incomplete but consistent). */
 int tl__an_feed(struct tl__analysis *a, const struct tl_record *r);
@@ -236,10 +244,6 @@ int tl__an_stack_alias(struct tl__analysis *a, uint32_t stack, uint32_t same_as)
  * (the default): at the end. Call before feeding.
  */
 void tl__an_at(struct tl__analysis *a, int64_t at);
-
-/* Each site's at taken now, as of time: a live server's profile of what
- * it has read so far (tl__an_finish() takes it again). */
-void tl__an_take_live(struct tl__analysis *a, int64_t time);
 /* The same at the n-th snapshot record (from 1). If the trace has fewer,
  * at stays empty; tl__an_at_missed() then says so. */
 void tl__an_at_snapshot(struct tl__analysis *a, uint64_t n);

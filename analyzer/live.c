@@ -3,6 +3,7 @@
  */
 #include "live.h"
 #include "analysis.h"
+#include "detect.h"
 #include "feed.h"
 #include "http.h"
 #include "metrics.h"
@@ -69,55 +70,114 @@ int tl__live_port(const struct tl__live *l)
 	return tl__http_port(l->http);
 }
 
-/* The profile timerleak-report --pprof would write of what was read so
- * far, in use as of the last record. */
-static int profile(struct tl__live *l, const char *query, FILE *out, const char **type)
+/* What was read so far, judged: a copy of the analysis finished (the
+ * end being the last record read) and its findings, as the report makes
+ * them. */
+struct judged {
+	struct tl__analysis *a;
+	struct tl__finding *findings;
+	struct tl__report rep;
+};
+
+static int judge(struct tl__live *l, struct judged *j)
+{
+	struct tl__detect_opts o;
+	ssize_t n;
+
+	tl__detect_defaults(&o);
+	*j = (struct judged){.a = tl__an_copy(l->a)};
+	if (!j->a)
+		return -1;
+	tl__an_finish(j->a, &l->st);
+	j->rep = l->rep;
+	j->rep.a = j->a;
+	if ((n = tl__detect(j->a, &o, tl__report_leaf_name, &j->rep, &j->findings)) < 0)
+		return -1;
+	j->rep.findings = j->findings;
+	j->rep.nfindings = (size_t)n;
+	return 0;
+}
+
+static void unjudge(struct judged *j)
+{
+	free(j->findings);
+	tl__an_free(j->a);
+}
+
+/* The profile timerleak-report --pprof writes, of what was read so far. */
+static int profile(const struct judged *j, FILE *out)
 {
 	char buf[65536];
 	ssize_t n;
-	int fd;
+	int fd = memfd_create("timerleak-profile", MFD_CLOEXEC);
 
-	if (query[0]) {
-		fprintf(out, "/debug/pprof/timers takes no parameters yet: %s\n", query);
-		return 400;
-	}
-	if (!l->st.records) {
-		fprintf(out, "nothing recorded yet\n");
+	if (fd < 0)
 		return 503;
-	}
-	if ((fd = memfd_create("timerleak-profile", MFD_CLOEXEC)) < 0)
-		return 503;
-	tl__an_take_live(l->a, l->a->last_time);
-	if (tl__pprof_out_write(&l->rep, fd) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+	if (tl__pprof_out_write(&j->rep, fd) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
 		close(fd);
 		return 503;
 	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		fwrite(buf, 1, (size_t)n, out);
 	close(fd);
-	*type = "application/octet-stream";
 	return n == 0 ? 200 : 503;
 }
 
 static int request(void *ctx, const char *path, const char *query, FILE *out, const char **type)
 {
+	static const char *const paths[] = {"/metrics", "/debug/pprof/timers", "/report",
+					    "/report.json"};
 	struct tl__live *l = ctx;
+	struct judged j;
+	size_t which = 0;
+	int status = 200;
 
-	(void)query;
-	if (strcmp(path, "/metrics") == 0) {
-		*type = "text/plain; version=0.0.4; charset=utf-8";
-		return tl__metrics_write(&l->rep, out, TL_METRICS_SITES) == 0 ? 200 : 503;
-	}
-	if (strcmp(path, "/debug/pprof/timers") == 0)
-		return profile(l, query, out, type);
+	while (which < 4 && strcmp(path, paths[which]) != 0)
+		which++;
 	if (strcmp(path, "/") == 0) {
-		fprintf(out, "timerleak: %s\n\n/metrics              Prometheus metrics\n"
-			     "/debug/pprof/timers  the timers in use now, as a Go heap profile\n",
+		fprintf(out, "timerleak: %s\n\n"
+			     "/metrics              Prometheus metrics\n"
+			     "/debug/pprof/timers  the timers in use now, as a Go heap profile\n"
+			     "/report, /report.json the report of what was recorded so far\n",
 			l->path);
 		return 200;
 	}
-	fprintf(out, "not found: %s (see /)\n", path);
-	return 404;
+	if (which == 4) {
+		fprintf(out, "not found: %s (see /)\n", path);
+		return 404;
+	}
+	if (query[0] && which != 0) {
+		fprintf(out, "%s takes no parameters: %s\n", path, query);
+		return 400;
+	}
+	if (which != 0 && !l->st.records) {
+		fprintf(out, "nothing recorded yet\n");
+		return 503;
+	}
+	if (judge(l, &j) != 0) {
+		unjudge(&j);
+		fprintf(out, "out of memory\n");
+		return 503;
+	}
+	switch (which) {
+	case 0:
+		*type = "text/plain; version=0.0.4; charset=utf-8";
+		status = tl__metrics_write(&j.rep, out, TL_METRICS_SITES) == 0 ? 200 : 503;
+		break;
+	case 1:
+		*type = "application/octet-stream";
+		status = profile(&j, out);
+		break;
+	case 2:
+		tl__report_text(&j.rep, out);
+		break;
+	default:
+		*type = "application/json";
+		tl__report_json(&j.rep, out);
+		break;
+	}
+	unjudge(&j);
+	return status;
 }
 
 /* What has been written since the last step. */

@@ -2,6 +2,7 @@
  * metrics.c - see metrics.h.
  */
 #include "metrics.h"
+#include "detect.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -124,6 +125,28 @@ int tl__metrics_write(const struct tl__report *r, FILE *out, size_t max_sites)
 			label(out, "site", "(other)", true);
 			fprintf(out, "} %" PRIu64 "\n", other);
 		}
+	}
+	head(out, "timerleak_findings", "gauge",
+	     "Findings of the report of what was recorded so far, by pattern and severity.");
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const struct tl__finding *f = &r->findings[i];
+		size_t same = 0;
+		bool first = true;
+
+		for (size_t k = 0; k < r->nfindings; k++)
+			if (strcmp(r->findings[k].pattern, f->pattern) == 0 &&
+			    r->findings[k].severity == f->severity) {
+				first = first && k >= i;
+				same++;
+			}
+		if (!first)
+			continue; /* counted with the first of its kind */
+		fprintf(out, "timerleak_findings{");
+		label(out, "pid", pid, false);
+		label(out, "exe", exe, true);
+		label(out, "pattern", f->pattern, true);
+		label(out, "severity", tl__severity_name(f->severity), true);
+		fprintf(out, "} %zu\n", same);
 	}
 	head(out, "timerleak_events_total", "counter", "Timer events recorded.");
 	fprintf(out, "timerleak_events_total{pid=\"%s\"} %" PRIu64 "\n", pid, a->events);

@@ -7,8 +7,9 @@
  * bounded whatever the service does): timerleak_live_timers and
  * timerleak_live_timer_bytes (gauges), timerleak_created_timers_total
  * (counter), labels pid, exe, kind, site ("function file:line" of the
- * creating call). For the trace: timerleak_events_total and
- * timerleak_dropped_events_total (counters). docs/metrics.md is the
+ * creating call). The report's findings (r->findings), counted by pattern
+ * and severity: timerleak_findings. For the trace: timerleak_events_total
+ * and timerleak_dropped_events_total (counters). docs/metrics.md is the
  * reference.
  */
 #ifndef TL_ANALYZER_METRICS_H

@@ -207,15 +207,48 @@ static void check_json(const char *buf, size_t len)
 
 /* Analyse the trace at p, as timerleak-report would with the options the
  * knobs pick: when --pprof's live timers are taken, and --min-count. */
+/* A copy finished ends as the original finished. */
+static void same_end(const struct tl__analysis *a, const struct tl__analysis *b)
+{
+	if (a->nsites != b->nsites || a->preexisting != b->preexisting || a->live != b->live)
+		abort();
+	for (size_t i = 0; i < a->nsites; i++) {
+		const struct tl__an_site *x = &a->sites[i], *y = &b->sites[i];
+
+		if (x->end_live != y->end_live || x->end_pending != y->end_pending ||
+		    x->abandoned != y->abandoned || x->growth.retained != y->growth.retained ||
+		    x->growth.grew != y->growth.grew || x->timer_seconds != y->timer_seconds ||
+		    x->at.count != y->at.count)
+			abort();
+	}
+}
+
+/* What a live server does at a request: copy, finish the copy, judge it,
+ * drop it. */
+static void judge_copy(const struct tl__analysis *a, const struct tl__detect_opts *o)
+{
+	struct tl_trace_reader_stats st = {0};
+	struct tl__analysis *c = tl__an_copy(a);
+	struct tl__finding *f = NULL;
+
+	if (!c)
+		return;
+	tl__an_finish(c, &st);
+	if (tl__detect(c, o, NULL, NULL, &f) >= 0)
+		free(f);
+	tl__an_free(c);
+}
+
 static void analyse(const uint8_t *p, size_t n, uint8_t knobs)
 {
 	struct tl__sym_opts so = {0};
 	struct tl_trace_reader_stats st;
 	struct tl_trace_reader *r;
 	struct tl__sym *sym = NULL;
-	struct tl__analysis *a = NULL;
+	struct tl__analysis *a = NULL, *copy;
 	struct tl__finding *findings = NULL;
 	struct tl__detect_opts o;
+	uint64_t nrec = 0;
 	struct tl__report rep;
 	struct tl_record rec;
 	char *json = NULL;
@@ -227,6 +260,7 @@ static void analyse(const uint8_t *p, size_t n, uint8_t knobs)
 	r = tl_trace_reader_open_mem(p, n, &err);
 	if (!r)
 		return;
+	tl__detect_defaults(&o);
 	sym = tl__sym_new(&so);
 	a = tl__an_new();
 	if (!sym || !a)
@@ -247,11 +281,21 @@ static void analyse(const uint8_t *p, size_t n, uint8_t knobs)
 			tl__sym_set_exe(sym, rec.process.exe);
 		if (tl__an_feed(a, &rec) != 0)
 			break;
+		/* A live server's request: a copy finished and judged, while
+		 * the analysis is fed on. */
+		if ((++nrec & 255) == 0)
+			judge_copy(a, &o);
 	}
 	tl_trace_reader_stats(r, &st);
 	if (got < 0 || st.records == 0)
 		goto out;
+	copy = tl__an_copy(a);
 	tl__an_finish(a, &st);
+	if (copy) { /* a copy finishes as the original does */
+		tl__an_finish(copy, &st);
+		same_end(a, copy);
+		tl__an_free(copy);
+	}
 	/* At the end, pprof's inuse is what the reports say is live. */
 	for (size_t i = 0; (knobs & 3) == 0 && i < a->nsites; i++)
 		if (a->sites[i].at.count != a->sites[i].end_live ||

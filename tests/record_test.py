@@ -499,6 +499,10 @@ def case_serve():
         second = leaking()
         log("stream_progress live tickers: %s, then %s" % (first, second))
         check(second > first > 0, "the leaking site did not rise: %s, then %s" % (first, second))
+        with urllib.request.urlopen("http://127.0.0.1:%d/report.json" % port, timeout=10) as r:
+            live = json.loads(r.read().decode())
+        check(any(f["pattern"] == "never-stopped-ticker" and f["severity"] == "leak"
+                  for f in live["findings"]), "/report.json while recording: %s" % live["summary"])
         # A second recorder on the same port: refused before attaching.
         r = run([RECORD, "-p", str(p.pid), "-o", wpath("second.tlk"), "-d", "1",
                  "--serve=127.0.0.1:%d" % port])

@@ -12,7 +12,7 @@ The cases:
                scrapes the server each second: the leaking site's
                timerleak_live_timers rises, the healthy one's stays flat; the
                service is stopped and the series keeps its last value
-  bad          a port in use, an address that is not one, an unknown path, a
+  bad          /report and /report.json; a port in use, an address that is not one, an unknown path, a
                method other than GET, a request that never ends, a client
                gone without a word: clear statuses, the server runs on
 
@@ -169,6 +169,9 @@ def case_prometheus():
         require(rise and flat, "no delta from Prometheus")
         check(float(rise[0]["value"][1]) > 10, "the leaking site did not rise: %s" % rise)
         expect("the healthy site's change", 0.0, float(flat[0]["value"][1]))
+        found = query('timerleak_findings{pattern="never-stopped-ticker",severity="leak"}')
+        check(found and float(found[0]["value"][1]) >= 1,
+              "Prometheus has no never-stopped-ticker leak: %s" % found)
         lbl = query(leak)[0]["metric"]
         expect("labels", ["__name__", "exe", "instance", "job", "kind", "pid", "site"],
                sorted(lbl))
@@ -248,6 +251,14 @@ def case_bad():
         check("not a timerleak trace" in p.stderr, "not a trace: %r" % p.stderr)
         base = "http://127.0.0.1:%d" % port
         expect("unknown path", 404, get(base + "/debug/nothing")[0])
+        st, body = get(base + "/report")
+        expect("/report", 200, st)
+        check("never-stopped ticker" in body, "/report: " + body[:1500])
+        st, body = get(base + "/report.json")
+        expect("/report.json", 200, st)
+        check(any(f["pattern"] == "never-stopped-ticker" for f in json.loads(body)["findings"]),
+              "/report.json: " + body[:1500])
+        expect("a query on /report", 400, get(base + "/report?x=1")[0])
         expect("a query on /metrics", 200, get(base + "/metrics?seconds=bad")[0])
         expect("POST", 405, get(base + "/metrics", "POST")[0])
         expect("HEAD", 200, get(base + "/metrics", "HEAD")[0])
