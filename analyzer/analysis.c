@@ -1091,6 +1091,10 @@ void tl__an_finish(struct tl__analysis *a, const struct tl_trace_reader_stats *s
 		a->end_time = a->last_time;
 	if (!a->have_process)
 		a->proc.start = a->first_time == INT64_MAX ? 0 : a->first_time;
+	/* Nothing timed yet (a trace followed from its first records): the
+	 * window is empty, at the recording's start. */
+	if (tl__an_since(a->end_time, a->proc.start) < 0)
+		a->end_time = a->proc.start;
 	/* The window: from when recording began (or the first record) to the
 	 * end; start-up is its first quarter, if it is long enough to have
 	 * one. */

@@ -201,7 +201,7 @@ static int read_on(struct tl__live *l)
 			break;
 	tl_trace_reader_stats(l->r, &l->st);
 	/* Symbols as of the last record: the modules loaded by then. */
-	l->a->end_time = l->a->last_time;
+	l->a->end_time = l->a->last_time > l->a->proc.start ? l->a->last_time : l->a->proc.start;
 	return got < 0 ? got : 0;
 }
 

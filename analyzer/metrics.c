@@ -7,6 +7,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* A label value as the format wants it: backslash, quote and newline
  * escaped. */
@@ -69,6 +71,32 @@ struct series {
 static uint64_t live(const struct tl__an_site *s) { return s->live; }
 static uint64_t live_bytes(const struct tl__an_site *s) { return s->live_bytes; }
 static uint64_t created(const struct tl__an_site *s) { return s->created; }
+
+/* The serving process's own cost, as Prometheus's client libraries name
+ * it: timerleak-record's when it serves, timerleak-report's otherwise. */
+static void self_metrics(FILE *out)
+{
+	struct rusage ru;
+	long pages = 0;
+	FILE *f;
+
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		head(out, "process_cpu_seconds_total", "counter",
+		     "CPU time of the recorder or server, user and system, in seconds.");
+		fprintf(out, "process_cpu_seconds_total %.3f\n",
+			(double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+				(double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+	}
+	if ((f = fopen("/proc/self/statm", "re")) != NULL) {
+		if (fscanf(f, "%*d %ld", &pages) == 1) {
+			head(out, "process_resident_memory_bytes", "gauge",
+			     "Resident memory of the recorder or server, in bytes.");
+			fprintf(out, "process_resident_memory_bytes %ld\n",
+				pages * sysconf(_SC_PAGESIZE));
+		}
+		fclose(f);
+	}
+}
 
 int tl__metrics_write(const struct tl__report *r, FILE *out, size_t max_sites)
 {
@@ -154,5 +182,6 @@ int tl__metrics_write(const struct tl__report *r, FILE *out, size_t max_sites)
 	     "Timer events the recorder lost (a full buffer, a failed write).");
 	fprintf(out, "timerleak_dropped_events_total{pid=\"%s\"} %" PRIu64 "\n", pid, a->dropped);
 	free(order);
+	self_metrics(out);
 	return 0;
 }

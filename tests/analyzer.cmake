@@ -78,7 +78,7 @@ endfunction()
 # options and exit codes: no recorder needed.
 foreach(case gen.drops gen.not_freed gen.ticks gen.churn gen.resets.none gen.resets.async
 		gen.resets.sync gen.callbacks gen.unknown gen.forever gen.id_rules gen.attached gen.sparse_stack
-		gen.late_create gen.far_start gen.lost gen.snapshots gen.go.async gen.go.sync concatenated outputs man min_count.gen
+		gen.late_create gen.far_start gen.lost gen.snapshots gen.go.async gen.go.sync gen.no_events concatenated outputs man min_count.gen
 		fail_on usage newer.gen truncated.header)
 	tl_analyzer_test(${case})
 endforeach()

@@ -587,6 +587,14 @@ static void attached(struct gen *g)
 	end(g, 0);
 }
 
+/* no_events: what a recorder has written before the first timer event:
+ * its process, thread and module records, no end. */
+static void no_events(struct gen *g)
+{
+	begin(g, TL_MODE_ASYNC, 0);
+	check(g, tl_trace_writer_flush(g->w));
+}
+
 /*
  * go MODE (async, sync): a Go program's timers, as timerleak-record writes
  * them (no release, no free: live while pending), under Go 1.22's
@@ -890,6 +898,7 @@ static int usage(void)
 	      "                    far_start|late_create|lost|snapshots|attached FILE\n"
 	      "       analyzer_gen resets FILE none|async|sync\n"
 	      "       analyzer_gen sparse_stack FILE ID\n"
+	      "       analyzer_gen no_events FILE\n"
 	      "       analyzer_gen go FILE async|sync\n"
 	      "       analyzer_gen go_site FILE BINARY:PC,PC,...\n"
 	      "       analyzer_gen fuzzseed TRACE OUT\n",
@@ -947,6 +956,8 @@ int main(int argc, char **argv)
 		attached(&g);
 	else if (strcmp(argv[1], "snapshots") == 0 && !arg)
 		snapshots(&g);
+	else if (strcmp(argv[1], "no_events") == 0 && !arg)
+		no_events(&g);
 	else if (strcmp(argv[1], "go") == 0 && arg)
 		go_timers(&g, arg);
 	else if (strcmp(argv[1], "go_site") == 0 && arg)

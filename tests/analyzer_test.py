@@ -1281,6 +1281,16 @@ def case_gen_go(mode):
     check_text(trace, rep)
 
 
+def case_gen_no_events():
+    """A trace with no timer event yet (a recording followed from its
+    start): an empty window at the recording's start, not before it."""
+    trace = gen("no_events")
+    rep, _ = report_json(trace)
+    w = rep["trace"]["window"]
+    expect("window", (0, 0, 0), (w["start_s"], w["startup_end_s"], w["end_s"]))
+    expect("findings", [], rep["findings"])
+
+
 def case_gen_callbacks():
     trace = gen("callbacks")
     rep, _ = report_json(trace)
@@ -1667,6 +1677,7 @@ CASES = {
     "gen.churn": case_gen_churn,
     "gen.unknown": case_gen_unknown,
     "gen.callbacks": case_gen_callbacks,
+    "gen.no_events": case_gen_no_events,
     "gen.go.async": lambda: case_gen_go("async"),
     "gen.go.sync": lambda: case_gen_go("sync"),
     "gen.forever": case_gen_forever,
