@@ -34,14 +34,13 @@ test programs), TL_WRAPPER, TL_WORK (this case's directory).
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
-from tlcheck import (Fatal, Skip, check, clean_env, expect, fail, failures, find_call, log,
-                     require)
+from tlcheck import (Fatal, Skip, check, clean_env, expect, find_call, log, require,
+                     run_case)
 
 E = os.environ
 SOURCE = E.get("TL_SOURCE", "")
@@ -613,31 +612,7 @@ CASES.update({
 
 def main(cases=None, name="record_test.py"):
     """Run the case argv[1] names, of cases (this file's by default)."""
-    cases = cases or CASES
-    if len(sys.argv) != 2 or sys.argv[1] not in cases:
-        print("usage: %s CASE\ncases: %s" % (name, " ".join(sorted(cases))), file=sys.stderr)
-        return 2
-    if not WORK or not RECORD:
-        print("%s: run it from ctest" % name, file=sys.stderr)
-        return 2
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK, exist_ok=True)
-    start_time = time.time()
-    try:
-        cases[sys.argv[1]]()
-    except Skip as e:
-        log("%s: skipped: %s" % (sys.argv[1], e))
-        return 77
-    except Fatal as e:
-        fail(str(e))
-    except Exception:
-        import traceback
-        traceback.print_exc()
-        fail("unexpected error (above)")
-    log("%s: %s in %.1f s" % (sys.argv[1], "FAILED (%d)" % len(failures) if failures else "ok",
-                              time.time() - start_time))
-    return 1 if failures else 0
-
+    return run_case(cases or CASES, name, WORK, bool(RECORD))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -33,8 +33,8 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tlcheck import (Fatal, Skip, check, clean_env, expect, fail, failures, log,  # noqa: E402
-                     require)
+from tlcheck import (Fatal, Skip, check, clean_env, expect, log, require,  # noqa: E402
+                     run_case)
 
 E = os.environ
 REPORT = E.get("TL_REPORT", "")
@@ -296,27 +296,7 @@ CASES = {"prometheus": case_prometheus, "bad": case_bad}
 
 
 def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print("usage: serve_test.py CASE\ncases: " + " ".join(sorted(CASES)), file=sys.stderr)
-        return 2
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK, exist_ok=True)
-    t0 = time.time()
-    try:
-        CASES[sys.argv[1]]()
-    except Skip as e:
-        log("%s: skipped: %s" % (sys.argv[1], e))
-        return 77
-    except Fatal as e:
-        fail(str(e))
-    except Exception:
-        import traceback
-        traceback.print_exc()
-        fail("unexpected error (above)")
-    log("%s: %s in %.1f s" % (sys.argv[1], "FAILED (%d)" % len(failures) if failures else "ok",
-                              time.time() - t0))
-    return 1 if failures else 0
-
+    return run_case(CASES, "serve_test.py", WORK, bool(REPORT))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -78,3 +78,36 @@ def find_call(path, func, call):
         if i > start and lines[i].startswith("}"):
             break
     raise Fatal("no %s in %s in %s" % (call, func, path))
+
+
+def run_case(cases, name, work, ready=True):
+    """Run the case sys.argv[1] names, of cases, in a fresh directory work:
+    exit status 0 pass, 1 fail, 77 skipped, 2 usage. ready: the
+    environment the cases need is there (else a usage error: run from
+    ctest)."""
+    import shutil
+    import sys
+    import time
+    if len(sys.argv) != 2 or sys.argv[1] not in cases:
+        print("usage: %s CASE\ncases: %s" % (name, " ".join(sorted(cases))), file=sys.stderr)
+        return 2
+    if not work or not ready:
+        print("%s: run it from ctest" % name, file=sys.stderr)
+        return 2
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work, exist_ok=True)
+    t0 = time.time()
+    try:
+        cases[sys.argv[1]]()
+    except Skip as e:
+        log("%s: skipped: %s" % (sys.argv[1], e))
+        return 77
+    except Fatal as e:
+        fail(str(e))
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        fail("unexpected error (above)")
+    log("%s: %s in %.1f s" % (sys.argv[1], "FAILED (%d)" % len(failures) if failures else "ok",
+                              time.time() - t0))
+    return 1 if failures else 0
