@@ -15,8 +15,20 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* Delta profiles (?seconds=N): each site's creations, once a second of
+ * the trace's time, for the last DELTA_MAX seconds. */
+#define DELTA_MAX 60
+
+struct mark {
+	int64_t time;        /* the trace's time it was taken at; 0: none */
+	size_t nsites;
+	uint64_t *counts;    /* created, alloc_bytes: two per site */
+};
+
 struct tl__live {
 	char *path;
+	struct mark marks[DELTA_MAX + 1];
+	size_t next_mark;
 	struct tl__http *http;
 	struct tl_trace_reader *r; /* NULL until the trace has its header */
 	struct tl__sym *sym;
@@ -54,6 +66,8 @@ void tl__live_close(struct tl__live *l)
 	tl__http_close(l->http);
 	tl_trace_reader_close(l->r);
 	tl__feed_free(&l->feed);
+	for (size_t i = 0; i <= DELTA_MAX; i++)
+		free(l->marks[i].counts);
 	tl__an_free(l->a);
 	tl__sym_free(l->sym);
 	free(l->path);
@@ -68,6 +82,43 @@ int tl__live_fd(const struct tl__live *l)
 int tl__live_port(const struct tl__live *l)
 {
 	return tl__http_port(l->http);
+}
+
+/* A mark a second of the trace's time (skipped when out of memory: a
+ * delta then reaches back further). */
+static void mark(struct tl__live *l)
+{
+	const struct tl__analysis *a = l->a;
+	struct mark *prev = &l->marks[(l->next_mark + DELTA_MAX) % (DELTA_MAX + 1)];
+	struct mark *m = &l->marks[l->next_mark];
+	uint64_t *c;
+
+	if (!a->nsites || (prev->time && a->last_time - prev->time < 1000000000))
+		return;
+	if (!(c = realloc(m->counts, 2 * a->nsites * sizeof(*c))))
+		return;
+	for (size_t i = 0; i < a->nsites; i++) {
+		c[2 * i] = a->sites[i].created;
+		c[2 * i + 1] = a->sites[i].alloc_bytes;
+	}
+	*m = (struct mark){a->last_time, a->nsites, c};
+	l->next_mark = (l->next_mark + 1) % (DELTA_MAX + 1);
+}
+
+/* The newest mark at least seconds before the last record: what a delta
+ * profile subtracts (NULL: none that old, so from the recording's start). */
+static const struct mark *mark_before(const struct tl__live *l, long seconds)
+{
+	const struct mark *best = NULL;
+	int64_t until = l->a->last_time - (int64_t)seconds * 1000000000;
+
+	for (size_t i = 0; i <= DELTA_MAX; i++) {
+		const struct mark *m = &l->marks[i];
+
+		if (m->time && m->time <= until && (!best || m->time > best->time))
+			best = m;
+	}
+	return best;
 }
 
 /* What was read so far, judged: a copy of the analysis finished (the
@@ -104,14 +155,23 @@ static void unjudge(struct judged *j)
 	tl__an_free(j->a);
 }
 
-/* The profile timerleak-report --pprof writes, of what was read so far. */
-static int profile(const struct judged *j, FILE *out)
+/* The profile timerleak-report --pprof writes, of what was read so far;
+ * with base, its alloc values are what was created since base (Go's delta
+ * profiles: ?seconds=N), its inuse values what is in use now. */
+static int profile(const struct judged *j, const struct mark *base, FILE *out)
 {
 	char buf[65536];
 	ssize_t n;
-	int fd = memfd_create("timerleak-profile", MFD_CLOEXEC);
+	int fd;
 
-	if (fd < 0)
+	for (size_t i = 0; base && i < base->nsites && i < j->a->nsites; i++) {
+		struct tl__an_site *s = &j->a->sites[i];
+
+		s->created -= base->counts[2 * i] < s->created ? base->counts[2 * i] : s->created;
+		s->alloc_bytes -= base->counts[2 * i + 1] < s->alloc_bytes ? base->counts[2 * i + 1]
+									   : s->alloc_bytes;
+	}
+	if ((fd = memfd_create("timerleak-profile", MFD_CLOEXEC)) < 0)
 		return 503;
 	if (tl__pprof_out_write(&j->rep, fd) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
 		close(fd);
@@ -130,6 +190,7 @@ static int request(void *ctx, const char *path, const char *query, FILE *out, co
 	struct tl__live *l = ctx;
 	struct judged j;
 	size_t which = 0;
+	long seconds = 0;
 	int status = 200;
 
 	while (which < 4 && strcmp(path, paths[which]) != 0)
@@ -146,8 +207,17 @@ static int request(void *ctx, const char *path, const char *query, FILE *out, co
 		fprintf(out, "not found: %s (see /)\n", path);
 		return 404;
 	}
-	if (query[0] && which != 0) {
-		fprintf(out, "%s takes no parameters: %s\n", path, query);
+	if (which == 1 && strncmp(query, "seconds=", 8) == 0) {
+		char *end;
+
+		seconds = strtol(query + 8, &end, 10);
+		if (*end || end == query + 8 || seconds < 1 || seconds > DELTA_MAX) {
+			fprintf(out, "seconds: 1 to %d, not %s\n", DELTA_MAX, query + 8);
+			return 400;
+		}
+	} else if (query[0] && which != 0) {
+		fprintf(out, "%s takes %s: %s\n", path,
+			which == 1 ? "seconds=N only" : "no parameters", query);
 		return 400;
 	}
 	if (which != 0 && !l->st.records) {
@@ -166,7 +236,7 @@ static int request(void *ctx, const char *path, const char *query, FILE *out, co
 		break;
 	case 1:
 		*type = "application/octet-stream";
-		status = profile(&j, out);
+		status = profile(&j, seconds ? mark_before(l, seconds) : NULL, out);
 		break;
 	case 2:
 		tl__report_text(&j.rep, out);
@@ -200,6 +270,7 @@ static int read_on(struct tl__live *l)
 		if ((got = tl__feed_one(&l->feed, &rec, l->a, l->sym)) != 0)
 			break;
 	tl_trace_reader_stats(l->r, &l->st);
+	mark(l);
 	/* Symbols as of the last record: the modules loaded by then. */
 	l->a->end_time = l->a->last_time > l->a->proc.start ? l->a->last_time : l->a->proc.start;
 	return got < 0 ? got : 0;

@@ -219,8 +219,20 @@ def pprof_fetch(port):
     grew = [l for l in p.stdout.splitlines() if l.rstrip().endswith("stream_progress")]
     check(grew and not grew[0].split()[0].startswith("-") and grew[0].split()[0] != "0",
           "-base between two fetches: the leaking site did not grow:\n" + p.stdout)
-    st, body = get(url + "?seconds=5")
-    expect("?seconds=5 (not yet)", 400, st)
+    # A delta profile: what was created in the last 2 s, fewer than in all.
+    def created(args):
+        q = subprocess.run([go, "tool", "pprof", "-top", "-sample_index=alloc_objects"] + args +
+                           [url], capture_output=True, text=True, timeout=60, env=env)
+        expect("go tool pprof %s: exit status" % " ".join(args), 0, q.returncode)
+        for line in q.stdout.splitlines():
+            if line.rstrip().endswith("stream_progress"):
+                return int(float(line.split()[0]))
+        return 0
+    total, recent = created([]), created(["-seconds", "2"])
+    log("stream_progress tickers created: %d in all, %d in the last 2 s" % (total, recent))
+    check(0 < recent < total, "delta profile: %d of %d" % (recent, total))
+    for bad in ("0", "61", "x"):
+        expect("?seconds=%s" % bad, 400, get(url + "?seconds=" + bad)[0])
 
 
 def case_bad():
