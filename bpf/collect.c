@@ -688,17 +688,28 @@ static bool go_active(const struct tlr_collector *c, const struct tlr_event *e)
  * its free is written. @return the id, 0 if none, or a trace error (< 0)
  * in *err.
  */
-static uint64_t go_known(struct tlr_collector *c, const struct tlr_event *e, uint64_t t,
-			 int *err)
+/* The timer followed at t is gone (its memory collected and reused):
+ * its free, and t forgotten. @return 0 or a trace error. */
+static int go_forget(struct tlr_collector *c, const struct tlr_event *e, uint64_t t)
 {
 	struct tl_event ev = {.id = map_get(&c->runtime, t)};
 
-	*err = 0;
-	if (!ev.id || map_get(&c->gofunc, t) == e->mem[TLR_GO_FUNC])
-		return ev.id;
+	if (!ev.id)
+		return 0;
 	map_del(&c->runtime, t);
 	map_del(&c->gofunc, t);
-	*err = emit(c, TL_REC_FREE, e, &ev);
+	return emit(c, TL_REC_FREE, e, &ev);
+}
+
+static uint64_t go_known(struct tlr_collector *c, const struct tlr_event *e, uint64_t t,
+			 int *err)
+{
+	uint64_t id = map_get(&c->runtime, t);
+
+	*err = 0;
+	if (!id || map_get(&c->gofunc, t) == e->mem[TLR_GO_FUNC])
+		return id;
+	*err = go_forget(c, e, t);
 	return 0;
 }
 
@@ -736,14 +747,11 @@ static int go_timer_id(struct tlr_collector *c, const struct tlr_event *e, size_
 static int go_create(struct tlr_collector *c, const struct tlr_event *e, size_t size,
 		     uint64_t t, int64_t when, int64_t period)
 {
-	int kind = go_kind(c, e, size, period), err;
-	struct tl_event ev = {.id = map_get(&c->runtime, t)};
+	int kind = go_kind(c, e, size, period), err = go_forget(c, e, t);
+	struct tl_event ev;
 
-	if (ev.id) {
-		map_del(&c->runtime, t);
-		if ((err = emit(c, TL_REC_FREE, e, &ev)) != 0)
-			return err;
-	}
+	if (err)
+		return err;
 	ev = (struct tl_event){.id = runtime_id(c), .kind = (uint32_t)kind,
 			       .duration = when - (int64_t)e->time, .period = period,
 			       .size = go_bytes(c, kind),
