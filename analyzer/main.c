@@ -64,6 +64,8 @@ static struct env {
 	const char *suppress; /* --suppress: accepted findings */
 	const char *serve;    /* --serve: follow the trace and serve /metrics here */
 	const char *path; /* the trace */
+	char **paths;     /* --serve: every trace given */
+	int npaths;
 } env = {.fail_on = -1, .at_ns = INT64_MAX};
 
 static const char usage[] =
@@ -83,9 +85,10 @@ static const char usage[] =
 	"  --timeline=FILE      also write live timers over time as Chrome trace JSON,\n"
 	"                       for ui.perfetto.dev or chrome://tracing\n"
 	"  --events             print every record of the trace instead, one per line\n"
-	"  --serve=HOST:PORT    follow the trace as its recorder writes it, and serve\n"
-	"                       its metrics at http://HOST:PORT/metrics for Prometheus\n"
-	"                       until interrupted (docs/metrics.md)\n"
+	"  --serve=HOST:PORT    follow the trace (or several: TRACE...) as its recorder\n"
+	"                       writes it, and serve its metrics at\n"
+	"                       http://HOST:PORT/metrics for Prometheus until\n"
+	"                       interrupted (docs/metrics.md)\n"
 	"  --sysroot=DIR        look for the traced binaries under DIR\n"
 	"  --debug-dir=DIR      also look for binaries and debug files in DIR\n"
 	"                       (by name, path and build-id; may be repeated)\n"
@@ -249,9 +252,11 @@ static int parse_args(int argc, char **argv)
 	}
 	if (optind == argc)
 		return usage_error("no trace file given", NULL);
-	if (optind != argc - 1)
-		return usage_error("more than one trace file given", NULL);
+	if (optind != argc - 1 && !env.serve)
+		return usage_error("more than one trace file given (--serve follows several)", NULL);
 	env.path = argv[optind];
+	env.paths = argv + optind;
+	env.npaths = argc - optind;
 	if ((env.at_ns != INT64_MAX || env.at_snapshot) && !env.pprof)
 		return usage_error("--at picks the moment of --pprof's in-use values: give --pprof "
 				   "too", NULL);
@@ -600,7 +605,7 @@ static void on_serve_stop(int sig)
 	serve_stop = 1;
 }
 
-/* --serve: the trace is read by the live server, not here */
+/* --serve: the traces are read by the live server, not here */
 static int run_serve(void)
 {
 	struct tl__sym_opts so = {env.sysroot, env.debug_dirs, env.ndebug_dirs};
@@ -609,33 +614,43 @@ static int run_serve(void)
 	char why[256];
 	int err;
 
-	if (!(l = tl__live_open(env.path, env.serve, &so, why, sizeof(why)))) {
+	if (!(l = tl__live_open(env.serve, &so, why, sizeof(why)))) {
 		fprintf(stderr, "timerleak-report: --serve=%s\n", why);
 		return EXIT_UNUSABLE;
 	}
+	for (int i = 0; i < env.npaths; i++)
+		if (tl__live_add(l, env.paths[i]) != 0) {
+			fprintf(stderr, "timerleak-report: out of memory\n");
+			tl__live_close(l);
+			return EXIT_UNUSABLE;
+		}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	fprintf(stderr, "timerleak-report: following %s; metrics at http://%.*s:%d/metrics\n",
-		env.path, (int)(strrchr(env.serve, ':') - env.serve), env.serve, tl__live_port(l));
+	fprintf(stderr, "timerleak-report: following %s%s; metrics at http://%.*s:%d/metrics\n",
+		env.path, env.npaths > 1 ? " and the others" : "",
+		(int)(strrchr(env.serve, ':') - env.serve), env.serve, tl__live_port(l));
 	while (!serve_stop) {
 		struct pollfd p = {tl__live_fd(l), POLLIN, 0};
+		const char *path = NULL;
 
-		if ((err = tl__live_step(l)) != 0) {
-			fprintf(stderr, "timerleak-report: %s: %s%s\n", env.path, tl_trace_strerror(err),
-				tl__live_records(l) ? "; serving what was read" : "");
-			if (!tl__live_records(l)) {
-				tl__live_close(l);
-				return EXIT_UNUSABLE;
+		/* A trace that stops being readable is served from what was
+		 * read; one that had nothing readable is dropped, and with it
+		 * the last one, the server. */
+		if ((err = tl__live_step(l, &path)) != 0) {
+			bool some = tl__live_records(l, path) > 0;
+
+			fprintf(stderr, "timerleak-report: %s: %s%s\n", path, tl_trace_strerror(err),
+				some ? "; serving what was read" : "");
+			if (!some) {
+				tl__live_remove(l, path);
+				if (!tl__live_count(l)) {
+					tl__live_close(l);
+					return EXIT_UNUSABLE;
+				}
 			}
-			break;
+			continue;
 		}
 		poll(&p, 1, 250);
-	}
-	while (!serve_stop) { /* the reading stopped; the answers go on */
-		struct pollfd p = {tl__live_fd(l), POLLIN, 0};
-
-		if (poll(&p, 1, 250) > 0)
-			tl__live_step(l);
 	}
 	tl__live_close(l);
 	return 0;

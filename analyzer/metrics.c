@@ -98,64 +98,76 @@ static void self_metrics(FILE *out)
 	}
 }
 
-int tl__metrics_write(const struct tl__report *r, FILE *out, size_t max_sites)
+/* The labels every series of a process has. */
+struct proc_labels {
+	char pid[16];
+	const char *exe;
+};
+
+static void proc_labels(const struct tl__analysis *a, struct proc_labels *pl)
 {
-	static const struct series series[] = {
-		{"timerleak_live_timers", live},
-		{"timerleak_live_timer_bytes", live_bytes},
-		{"timerleak_created_timers_total", created},
-	};
-	static const char *const types[] = {"gauge", "gauge", "counter"};
-	static const char *const helps[] = {
-		"Timers live now (Go's: held by the runtime, pending), by creation site.",
-		"Bytes held by the live timers, by creation site.",
-		"Timers created since the recording began, by creation site."};
-	const struct tl__analysis *a = r->a;
 	const char *exe = a->proc.exe ? strrchr(a->proc.exe, '/') : NULL;
+
+	pl->exe = exe ? exe + 1 : a->proc.exe ? a->proc.exe : "";
+	snprintf(pl->pid, sizeof(pl->pid), "%" PRIu32, a->proc.pid);
+}
+
+static void sample(FILE *out, const char *name, const struct proc_labels *pl)
+{
+	fprintf(out, "%s{", name);
+	label(out, "pid", pl->pid, false);
+	label(out, "exe", pl->exe, true);
+}
+
+/* One series of each site of r (the max_sites with the most live timers,
+ * the rest under "(other)"). */
+static int site_series(const struct tl__report *r, const struct series *se, FILE *out,
+		       size_t max_sites)
+{
+	const struct tl__analysis *a = r->a;
 	uint32_t *order = a->nsites ? malloc(a->nsites * sizeof(*order)) : NULL;
+	struct proc_labels pl;
+	uint64_t other = 0;
 	size_t n = 0;
-	char pid[16], name[512];
+	char name[512];
 
 	if (a->nsites && !order)
 		return -1;
-	exe = exe ? exe + 1 : a->proc.exe ? a->proc.exe : "";
-	snprintf(pid, sizeof(pid), "%" PRIu32, a->proc.pid);
+	proc_labels(a, &pl);
 	for (size_t i = 0; i < a->nsites; i++)
 		if (a->sites[i].created || a->sites[i].live)
 			order[n++] = (uint32_t)i;
 	sort_a = a;
 	if (n)
 		qsort(order, n, sizeof(*order), by_live);
-	for (size_t k = 0; k < sizeof(series) / sizeof(series[0]); k++) {
-		uint64_t other = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct tl__an_site *s = &a->sites[order[i]];
 
-		head(out, series[k].name, types[k], helps[k]);
-		for (size_t i = 0; i < n; i++) {
-			const struct tl__an_site *s = &a->sites[order[i]];
-
-			if (i >= max_sites) {
-				other += series[k].value(s);
-				continue;
-			}
-			site_name(r, s->stack, name, sizeof(name));
-			fprintf(out, "%s{", series[k].name);
-			label(out, "pid", pid, false);
-			label(out, "exe", exe, true);
-			label(out, "kind", tl_kind_name((int)s->kind), true);
-			label(out, "site", name, true);
-			fprintf(out, "} %" PRIu64 "\n", series[k].value(s));
+		if (i >= max_sites) {
+			other += se->value(s);
+			continue;
 		}
-		if (n > max_sites) {
-			fprintf(out, "%s{", series[k].name);
-			label(out, "pid", pid, false);
-			label(out, "exe", exe, true);
-			label(out, "kind", "", true);
-			label(out, "site", "(other)", true);
-			fprintf(out, "} %" PRIu64 "\n", other);
-		}
+		site_name(r, s->stack, name, sizeof(name));
+		sample(out, se->name, &pl);
+		label(out, "kind", tl_kind_name((int)s->kind), true);
+		label(out, "site", name, true);
+		fprintf(out, "} %" PRIu64 "\n", se->value(s));
 	}
-	head(out, "timerleak_findings", "gauge",
-	     "Findings of the report of what was recorded so far, by pattern and severity.");
+	if (n > max_sites) {
+		sample(out, se->name, &pl);
+		label(out, "kind", "", true);
+		label(out, "site", "(other)", true);
+		fprintf(out, "} %" PRIu64 "\n", other);
+	}
+	free(order);
+	return 0;
+}
+
+static void findings(const struct tl__report *r, FILE *out)
+{
+	struct proc_labels pl;
+
+	proc_labels(r->a, &pl);
 	for (size_t i = 0; i < r->nfindings; i++) {
 		const struct tl__finding *f = &r->findings[i];
 		size_t same = 0;
@@ -169,19 +181,54 @@ int tl__metrics_write(const struct tl__report *r, FILE *out, size_t max_sites)
 			}
 		if (!first)
 			continue; /* counted with the first of its kind */
-		fprintf(out, "timerleak_findings{");
-		label(out, "pid", pid, false);
-		label(out, "exe", exe, true);
+		sample(out, "timerleak_findings", &pl);
 		label(out, "pattern", f->pattern, true);
 		label(out, "severity", tl__severity_name(f->severity), true);
 		fprintf(out, "} %zu\n", same);
 	}
+}
+
+int tl__metrics_write(const struct tl__report *const *r, size_t n, FILE *out, size_t max_sites)
+{
+	static const struct series series[] = {
+		{"timerleak_live_timers", live},
+		{"timerleak_live_timer_bytes", live_bytes},
+		{"timerleak_created_timers_total", created},
+	};
+	static const char *const types[] = {"gauge", "gauge", "counter"};
+	static const char *const helps[] = {
+		"Timers live now (Go's: held by the runtime, pending), by creation site.",
+		"Bytes held by the live timers, by creation site.",
+		"Timers created since the recording began, by creation site."};
+	struct proc_labels pl;
+
+	/* The format wants each metric's samples together: metric by
+	 * metric, then process by process. */
+	for (size_t k = 0; k < sizeof(series) / sizeof(series[0]); k++) {
+		head(out, series[k].name, types[k], helps[k]);
+		for (size_t i = 0; i < n; i++)
+			if (site_series(r[i], &series[k], out, max_sites) != 0)
+				return -1;
+	}
+	head(out, "timerleak_findings", "gauge",
+	     "Findings of the report of what was recorded so far, by pattern and severity.");
+	for (size_t i = 0; i < n; i++)
+		findings(r[i], out);
 	head(out, "timerleak_events_total", "counter", "Timer events recorded.");
-	fprintf(out, "timerleak_events_total{pid=\"%s\"} %" PRIu64 "\n", pid, a->events);
+	for (size_t i = 0; i < n; i++) {
+		proc_labels(r[i]->a, &pl);
+		sample(out, "timerleak_events_total", &pl);
+		fprintf(out, "} %" PRIu64 "\n", r[i]->a->events);
+	}
 	head(out, "timerleak_dropped_events_total", "counter",
 	     "Timer events the recorder lost (a full buffer, a failed write).");
-	fprintf(out, "timerleak_dropped_events_total{pid=\"%s\"} %" PRIu64 "\n", pid, a->dropped);
-	free(order);
+	for (size_t i = 0; i < n; i++) {
+		proc_labels(r[i]->a, &pl);
+		sample(out, "timerleak_dropped_events_total", &pl);
+		fprintf(out, "} %" PRIu64 "\n", r[i]->a->dropped);
+	}
+	head(out, "timerleak_targets", "gauge", "Processes whose metrics are served.");
+	fprintf(out, "timerleak_targets %zu\n", n);
 	self_metrics(out);
 	return 0;
 }

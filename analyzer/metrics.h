@@ -9,7 +9,8 @@
  * (counter), labels pid, exe, kind, site ("function file:line" of the
  * creating call). The report's findings (r->findings), counted by pattern
  * and severity: timerleak_findings. For the trace: timerleak_events_total
- * and timerleak_dropped_events_total (counters). docs/metrics.md is the
+ * and timerleak_dropped_events_total (counters), labels pid and exe;
+ * timerleak_targets, how many processes. docs/metrics.md is the
  * reference.
  */
 #ifndef TL_ANALYZER_METRICS_H
@@ -21,7 +22,8 @@
 
 #define TL_METRICS_SITES 50
 
-/* @return 0, or -1 when out of memory. */
-int tl__metrics_write(const struct tl__report *r, FILE *out, size_t max_sites);
+/* The metrics of the n processes r[] (each its own pid and exe labels).
+ * @return 0, or -1 when out of memory. */
+int tl__metrics_write(const struct tl__report *const *r, size_t n, FILE *out, size_t max_sites);
 
 #endif /* TL_ANALYZER_METRICS_H */

@@ -123,11 +123,12 @@ static const char *pattern_of(const struct tl__report *r, uint32_t site)
 	return NULL;
 }
 
-static int add_site(struct tl_pprof *p, struct maps *m, const struct tl__report *r, uint32_t i)
+static int add_site(struct tl_pprof *p, struct maps *m, const struct tl__report *r, uint32_t i,
+		    bool with_pid)
 {
 	const struct tl__an_site *s = &r->a->sites[i];
 	const struct tl__an_inuse *in = &s->at;
-	struct tl_pprof_label labels[3];
+	struct tl_pprof_label labels[4];
 	uint64_t locs[FRAMES_MAX];
 	int64_t values[4] = {(int64_t)s->created, (int64_t)s->alloc_bytes, (int64_t)in->count,
 			     (int64_t)in->bytes};
@@ -140,10 +141,17 @@ static int add_site(struct tl_pprof *p, struct maps *m, const struct tl__report 
 	if (in->count)
 		labels[nl++] = (struct tl_pprof_label){"age", NULL, in->mean_age / 1000000 * 1000000,
 						       "nanoseconds"};
+	if (with_pid)
+		labels[nl++] = (struct tl_pprof_label){"pid", NULL, (int64_t)r->a->proc.pid, NULL};
 	return tl_pprof_sample(p, locs, n, values, labels, nl);
 }
 
 int tl__pprof_out_write(const struct tl__report *r, int fd)
+{
+	return tl__pprof_out_write_many(&r, 1, fd);
+}
+
+int tl__pprof_out_write_many(const struct tl__report *const *reps, size_t nrep, int fd)
 {
 	static const struct tl_pprof_value_type types[] = {
 		{"alloc_objects", "count"},
@@ -151,7 +159,7 @@ int tl__pprof_out_write(const struct tl__report *r, int fd)
 		{"inuse_objects", "count"},
 		{"inuse_space", "bytes"},
 	};
-	const struct tl__analysis *a = r->a;
+	const struct tl__analysis *a = reps[0]->a;
 	int64_t at = tl__an_at_time(a);
 	struct tl_pprof *p = tl_pprof_new(types, 4);
 	struct maps *m = calloc(1, sizeof(*m));
@@ -165,15 +173,24 @@ int tl__pprof_out_write(const struct tl__report *r, int fd)
 	tl_pprof_set_period(p, "space", "bytes", 1);
 	tl_pprof_set_time(p, (int64_t)(a->proc.wall_ns + (uint64_t)tl__an_since(at, a->proc.start)),
 			  tl__an_since(at, a->proc.start));
-	snprintf(comment, sizeof(comment), "timerleak: timers of %s, in use at %.3f s",
-		 a->proc.exe ? a->proc.exe : "?", tl__an_secs(a, at));
+	if (nrep == 1)
+		snprintf(comment, sizeof(comment), "timerleak: timers of %s, in use at %.3f s",
+			 a->proc.exe ? a->proc.exe : "?", tl__an_secs(a, at));
+	else
+		snprintf(comment, sizeof(comment),
+			 "timerleak: timers of %zu processes, in use now (label pid)", nrep);
 	tl_pprof_add_comment(p, comment);
-	/* pprof's "File:" is the first mapping's: the program, not whichever
-	 * library the first sample's leaf is in. */
-	main_mapping_first(p, m, r);
-	for (uint32_t i = 0; i < a->nsites && !err; i++)
-		if (add_site(p, m, r, i) != 0)
-			err = -ENOMEM;
+	for (size_t k = 0; k < nrep && !err; k++) {
+		/* Each process its own mappings: the same address is another
+		 * place in another process. pprof's "File:" is the first
+		 * mapping's: the program, not whichever library the first
+		 * sample's leaf is in. */
+		m->n = 0;
+		main_mapping_first(p, m, reps[k]);
+		for (uint32_t i = 0; i < reps[k]->a->nsites && !err; i++)
+			if (add_site(p, m, reps[k], i, nrep > 1) != 0)
+				err = -ENOMEM;
+	}
 	if (!err)
 		err = tl_pprof_write_fd(p, fd);
 out:

@@ -7,6 +7,8 @@
 
 #include "report.h"
 
+#include <stddef.h>
+
 /*
  * tl__pprof_out_write - the profile of the report's analysis, findings and
  * symbols, gzip'ed, to fd (not closed): alloc_* from every timer each site
@@ -15,5 +17,9 @@
  * text and JSON reports give. @return 0 or a negative errno.
  */
 int tl__pprof_out_write(const struct tl__report *r, int fd);
+
+/* The same of several processes in one profile, each sample labelled
+ * with its process's pid (when nrep > 1). nrep >= 1. */
+int tl__pprof_out_write_many(const struct tl__report *const *reps, size_t nrep, int fd);
 
 #endif /* TL_PPROF_OUT_H */

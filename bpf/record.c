@@ -33,7 +33,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <poll.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,10 +55,16 @@
 
 #define FLUSH_MS 200 /* a chunk at least this often, so a killed recorder loses little */
 
+#define MAX_TARGETS 64 /* processes recorded at once */
+#define MAX_EXES 16
+
 static struct env {
-	pid_t pid;
-	double seconds;    /* 0: until interrupted, or the process ends */
-	const char *output;
+	pid_t pids[MAX_TARGETS]; /* -p */
+	size_t npids;
+	const char *exes[MAX_EXES]; /* -x: every process that runs one, now and later */
+	size_t nexes;
+	double seconds;    /* 0: until interrupted, or the processes end */
+	const char *output; /* the trace; with several targets or -x, their directory */
 	unsigned depth;
 	unsigned buffer_mb;
 	bool force;
@@ -85,16 +94,20 @@ static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: timerleak-record -p PID [-d SECONDS] [-o FILE] [options]\n"
-		"Attach to the running process PID with eBPF and record its timers (libgotimer's,\n"
+		"usage: timerleak-record -p PID[,PID...] | -x EXE ... [-d SECONDS] [-o FILE|DIR]\n"
+		"                        [options]\n"
+		"Attach to running processes with eBPF and record their timers (libgotimer's,\n"
 		"Go's in a Go 1.19-1.27 program, timerfds, POSIX timers) with their stacks, until\n"
-		"SIGINT or SIGTERM, SECONDS, or the process's end; then detach. timerleak-report\n"
-		"reads the trace.\n"
+		"SIGINT or SIGTERM, SECONDS, or the processes' end; then detach. One trace per\n"
+		"process; timerleak-report reads them.\n"
 		"\n"
-		"  -p, --pid PID        the process to record (required)\n"
+		"  -p, --pid PID[,PID]  the processes to record (may be repeated)\n"
+		"  -x, --exe EXE        every process running the program EXE, now and as they\n"
+		"                       start, until interrupted (may be repeated)\n"
 		"  -d, --duration S     stop after S seconds (default: when interrupted)\n"
-		"  -o, --output FILE    the trace (default timerleak.NAME.PID.tlk); an existing\n"
-		"                       file is refused unless --force\n"
+		"  -o, --output PATH    one process: the trace (default timerleak.NAME.PID.tlk);\n"
+		"                       several, or -x: the directory of their traces\n"
+		"                       (default .); an existing trace is refused unless --force\n"
 		"  -f, --force          replace FILE if it exists\n"
 		"      --depth N        frames per stack, 1 to %u (default 64)\n"
 		"      --buffer MB      the ring buffer between the kernel and the recorder,\n"
@@ -136,6 +149,7 @@ static int parse_args(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"pid", required_argument, NULL, 'p'},
+		{"exe", required_argument, NULL, 'x'},
 		{"duration", required_argument, NULL, 'd'},
 		{"output", required_argument, NULL, 'o'},
 		{"force", no_argument, NULL, 'f'},
@@ -150,12 +164,29 @@ static int parse_args(int argc, char **argv)
 	int c;
 	long v;
 
-	while ((c = getopt_long(argc, argv, "p:d:o:fqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:x:d:o:fqh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p':
-			if ((v = number(optarg, 1, INT_MAX)) < 0)
-				return usage_error("-p takes a process id, not %s", optarg);
-			env.pid = (pid_t)v;
+		case 'p': {
+			char list[256], *save = NULL;
+
+			snprintf(list, sizeof(list), "%s", optarg);
+			for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+				if ((v = number(p, 1, INT_MAX)) < 0)
+					return usage_error("-p takes process ids, not %s", optarg);
+				if (env.npids == MAX_TARGETS)
+					return usage_error("-p: at most 64 processes, not %s", optarg);
+				env.pids[env.npids++] = (pid_t)v;
+			}
+			if (!env.npids)
+				return usage_error("-p takes process ids, not %s", optarg);
+			break;
+		}
+		case 'x':
+			if (env.nexes == MAX_EXES)
+				return usage_error("-x: at most 16 programs, not %s", optarg);
+			if (access(optarg, F_OK) != 0)
+				return usage_error("-x %s: no such file", optarg);
+			env.exes[env.nexes++] = optarg;
 			break;
 		case 'd': {
 			char *end;
@@ -204,8 +235,8 @@ static int parse_args(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument %s", argv[optind]);
-	if (!env.pid)
-		return usage_error("%s", "which process? -p PID");
+	if (!env.npids && !env.nexes)
+		return usage_error("%s", "which process? -p PID, or -x EXE");
 	return 0;
 }
 
@@ -370,14 +401,14 @@ static int check_go(const struct tlr_proc *p, struct gorun *g)
 	return 0;
 }
 
-static int check_target(const struct tlr_proc *p, int err, struct gorun *g)
+static int check_target(pid_t pid, const struct tlr_proc *p, int err, struct gorun *g)
 {
 	if (err == -ESRCH) {
-		say("no process %d", (int)env.pid);
+		say("no process %d", (int)pid);
 		return 1;
 	}
 	if (err) {
-		say("cannot read /proc/%d: %s", (int)env.pid, strerror(-err));
+		say("cannot read /proc/%d: %s", (int)pid, strerror(-err));
 		return 1;
 	}
 	if (p->pid == getpid()) {
@@ -397,6 +428,7 @@ static int check_target(const struct tlr_proc *p, int err, struct gorun *g)
  */
 
 struct rec {
+	pid_t pid;
 	struct tlr_proc proc;
 	struct record_bpf *skel;
 	struct ring_buffer *rb;
@@ -417,6 +449,7 @@ struct rec {
 	struct tl__live *live;   /* --serve */
 	uint64_t batch;          /* events read since the loop last had its turn */
 	int64_t batch_until;     /* when the loop gets its turn back */
+	int64_t next_flush, next_scan;
 };
 
 /*
@@ -453,15 +486,22 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* One process named by -p: -o names its trace, not a directory. */
+static bool one_file(void)
+{
+	return env.npids == 1 && !env.nexes;
+}
+
 static int open_output(struct rec *r)
 {
 	const char *base = strrchr(r->proc.exe, '/');
 
-	if (env.output)
+	if (env.output && one_file())
 		snprintf(r->path, sizeof(r->path), "%s", env.output);
 	else
-		snprintf(r->path, sizeof(r->path), "timerleak.%s.%d.tlk",
-			 base ? base + 1 : r->proc.comm, (int)env.pid);
+		snprintf(r->path, sizeof(r->path), "%s%stimerleak.%s.%d.tlk",
+			 env.output ? env.output : "", env.output ? "/" : "",
+			 base ? base + 1 : r->proc.comm, (int)r->pid);
 	r->fd = open(r->path,
 		     O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (env.force ? O_TRUNC : O_EXCL),
 		     0600);
@@ -530,12 +570,12 @@ static int existing(struct rec *r)
 
 	/* A process that cannot be read this way is still recorded: what it
 	 * had open is then not known, which is said. */
-	if ((n = tlr_scan_timerfds(env.pid, found_timerfd, &f)) < 0)
+	if ((n = tlr_scan_timerfds(r->pid, found_timerfd, &f)) < 0)
 		say("warning: cannot read /proc/%d/fd (%s): the timerfds it has open now are not "
-		    "followed", (int)env.pid, strerror(-n));
-	if ((n = tlr_scan_posix_timers(env.pid, found_posix, &f)) < 0)
+		    "followed", (int)r->pid, strerror(-n));
+	if ((n = tlr_scan_posix_timers(r->pid, found_posix, &f)) < 0)
 		say("warning: cannot read /proc/%d/timers (%s): the POSIX timers it has now are "
-		    "not followed", (int)env.pid, strerror(-n));
+		    "not followed", (int)r->pid, strerror(-n));
 	return f.err;
 }
 
@@ -552,13 +592,13 @@ static void attach_gotimer(struct rec *r)
 		return;
 	r->gotimer = true;
 	tlr_collect_runtime(r->col, lo, hi);
-	snprintf(where, sizeof(where), "/proc/%d/root%s", (int)env.pid, path);
+	snprintf(where, sizeof(where), "/proc/%d/root%s", (int)r->pid, path);
 	probes = tlr_gotimer_probes(&n);
 	for (size_t i = 0; i < n && r->nlinks < sizeof(r->links) / sizeof(r->links[0]); i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = probes[i].func,
 			    .bpf_cookie = probes[i].cookie);
 		struct bpf_link *l =
-			bpf_program__attach_uprobe_opts(r->skel->progs.probe, env.pid, where, 0, &o);
+			bpf_program__attach_uprobe_opts(r->skel->progs.probe, r->pid, where, 0, &o);
 
 		if (!l) {
 			say("failed to attach uprobe at %s in %s: %s", probes[i].func, path,
@@ -603,7 +643,7 @@ static int attach_go(struct rec *r)
 			return 1;
 		}
 		LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = l->probes[i].cookie);
-		link = bpf_program__attach_uprobe_opts(r->skel->progs.probe, env.pid, r->go.exe,
+		link = bpf_program__attach_uprobe_opts(r->skel->progs.probe, r->pid, r->go.exe,
 						       (size_t)off, &o);
 		if (!link) {
 			say("failed to attach uprobe at %s+%u in %s: %s", fn, at, r->proc.exe,
@@ -648,7 +688,7 @@ static int load(struct rec *r)
 		say("failed to open the BPF programs: %s", strerror(errno));
 		return 1;
 	}
-	r->skel->rodata->target_tgid = (__u32)env.pid;
+	r->skel->rodata->target_tgid = (__u32)r->pid;
 	r->skel->rodata->max_depth = env.depth;
 	r->skel->rodata->wake_bytes = (__u64)env.buffer_mb << 17; /* an eighth */
 	bpf_map__set_max_entries(r->skel->maps.events, env.buffer_mb << 20);
@@ -682,12 +722,14 @@ static int load(struct rec *r)
 static int start(struct rec *r)
 {
 	struct tl_trace_writer_opts wo = {.time_shift = 10};
-	struct tlr_collect_opts co = {.pid = env.pid};
+	struct tlr_collect_opts co = {.pid = r->pid};
 	int err;
 
 	r->start = now_ns(CLOCK_MONOTONIC);
-	r->mods = tlr_modules_new(env.pid, r->proc.exe);
-	r->unwinder = tlr_unwinder_new(env.pid, r->mods);
+	r->next_flush = r->start + FLUSH_MS * 1000000LL;
+	r->next_scan = r->start + 1000000000LL;
+	r->mods = tlr_modules_new(r->pid, r->proc.exe);
+	r->unwinder = tlr_unwinder_new(r->pid, r->mods);
 	if (!r->mods || !r->unwinder || !(r->w = tl_trace_writer_new(r->fd, &wo, &err))) {
 		say("cannot start the trace: out of memory");
 		return 1;
@@ -715,50 +757,32 @@ static int start(struct rec *r)
 	return 0;
 }
 
-/* Until told to stop, the duration is up, or the process is gone. */
-static void run(struct rec *r)
+/* A target's turn in the loop: its modules, and what it wrote to disk.
+ * @return false once it is gone or failed. */
+static bool tick(struct rec *r, int64_t now)
 {
-	int64_t until = env.seconds > 0 ? r->start + (int64_t)(env.seconds * 1e9) : INT64_MAX;
-	int64_t next_flush = r->start + FLUSH_MS * 1000000LL, next_scan = r->start + 1000000000LL;
+	if (now >= r->next_scan) {
+		int changes;
 
-	while (!stop && !r->gone && !r->err) {
-		int64_t now;
-		/* The BPF side wakes the reader only past a fill level: at
-		 * the timeout, take what has come all the same. */
-		int n = read_ring(r, 100, false);
-
-		if (n >= 0)
-			n = read_ring(r, 0, false);
-		if (n < 0 && n != -EINTR) {
-			say("reading the ring buffer failed: %s", strerror(-n));
-			break;
+		r->next_scan = now + 1000000000LL;
+		if (kill(r->pid, 0) != 0 && errno == ESRCH) {
+			r->gone = true;
+			return false;
 		}
-		now = now_ns(CLOCK_MONOTONIC);
-		if (r->live)
-			tl__live_step(r->live); /* reading stops only on a fault of its own */
-		if (now >= until)
-			break;
-		if (now >= next_scan) {
-			next_scan = now + 1000000000LL;
-			if (kill(env.pid, 0) != 0 && errno == ESRCH) {
-				r->gone = true;
-				break;
-			}
-			int changes = tlr_modules_scan(r->mods, r->w, now);
-
-			if (changes > 0)
-				tlr_unwinder_stale(r->unwinder);
-			else if (changes < 0 && changes != -ESRCH && !r->err)
-				r->err = changes; /* a module record could not be written */
-			attach_gotimer(r);
-		}
-		if (now >= next_flush) {
-			next_flush = now + FLUSH_MS * 1000000LL;
-			write_counts(r, now);
-			if (!r->err)
-				r->err = tl_trace_writer_flush(r->w);
-		}
+		changes = tlr_modules_scan(r->mods, r->w, now);
+		if (changes > 0)
+			tlr_unwinder_stale(r->unwinder);
+		else if (changes < 0 && changes != -ESRCH && !r->err)
+			r->err = changes; /* a module record could not be written */
+		attach_gotimer(r);
 	}
+	if (now >= r->next_flush) {
+		r->next_flush = now + FLUSH_MS * 1000000LL;
+		write_counts(r, now);
+		if (!r->err)
+			r->err = tl_trace_writer_flush(r->w);
+	}
+	return !r->gone && !r->err;
 }
 
 /* Detach first, so that nothing more comes; then what is left in the
@@ -799,7 +823,7 @@ static int finish(struct rec *r)
 			snprintf(why, sizeof(why), "; the process exec'd another program");
 		say("pid %d (%s): %.1f s, %" PRIu64 " events, %" PRIu64 " timers, %" PRIu64
 		    " dropped%s; trace written to %s",
-		    (int)env.pid, r->proc.comm, (double)(end - r->start) / 1e9, st.events, st.timers,
+		    (int)r->pid, r->proc.comm, (double)(end - r->start) / 1e9, st.events, st.timers,
 		    r->counted[TLR_C_DROPPED] + r->counted[TLR_C_UNTRACKED], why, r->path);
 	}
 	return 0;
@@ -811,7 +835,6 @@ static void cleanup(struct rec *r)
 		bpf_link__destroy(r->links[i]);
 	ring_buffer__free(r->rb);
 	record_bpf__destroy(r->skel);
-	tl__live_close(r->live);
 	tl_trace_writer_free(r->w);
 	if (r->fd >= 0)
 		close(r->fd);
@@ -820,6 +843,152 @@ static void cleanup(struct rec *r)
 	tlr_modules_free(r->mods);
 	tlr_proc_close(&r->proc);
 	tlr_gosym_close(r->go.sym);
+	free(r);
+}
+
+/* ---------------------------------------------------------------------------
+ * The targets: each process recorded into its own trace, beside the others
+ */
+
+struct recorder {
+	struct rec *t[MAX_TARGETS];
+	size_t n;
+	struct tl__live *live;        /* --serve */
+	struct { dev_t dev; ino_t ino; } exe[MAX_EXES]; /* -x */
+	pid_t seen[4096];             /* processes -x matched, recorded or refused */
+	size_t nseen;
+	unsigned written, failed;     /* traces */
+};
+
+/* Start recording pid; named: by -p (a failure is the recorder's), not
+ * found by -x. @return 0, or 1 when it cannot be (said). */
+static int add_target(struct recorder *rc, pid_t pid, bool named)
+{
+	struct rec *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		say("pid %d: out of memory", (int)pid);
+		return 1;
+	}
+	r->fd = -1;
+	r->pid = pid;
+	if (rc->n == MAX_TARGETS) {
+		say("pid %d: already recording %d processes, the most at once", (int)pid,
+		    MAX_TARGETS);
+		goto fail;
+	}
+	if (check_target(pid, &r->proc, tlr_proc_read(pid, &r->proc), &r->go) != 0 ||
+	    open_output(r))
+		goto fail;
+	if (load(r) || start(r)) {
+		unlink(r->path); /* nothing recorded: no trace to mistake for one */
+		goto fail;
+	}
+	if (rc->live && tl__live_add(rc->live, r->path) != 0)
+		say("pid %d: out of memory: its metrics are not served", (int)pid);
+	if (!env.quiet)
+		say("recording pid %d (%s) to %s%s", (int)pid, r->proc.comm, r->path,
+		    rc->n || env.nexes || env.npids > 1 ? "" : "; Ctrl-C to stop");
+	rc->t[rc->n++] = r;
+	return 0;
+fail:
+	rc->failed += named;
+	cleanup(r);
+	return 1;
+}
+
+/* End target i's trace; its series leave the served metrics. */
+static void end_target(struct recorder *rc, size_t i)
+{
+	struct rec *r = rc->t[i];
+
+	if (finish(r) == 0)
+		rc->written++;
+	else
+		rc->failed++;
+	if (rc->live)
+		tl__live_remove(rc->live, r->path);
+	/* A process that exec'd may run the program again: -x looks anew. */
+	for (size_t k = 0; r->gone && k < rc->nseen; k++)
+		if (rc->seen[k] == r->pid)
+			rc->seen[k] = rc->seen[--rc->nseen];
+	cleanup(r);
+	rc->t[i] = rc->t[--rc->n];
+}
+
+/* -x: the processes running one of the programs that are not yet seen. */
+static void find_exes(struct recorder *rc)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char path[64];
+		struct stat st;
+		long pid = number(e->d_name, 1, INT_MAX);
+		bool seen = false;
+
+		if (pid < 0 || pid == getpid())
+			continue;
+		for (size_t k = 0; k < rc->nseen && !seen; k++)
+			seen = rc->seen[k] == pid;
+		snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+		if (seen || stat(path, &st) != 0)
+			continue;
+		for (size_t k = 0; k < env.nexes; k++)
+			if (rc->exe[k].dev == st.st_dev && rc->exe[k].ino == st.st_ino) {
+				if (rc->nseen < sizeof(rc->seen) / sizeof(rc->seen[0]))
+					rc->seen[rc->nseen++] = (pid_t)pid;
+				add_target(rc, (pid_t)pid, false);
+				break;
+			}
+	}
+	closedir(d);
+}
+
+/* Until told to stop, the duration is up, or (without -x) every target is
+ * gone. */
+static void run(struct recorder *rc)
+{
+	int64_t start = now_ns(CLOCK_MONOTONIC), next_find = start + 1000000000LL;
+	int64_t until = env.seconds > 0 ? start + (int64_t)(env.seconds * 1e9) : INT64_MAX;
+
+	while (!stop && (rc->n || env.nexes)) {
+		struct pollfd p[MAX_TARGETS + 1];
+		size_t np = 0;
+		int64_t now;
+
+		for (size_t i = 0; i < rc->n; i++)
+			p[np++] = (struct pollfd){ring_buffer__epoll_fd(rc->t[i]->rb), POLLIN, 0};
+		if (rc->live)
+			p[np++] = (struct pollfd){tl__live_fd(rc->live), POLLIN, 0};
+		/* The BPF side wakes the reader only past a fill level: at
+		 * the timeout, take what has come all the same. */
+		poll(p, np, 100);
+		for (size_t i = 0; i < rc->n; i++) {
+			int n = read_ring(rc->t[i], 0, false);
+
+			if (n < 0 && n != -EINTR && !rc->t[i]->err) {
+				say("pid %d: reading the ring buffer failed: %s", (int)rc->t[i]->pid,
+				    strerror(-n));
+				rc->t[i]->err = n;
+			}
+		}
+		now = now_ns(CLOCK_MONOTONIC);
+		if (rc->live)
+			tl__live_step(rc->live, NULL); /* reading stops only on a fault of its own */
+		if (now >= until)
+			break;
+		for (size_t i = rc->n; i-- > 0;)
+			if (!tick(rc->t[i], now))
+				end_target(rc, i);
+		if (env.nexes && now >= next_find) {
+			next_find = now + 1000000000LL;
+			find_exes(rc);
+		}
+	}
 }
 
 static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -827,51 +996,82 @@ static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }
 
+/* -o: with several targets, a directory (made if missing). */
+static int check_output(void)
+{
+	struct stat st;
+
+	if (one_file()) {
+		if (env.output && stat(env.output, &st) == 0 && S_ISDIR(st.st_mode))
+			return usage_error("-o %s is a directory: one process's trace is a file",
+					   env.output);
+		return 0;
+	}
+	if (!env.output)
+		return 0;
+	if (stat(env.output, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0
+					   : usage_error("-o %s: with several processes or -x, -o "
+							 "names a directory", env.output);
+	if (mkdir(env.output, 0755) != 0) {
+		say("cannot make the directory %s: %s", env.output, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct rec r = {.fd = -1};
+	static struct recorder rc;
 	struct sigaction sa = {.sa_handler = on_signal};
 	int ret;
 
 	if ((ret = parse_args(argc, argv)) != 0)
 		return ret;
-	if ((ret = check_machine()) != 0 ||
-	    (ret = check_target(&r.proc, tlr_proc_read(env.pid, &r.proc), &r.go)) != 0)
-		goto out;
+	for (size_t i = 0; i < env.nexes; i++) {
+		struct stat st;
+
+		if (stat(env.exes[i], &st) != 0)
+			return usage_error("-x %s: no such file", env.exes[i]);
+		rc.exe[i].dev = st.st_dev;
+		rc.exe[i].ino = st.st_ino;
+	}
+	if ((ret = check_output()) != 0 || (ret = check_machine()) != 0)
+		return ret;
 	libbpf_set_print(quiet_libbpf);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	ret = 1;
-	if (open_output(&r))
-		goto out;
 	if (env.serve) {
 		struct tl__sym_opts so = {0};
 		char why[256];
 
-		if (!(r.live = tl__live_open(r.path, env.serve, &so, why, sizeof(why)))) {
+		/* The port first: a recorder that cannot serve attaches to
+		 * nothing. */
+		if (!(rc.live = tl__live_open(env.serve, &so, why, sizeof(why)))) {
 			say("--serve=%s", why);
-			unlink(r.path);
-			ret = 2;
-			goto out;
+			return 2;
 		}
 		if (!env.quiet)
 			say("metrics at http://%.*s:%d/metrics",
 			    (int)(strrchr(env.serve, ':') - env.serve), env.serve,
-			    tl__live_port(r.live));
+			    tl__live_port(rc.live));
 	}
-	if (load(&r) || start(&r)) {
-		unlink(r.path); /* nothing recorded: no trace to mistake for one */
-		goto out;
+	for (size_t i = 0; i < env.npids; i++)
+		add_target(&rc, env.pids[i], true);
+	if (env.nexes) {
+		find_exes(&rc);
+		if (!env.quiet)
+			say("following every process of %s%s; Ctrl-C to stop", env.exes[0],
+			    env.nexes > 1 ? " and the other programs" : "");
 	}
-	if (!env.quiet)
-		say("recording pid %d (%s) to %s; Ctrl-C to stop", (int)env.pid, r.proc.comm,
-		    r.path);
-	run(&r);
-	ret = finish(&r);
-out:
-	cleanup(&r);
-	return ret;
+	run(&rc);
+	while (rc.n)
+		end_target(&rc, rc.n - 1);
+	tl__live_close(rc.live);
+	/* 0 when every process it set out to record has its trace; -x
+	 * counts only what it could record. */
+	return rc.failed || (!rc.written && !env.nexes) ? 1 : 0;
 }
 
 #endif /* TL_RECORD_BPF */

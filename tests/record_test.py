@@ -550,7 +550,12 @@ def case_bad_killed():
 def case_usage():
     for args, code, message in ((["-h"], 0, r"usage: timerleak-record -p PID"),
                                 ([], 2, r"which process\? -p PID"),
-                                (["-p", "x"], 2, r"-p takes a process id, not x"),
+                                (["-p", "x"], 2, r"-p takes process ids, not x"),
+                                (["-p", "1,x"], 2, r"-p takes process ids, not 1,x"),
+                                (["-x", "/no/such/program"], 2,
+                                 r"-x /no/such/program: no such file"),
+                                (["-p", "1,2", "-o", os.path.join(SOURCE, "README.md")], 2,
+                                 r"with several processes or -x, -o names a directory"),
                                 (["-p", "1", "-d", "0"], 2, r"-d takes a number of seconds"),
                                 (["-p", "1", "--depth", "500"], 2, r"--depth takes 1 to 128"),
                                 (["--version"], 0, r"^timerleak-record \S+ \(trace format 1\.2\)")):
