@@ -148,7 +148,7 @@ usage)
 	;;
 newer)
 	"$gen" drops drops.tlk 0
-	put drops.tlk 8 002
+	put drops.tlk 8 003
 	run "$report" drops.tlk
 	run "$report" --json --fail-on=leak drops.tlk
 	put drops.tlk 10 011

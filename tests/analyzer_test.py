@@ -958,18 +958,18 @@ def patch_version(src, name, major, minor):
 
 def check_newer(trace):
     base, _ = report_json(trace)
-    for major, minor in ((2, 0), (7, 3), (65535, 65535)):
+    for major, minor in ((3, 0), (7, 3), (65535, 65535)):
         path = patch_version(trace, "v%d.%d.tlk" % (major, minor), major, minor)
         for opts in ([], ["--json"], ["--fail-on=warning"], ["--events"], ["--min-count=1"]):
             p = report(path, *opts, code=2)
             expect("version %d.%d %s: stderr" % (major, minor, " ".join(opts)),
                    "timerleak-report: %s: trace format version %d.%d is newer than this reader "
-                   "(1.x); upgrade timerleak\n" % (path, major, minor), text(p.stderr))
+                   "(2.x); upgrade timerleak\n" % (path, major, minor), text(p.stderr))
             expect("version %d.%d %s: stdout" % (major, minor, " ".join(opts)), b"", p.stdout)
     # A newer minor version of the same major is read.
-    path = patch_version(trace, "v1.9.tlk", 1, 9)
+    path = patch_version(trace, "v2.9.tlk", 2, 9)
     rep, p = report_json(path)
-    expect("version 1.9: the same report", comparable(base), comparable(rep))
+    expect("version 2.9: the same report", comparable(base), comparable(rep))
 
 
 def case_newer_gen():

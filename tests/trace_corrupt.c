@@ -314,11 +314,11 @@ TEST(file_headers)
 	struct tl_trace_info info;
 	int err;
 
-	tt_file_header(&b, 2, 7, 0);
+	tt_file_header(&b, TL_TRACE_MAJOR + 1, 7, 0);
 	CHECK(!tl_trace_reader_open_mem(b.p, b.len, &err));
 	CHECK_EQ(err, TL_TRACE_E_NEWER_VERSION);
 	CHECK_EQ(tl_trace_header_parse(b.p, b.len, &info), TL_TRACE_E_NEWER_VERSION);
-	CHECK_EQ(info.major, 2);
+	CHECK_EQ(info.major, TL_TRACE_MAJOR + 1);
 	CHECK_EQ(info.minor, 7);
 	tt_free(&b);
 
@@ -336,7 +336,7 @@ TEST(file_headers)
 	tt_free(&b);
 
 	/* A newer minor of our major, with reserved bytes set: read. */
-	tt_file_header(&b, 1, 9, 20);
+	tt_file_header(&b, TL_TRACE_MAJOR, 9, 20);
 	b.p[13] = b.p[14] = b.p[15] = 0xff;
 	CHECK_EQ(tl_trace_header_parse(b.p, b.len, &info), 0);
 	CHECK_EQ(info.minor, 9);

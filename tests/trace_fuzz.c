@@ -6,7 +6,8 @@
  * Input: byte 0 chooses the mode.
  *  - bit 0 set: the rest is a whole trace file, as read from disk;
  *  - bit 0 clear: the rest is one chunk payload (records), which the target
- *    wraps into a valid file (time_shift (byte 0 >> 1) % 21). Almost every
+ *    wraps into a valid file: of format 1.2 (rows) when bit 1 is set, else
+ *    of this version (streams); time_shift (byte 0 >> 2) % 21. Almost every
  *    mutation of a whole file breaks a chunk check or zstd's checksum, so
  *    without this mode the fuzzer would rarely get past them to the record
  *    decoder.
@@ -92,7 +93,7 @@ static void read_all(const uint8_t *p, size_t n)
 }
 
 /* The payload as the one chunk of a file: header, chunk header, frame. */
-static void read_payload(const uint8_t *p, size_t n, unsigned shift)
+static void read_payload(const uint8_t *p, size_t n, unsigned major, unsigned shift)
 {
 	static ZSTD_CCtx *cctx;
 	size_t bound = ZSTD_compressBound(n), k;
@@ -112,7 +113,8 @@ static void read_payload(const uint8_t *p, size_t n, unsigned shift)
 		return;
 	memset(f, 0, TL_TRACE_FILE_HEADER);
 	memcpy(f, tl__file_magic, sizeof(tl__file_magic));
-	tl__put_le16(f + 8, TL_TRACE_MAJOR);
+	tl__put_le16(f + 8, (uint16_t)major);
+	tl__put_le16(f + 10, major == 1 ? 2 : TL_TRACE_MINOR);
 	f[12] = (uint8_t)shift;
 	k = ZSTD_compress2(cctx, f + TL_TRACE_FILE_HEADER + TL__CHUNK_HEADER, bound, p, n);
 	if (!ZSTD_isError(k)) {
@@ -130,6 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 1)
 		read_all(data + 1, size - 1);
 	else
-		read_payload(data + 1, size - 1, (data[0] >> 1) % (TL_TRACE_MAX_SHIFT + 1));
+		read_payload(data + 1, size - 1, data[0] & 2 ? 1 : TL_TRACE_MAJOR,
+			     (data[0] >> 2) % (TL_TRACE_MAX_SHIFT + 1));
 	return 0;
 }

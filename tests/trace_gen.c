@@ -4,7 +4,8 @@
  *
  *   trace_gen small FILE [SHIFT]                    every record type, fixed values
  *   trace_gen workload FILE EVENTS [SHIFT [SEED]]   the realistic mix
- *   trace_gen seeds DIR                             fuzz seeds (see trace_fuzz.c)
+ *   trace_gen seeds DIR [OLDER.tlk...]              fuzz seeds (see trace_fuzz.c),
+ *                                                   with those of older traces
  *
  * FILE "-" is standard output (a pipe, in the tests). Exit 0, or 1 with a
  * message.
@@ -92,10 +93,11 @@ out:
 }
 
 /* Each chunk's decompressed payload, as a payload-mode seed (mode byte:
- * bit 0 clear, time_shift in the bits above). */
+ * bit 0 clear, bit 1 set for a 1.x payload, time_shift in the bits above). */
 static int save_payloads(const char *dir, const char *stem, const uint8_t *p, size_t n,
 			 unsigned shift)
 {
+	uint8_t mode = (uint8_t)(shift << 2 | (tl__get_le16(p + 8) == 1 ? 2 : 0));
 	size_t off = TL_TRACE_FILE_HEADER;
 	int i = 0, err = 0;
 
@@ -114,10 +116,35 @@ static int save_payloads(const char *dir, const char *stem, const uint8_t *p, si
 			err = -1;
 		snprintf(name, sizeof(name), "%s-payload-%d", stem, i++);
 		if (!err)
-			err = save(dir, name, (uint8_t)(shift << 1), raw, h.raw_size);
+			err = save(dir, name, mode, raw, h.raw_size);
 		free(raw);
 		off += TL__CHUNK_HEADER + h.compressed_size;
 	}
+	return err;
+}
+
+/* A trace file given on the command line (one of an older format) as
+ * seeds: whole, and each chunk's payload. */
+static int seeds_of_file(const char *dir, const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct tl_trace_info info;
+	uint8_t *p = NULL;
+	char name[256];
+	long n = -1;
+	FILE *f = fopen(path, "rb");
+	int err = -1;
+
+	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (p = malloc((size_t)n)) && fread(p, 1, (size_t)n, f) == (size_t)n &&
+	    tl_trace_header_parse(p, (size_t)n, &info) == 0) {
+		snprintf(name, sizeof(name), "%s-file", base);
+		err = save(dir, name, 1, p, (size_t)n);
+		err = err ? err : save_payloads(dir, base, p, (size_t)n, info.time_shift);
+	}
+	if (f)
+		fclose(f);
+	free(p);
 	return err;
 }
 
@@ -162,7 +189,7 @@ static int usage(void)
 {
 	fputs("usage: trace_gen small FILE [SHIFT]\n"
 	      "       trace_gen workload FILE EVENTS [SHIFT [SEED]]\n"
-	      "       trace_gen seeds DIR\n",
+	      "       trace_gen seeds DIR [OLDER.tlk...]\n",
 	      stderr);
 	return 1;
 }
@@ -172,8 +199,11 @@ int main(int argc, char **argv)
 	enum what what;
 	int fd, err;
 
-	if (argc == 3 && strcmp(argv[1], "seeds") == 0) {
-		if (seeds(argv[2]) != 0) {
+	if (argc >= 3 && strcmp(argv[1], "seeds") == 0) {
+		err = seeds(argv[2]);
+		for (int i = 3; i < argc && !err; i++)
+			err = seeds_of_file(argv[2], argv[i]);
+		if (err) {
 			fprintf(stderr, "trace_gen: %s: cannot write the seeds: %s\n", argv[2],
 				strerror(errno));
 			return 1;

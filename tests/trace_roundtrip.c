@@ -357,7 +357,7 @@ TEST(follow_growing_file)
 	in = open(path, O_RDONLY);
 	REQUIRE(in >= 0);
 	while (at < b.len) {
-		size_t n = b.len - at < 997 ? b.len - at : 997; /* a prime: cuts anywhere */
+		size_t n = b.len - at < 331 ? b.len - at : 331; /* a prime: cuts anywhere */
 
 		REQUIRE(write(out, b.p + at, n) == (ssize_t)n);
 		at += n;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define TL__CHUNK_HEADER 32
 #define TL__COMPRESSION_ZSTD 1
@@ -172,6 +173,104 @@ int tl__get_span(struct tl__cur *c, uint32_t max, uint8_t **p, uint32_t *len);
 
 /* FNV-1a, 32 bits, of n bytes: the chunk header's check. */
 uint32_t tl__fnv1a32(const void *p, size_t n);
+
+/* ---------------------------------------------------------------------------
+ * The stream layout of a 2.x chunk payload (docs/trace-format.md, "Chunk
+ * payload"): one record's bytes are spread over five streams, so that zstd
+ * models each kind of value on its own, and an event's type, which of the
+ * timers in flight it is about, and whether time moved, share one byte.
+ */
+enum tl__stream {
+	TL__S_OPS,     /* one byte per record: an event's op, or the record type */
+	TL__S_TIME,    /* dt fields */
+	TL__S_ID,      /* id deltas of events whose op says "explicit" */
+	TL__S_THREAD,  /* thread-switch records' bodies */
+	TL__S_FIELDS,  /* every other field */
+	TL__STREAMS,
+};
+
+#define TL__OP_EVENT   0x80 /* an event: type - 0x10 in bits 0-2 */
+#define TL__OP_DT_ZERO 0x40 /* the event's dt is 0: no time field */
+#define TL__OP_ID_SHIFT 3   /* bits 3-5: how the id is given (TL__ID_*) */
+#define TL__RECENT 4        /* ids a thread used last, per thread */
+#define TL__ID_NEXT 4       /* 4: the next runtime id, 5: the next kernel id */
+#define TL__ID_DELTA 6      /* a delta from the previous event's id, in TL__S_ID */
+#define TL__THREADS 16      /* threads a chunk keeps ids for */
+#define TL__MAX_STREAMS 64  /* in a directory: more is damage */
+
+/*
+ * What a 2.x chunk remembers beyond time and id, updated alike by the
+ * writer and the reader: the threads met in the chunk, most recent first
+ * (the current thread is entry 0), each with the ids its events named
+ * last, most recent first; and the next new id of each id stream (the
+ * highest met in the chunk + 2).
+ */
+struct tl__ctx {
+	unsigned n;
+	uint32_t tid[TL__THREADS];
+	uint64_t recent[TL__THREADS][TL__RECENT];
+	uint64_t next[2];
+};
+
+static inline void tl__ctx_reset(struct tl__ctx *x)
+{
+	x->n = 1;
+	x->tid[0] = 0;
+	for (int j = 0; j < TL__RECENT; j++)
+		x->recent[0][j] = 0;
+	x->next[0] = 2;
+	x->next[1] = 1;
+}
+
+/* @return the entry of thread tid, or -1. */
+static inline int tl__ctx_find_thread(const struct tl__ctx *x, uint32_t tid)
+{
+	for (unsigned k = 0; k < x->n; k++)
+		if (x->tid[k] == tid)
+			return (int)k;
+	return -1;
+}
+
+/* Make entry k (< n) the current thread: it moves to the front. */
+static inline void tl__ctx_to_front(struct tl__ctx *x, unsigned k)
+{
+	uint32_t tid = x->tid[k];
+	uint64_t ids[TL__RECENT];
+
+	memcpy(ids, x->recent[k], sizeof(ids));
+	memmove(&x->tid[1], &x->tid[0], k * sizeof(x->tid[0]));
+	memmove(&x->recent[1], &x->recent[0], k * sizeof(x->recent[0]));
+	x->tid[0] = tid;
+	memcpy(x->recent[0], ids, sizeof(ids));
+}
+
+/* A thread new to the chunk becomes the current one; past TL__THREADS the
+ * least recent is forgotten. */
+static inline void tl__ctx_new_thread(struct tl__ctx *x, uint32_t tid)
+{
+	if (x->n < TL__THREADS)
+		x->n++;
+	memmove(&x->tid[1], &x->tid[0], (x->n - 1) * sizeof(x->tid[0]));
+	memmove(&x->recent[1], &x->recent[0], (x->n - 1) * sizeof(x->recent[0]));
+	x->tid[0] = tid;
+	memset(x->recent[0], 0, sizeof(x->recent[0]));
+}
+
+/* The current thread's event named id: it becomes its most recent, and
+ * the next new id of its stream moves past it. */
+static inline void tl__ctx_use_id(struct tl__ctx *x, uint64_t id)
+{
+	uint64_t *r = x->recent[0];
+	int j;
+
+	for (j = 0; j < TL__RECENT - 1 && r[j] != id; j++)
+		;
+	for (; j > 0; j--)
+		r[j] = r[j - 1];
+	r[0] = id;
+	if (id >= x->next[id & 1])
+		x->next[id & 1] = id + 2;
+}
 
 /* ---------------------------------------------------------------------------
  * Chunk header (docs/trace-format.md, "Chunk header").

@@ -290,7 +290,12 @@ static int load_chunk(struct tl_trace_reader *r)
 			continue;
 		}
 		r->pos += total;
-		tl__dec_start(&r->dec, r->raw, h.raw_size, h.base_time);
+		err = tl__dec_start(&r->dec, r->raw, h.raw_size, h.base_time);
+		if (err) {
+			chunk_error(r, err, r->chunk_off);
+			r->st.skipped_bytes += total;
+			continue;
+		}
 		r->in_chunk = true;
 		return 1;
 	}
@@ -304,7 +309,7 @@ static int load_chunk(struct tl_trace_reader *r)
  * here on); or a fatal error. */
 static int next_in_chunk(struct tl_trace_reader *r, struct tl_record *rec)
 {
-	while (tl__cur_left(&r->dec.c) > 0) {
+	while (tl__dec_more(&r->dec)) {
 		int n = tl__dec_record(&r->dec, rec);
 
 		if (n == 1) {
@@ -325,6 +330,12 @@ static int next_in_chunk(struct tl_trace_reader *r, struct tl_record *rec)
 		return 0;
 	}
 	r->in_chunk = false;
+	if (tl__dec_finish(&r->dec) != 0) {
+		/* Every record read, yet bytes left in a stream: the chunk was
+		 * not written as it says. Its records were returned. */
+		chunk_error(r, TL_TRACE_E_BAD_RECORD, r->chunk_off);
+		return 0;
+	}
 	r->st.chunks++;
 	return 0;
 }
@@ -415,6 +426,7 @@ static struct tl_trace_reader *reader_start(struct tl_trace_reader *r, int *err)
 	r->st.minor = info.minor;
 	r->st.time_shift = info.time_shift;
 	r->dec.shift = info.time_shift;
+	r->dec.streams = info.major >= 2;
 	if (err)
 		*err = 0;
 	return r;

@@ -13,7 +13,13 @@
  * in place, in the payload (see get_str() in reader_records.c).
  */
 struct tl__dec {
-	struct tl__cur c;  /* the rest of the payload */
+	struct tl__cur c;  /* 1.x: the rest of the payload */
+	struct tl__cur s[TL__STREAMS]; /* 2.x: the rest of each stream */
+	/* Where each kind of value is read from: all &c in a 1.x payload,
+	 * each its stream in a 2.x one. */
+	struct tl__cur *ops, *tc, *ic, *thc, *fc;
+	bool streams;      /* the file is 2.x: chunks are streams */
+	struct tl__ctx ctx; /* 2.x: the chunk's threads and recent ids */
 	unsigned shift;    /* time_shift of the file */
 	uint64_t time;     /* base_time + the dt fields so far, shifted */
 	uint64_t id;       /* the last event's timer id */
@@ -27,8 +33,20 @@ struct tl__dec {
 	struct tl_segment segs[TL_MAX_SEGMENTS];
 };
 
-/* Start decoding the n-byte payload p of a chunk with base_time base. */
-void tl__dec_start(struct tl__dec *d, uint8_t *p, size_t n, int64_t base);
+/* Start decoding the n-byte payload p of a chunk with base_time base.
+ * @return 0, or TL_TRACE_E_BAD_RECORD for a 2.x payload whose stream
+ *         directory does not add up to its size. */
+int tl__dec_start(struct tl__dec *d, uint8_t *p, size_t n, int64_t base);
+
+/* @return whether records are left in the chunk. */
+static inline bool tl__dec_more(const struct tl__dec *d)
+{
+	return tl__cur_left(d->ops) > 0;
+}
+
+/* At the end of a chunk's records: @return 0, or TL_TRACE_E_BAD_RECORD
+ * when a 2.x stream has bytes that no record read. */
+int tl__dec_finish(const struct tl__dec *d);
 
 /*
  * tl__dec_record - decode the next record (the payload must not be empty).

@@ -22,7 +22,7 @@ static inline uint64_t get_u64(struct tl__dec *d)
 	uint64_t v = 0;
 
 	if (!d->err)
-		d->err = tl__get_varint(&d->c, &v);
+		d->err = tl__get_varint(d->fc, &v);
 	return d->err ? 0 : v;
 }
 
@@ -31,7 +31,7 @@ static inline uint32_t get_u32(struct tl__dec *d)
 	uint32_t v = 0;
 
 	if (!d->err)
-		d->err = tl__get_varint32(&d->c, &v);
+		d->err = tl__get_varint32(d->fc, &v);
 	return d->err ? 0 : v;
 }
 
@@ -53,9 +53,11 @@ static inline int64_t get_s64(struct tl__dec *d)
 /* A dt field: the record's absolute time (wrapping, as the writer's). */
 static inline int64_t get_dt(struct tl__dec *d)
 {
-	uint64_t q = get_u64(d);
+	uint64_t q = 0;
 
-	d->time += (uint64_t)tl__unzigzag(q) << d->shift;
+	if (!d->err)
+		d->err = tl__get_varint(d->tc, &q);
+	d->time += (uint64_t)tl__unzigzag(d->err ? 0 : q) << d->shift;
 	return (int64_t)d->time;
 }
 
@@ -73,7 +75,7 @@ static const char *get_str(struct tl__dec *d)
 
 	if (d->err)
 		return "";
-	d->err = tl__get_span(&d->c, TL_TRACE_MAX_STRING, &p, &n);
+	d->err = tl__get_span(d->fc, TL_TRACE_MAX_STRING, &p, &n);
 	if (d->err)
 		return "";
 	p--;
@@ -115,7 +117,7 @@ static void dec_process(struct tl__dec *d, struct tl_record *rec)
 	p->argc = get_u32(d);
 	/* Each argument takes at least its length byte: a larger count is a
 	 * lie, and would make us allocate for it. */
-	if (!d->err && p->argc > tl__cur_left(&d->c))
+	if (!d->err && p->argc > tl__cur_left(d->fc))
 		d->err = TL_TRACE_E_BAD_RECORD;
 	if (!d->err)
 		d->err = grow_argv(d, p->argc);
@@ -145,7 +147,7 @@ static void dec_module(struct tl__dec *d, struct tl_record *rec)
 	m->id = get_u32(d);
 	m->bias = get_u64(d);
 	if (!d->err)
-		d->err = tl__get_span(&d->c, TL_MAX_BUILD_ID, &id, &m->build_id_len);
+		d->err = tl__get_span(d->fc, TL_MAX_BUILD_ID, &id, &m->build_id_len);
 	m->build_id = id;
 	m->path = get_str(d);
 	m->nseg = get_u32(d);
@@ -189,23 +191,10 @@ static void dec_runtime(struct tl__dec *d, struct tl_record *rec)
  * Events, and the small timed records (module-unload, dropped, snapshot, end)
  */
 
-static void dec_event(struct tl__dec *d, struct tl_record *rec)
+static void dec_event_fields(struct tl__dec *d, struct tl_record *rec)
 {
 	struct tl_event *e = &rec->ev;
 
-	/* Field by field: a struct assignment becomes a rep stos, slow for 48
-	 * bytes at tens of millions of records a second. */
-	e->kind = 0;
-	e->stack = 0;
-	e->duration = 0;
-	e->period = 0;
-	e->size = 0;
-	e->aux = 0;
-	e->flags = 0;
-	rec->time = get_dt(d);
-	rec->tid = d->tid;
-	d->id += (uint64_t)get_s64(d);
-	e->id = d->id;
 	switch (rec->type) {
 	case TL_REC_CREATE:
 		e->kind = get_u32(d);
@@ -233,6 +222,93 @@ static void dec_event(struct tl__dec *d, struct tl_record *rec)
 	default: /* drain, release, free */
 		break;
 	}
+}
+
+static inline void event_clear(struct tl_event *e)
+{
+	/* Field by field: a struct assignment becomes a rep stos, slow for 48
+	 * bytes at tens of millions of records a second. */
+	e->kind = 0;
+	e->stack = 0;
+	e->duration = 0;
+	e->period = 0;
+	e->size = 0;
+	e->aux = 0;
+	e->flags = 0;
+}
+
+/* A 1.x event: dt, id delta, fields. */
+static void dec_event(struct tl__dec *d, struct tl_record *rec)
+{
+	struct tl_event *e = &rec->ev;
+
+	event_clear(e);
+	rec->time = get_dt(d);
+	rec->tid = d->tid;
+	d->id += (uint64_t)get_s64(d);
+	e->id = d->id;
+	dec_event_fields(d, rec);
+}
+
+/* A 2.x event, from its op byte (docs/trace-format.md, "Events"). */
+static void dec_event_op(struct tl__dec *d, struct tl_record *rec, unsigned op)
+{
+	struct tl_event *e = &rec->ev;
+	unsigned sel = (op >> TL__OP_ID_SHIFT) & 7;
+	uint64_t u = 0;
+
+	event_clear(e);
+	rec->type = TL_REC_CREATE + (int)(op & 7);
+	if (!(op & TL__OP_DT_ZERO)) {
+		d->err = tl__get_varint(d->tc, &u);
+		if (!d->err && u == UINT64_MAX)
+			d->err = TL_TRACE_E_BAD_RECORD; /* zigzag(q) - 1 never is */
+		if (!d->err)
+			d->time += (uint64_t)tl__unzigzag(u + 1) << d->shift;
+	}
+	rec->time = (int64_t)d->time;
+	rec->tid = d->tid;
+	if (sel < TL__RECENT) {
+		d->id = d->ctx.recent[0][sel];
+	} else if (sel < TL__ID_DELTA) {
+		d->id = d->ctx.next[sel - TL__ID_NEXT];
+	} else if (sel == TL__ID_DELTA) {
+		if (!d->err)
+			d->err = tl__get_varint(d->ic, &u);
+		if (!d->err)
+			d->id += (uint64_t)tl__unzigzag(u);
+	} else {
+		d->err = TL_TRACE_E_BAD_RECORD;
+	}
+	if (d->err)
+		return;
+	e->id = d->id;
+	tl__ctx_use_id(&d->ctx, d->id);
+	dec_event_fields(d, rec);
+}
+
+/* A 2.x thread-switch: 0 and a tid new to the chunk, or 1 + the entry of
+ * one met before. */
+static int dec_thread_switch(struct tl__dec *d)
+{
+	uint64_t k;
+	uint32_t tid;
+	int err = tl__get_varint(d->thc, &k);
+
+	if (err)
+		return err;
+	if (k == 0) {
+		err = tl__get_varint32(d->thc, &tid);
+		if (err)
+			return err;
+		tl__ctx_new_thread(&d->ctx, tid);
+	} else if (k <= d->ctx.n) {
+		tl__ctx_to_front(&d->ctx, (unsigned)(k - 1));
+	} else {
+		return TL_TRACE_E_BAD_RECORD;
+	}
+	d->tid = d->ctx.tid[0];
+	return 0;
 }
 
 static void dec_small(struct tl__dec *d, struct tl_record *rec)
@@ -270,15 +346,15 @@ static int dec_extension(struct tl__dec *d, struct tl_record *rec)
 	uint8_t *body;
 	uint32_t n;
 
-	d->err = tl__get_span(&d->c, TL_TRACE_MAX_CHUNK, &body, &n);
+	d->err = tl__get_span(d->fc, TL_TRACE_MAX_CHUNK, &body, &n);
 	if (d->err)
 		return 0;
 	if (rec->type < TL_REC_SIGNAL || rec->type > TL_REC_EXISTING) {
 		d->unknown++;
 		return 0;
 	}
-	outer = d->c;
-	d->c = (struct tl__cur){body, body + n};
+	outer = *d->fc;
+	*d->fc = (struct tl__cur){body, body + n};
 	switch (rec->type) {
 	case TL_REC_SIGNAL:
 		rec->signal.signo = get_int(d);
@@ -304,7 +380,7 @@ static int dec_extension(struct tl__dec *d, struct tl_record *rec)
 			d->err = TL_TRACE_E_BAD_RECORD; /* id 0 is no timer */
 		break;
 	}
-	d->c = outer;
+	*d->fc = outer;
 	return 1;
 }
 
@@ -312,26 +388,92 @@ static int dec_extension(struct tl__dec *d, struct tl_record *rec)
  * One record
  */
 
-void tl__dec_start(struct tl__dec *d, uint8_t *p, size_t n, int64_t base)
+/* A 2.x payload: the directory (the number of streams, at least
+ * TL__STREAMS, then each one's length), then the streams, which must fill
+ * the rest exactly. Streams past TL__STREAMS (a later minor version's) are
+ * not read. */
+static int dec_directory(struct tl__dec *d, uint8_t *p, size_t n)
 {
-	d->c.p = p;
-	d->c.end = p + n;
+	struct tl__cur c = {p, p + n};
+	uint64_t count, len[TL__STREAMS], rest = 0;
+	uint8_t *q;
+
+	if (tl__get_varint(&c, &count) != 0 || count < TL__STREAMS || count > TL__MAX_STREAMS)
+		return TL_TRACE_E_BAD_RECORD;
+	for (uint64_t k = 0; k < count; k++) {
+		uint64_t l;
+
+		if (tl__get_varint(&c, &l) != 0 || l > n)
+			return TL_TRACE_E_BAD_RECORD;
+		if (k < TL__STREAMS)
+			len[k] = l;
+		rest += l;
+	}
+	if (rest != tl__cur_left(&c))
+		return TL_TRACE_E_BAD_RECORD;
+	q = c.p;
+	for (int k = 0; k < TL__STREAMS; k++) {
+		d->s[k] = (struct tl__cur){q, q + len[k]};
+		q += len[k];
+	}
+	return 0;
+}
+
+int tl__dec_start(struct tl__dec *d, uint8_t *p, size_t n, int64_t base)
+{
 	d->time = (uint64_t)base;
 	d->id = 0;
 	d->tid = 0;
+	if (!d->streams) {
+		d->c.p = p;
+		d->c.end = p + n;
+		d->ops = d->tc = d->ic = d->thc = d->fc = &d->c;
+		return 0;
+	}
+	d->ops = &d->s[TL__S_OPS];
+	d->tc = &d->s[TL__S_TIME];
+	d->ic = &d->s[TL__S_ID];
+	d->thc = &d->s[TL__S_THREAD];
+	d->fc = &d->s[TL__S_FIELDS];
+	tl__ctx_reset(&d->ctx);
+	if (dec_directory(d, p, n) != 0) {
+		for (int k = 0; k < TL__STREAMS; k++)
+			d->s[k] = (struct tl__cur){p, p};
+		return TL_TRACE_E_BAD_RECORD;
+	}
+	return 0;
+}
+
+int tl__dec_finish(const struct tl__dec *d)
+{
+	if (!d->streams)
+		return 0;
+	for (int k = 0; k < TL__STREAMS; k++)
+		if (tl__cur_left(&d->s[k]))
+			return TL_TRACE_E_BAD_RECORD;
+	return 0;
 }
 
 int tl__dec_record(struct tl__dec *d, struct tl_record *rec)
 {
-	int type = *d->c.p++;
+	int type = *d->ops->p++;
 
 	d->err = 0;
-	if (tl_rec_is_event(type)) { /* nearly every record: no memset */
+	if (d->streams) {
+		if (type & TL__OP_EVENT) { /* nearly every record: no memset */
+			dec_event_op(d, rec, (unsigned)type);
+			return d->err ? d->err : 1;
+		}
+		if (type == TL_REC_THREAD_SWITCH)
+			return dec_thread_switch(d);
+		/* An event is only ever an op; a type this high does not fit. */
+		if (tl_rec_is_event(type))
+			return TL_TRACE_E_BAD_RECORD;
+	} else if (tl_rec_is_event(type)) {
 		rec->type = type;
 		dec_event(d, rec);
 		return d->err ? d->err : 1;
-	}
-	if (type == TL_REC_THREAD_SWITCH) { /* next in number, and not returned */
+	} else if (type == TL_REC_THREAD_SWITCH) { /* next in number, and not returned */
 		d->tid = get_u32(d);
 		return d->err;
 	}

@@ -23,8 +23,8 @@
 extern "C" {
 #endif
 
-#define TL_TRACE_MAJOR 1
-#define TL_TRACE_MINOR 2
+#define TL_TRACE_MAJOR 2
+#define TL_TRACE_MINOR 0
 
 #define TL_TRACE_MAX_FRAMES  256
 #define TL_TRACE_MAX_CHUNK   (16u << 20) /* raw bytes per chunk */

@@ -2,12 +2,14 @@
  * writer.c - encoding records into the current chunk (docs/trace-format.md,
  * "Records"). writer_io.c turns chunks into file bytes.
  *
- * Each record is encoded straight into the chunk buffer. Encoding helpers
- * record the first error in w->enc_err and then do nothing, so an encoder
- * reads as the record's layout; append() checks the error once, and undoes
- * the record (bytes and decoding state) when it failed or when the chunk
- * would pass TL_TRACE_MAX_CHUNK, in which case it flushes and encodes the
- * record again at the start of a fresh chunk.
+ * Each record is encoded straight into the chunk's streams (one buffer
+ * each). Encoding helpers record the first error in w->enc_err and then do
+ * nothing, so an encoder reads as the record's layout; append() checks the
+ * error once, and undoes the record (bytes and decoding state) when it
+ * failed or when the chunk would pass TL_TRACE_MAX_CHUNK, in which case it
+ * flushes and encodes the record again at the start of a fresh chunk. An
+ * event changes more state than that (the chunk's threads and recent ids),
+ * so it makes sure of its room first and then cannot fail.
  */
 #include "writer_int.h"
 
@@ -20,42 +22,64 @@
  * Encoding helpers
  */
 
-/* @return room for n bytes at the end of the chunk, or NULL (error noted). */
-static uint8_t *room(struct tl_trace_writer *w, size_t n)
+/* @return room for n bytes at the end of stream k, or NULL (error noted). */
+static uint8_t *room(struct tl_trace_writer *w, int k, size_t n)
 {
 	int err;
 
 	if (w->enc_err)
 		return NULL;
-	err = tl__buf_reserve(&w->chunk, n);
+	err = tl__buf_reserve(&w->s[k], n);
 	if (err) {
 		w->enc_err = err;
 		return NULL;
 	}
-	return w->chunk.p + w->chunk.len;
+	return w->s[k].p + w->s[k].len;
 }
 
-static void put_u8(struct tl_trace_writer *w, uint8_t b)
+static void put_u8(struct tl_trace_writer *w, int k, uint8_t b)
 {
-	uint8_t *p = room(w, 1);
+	uint8_t *p = room(w, k, 1);
 
 	if (p) {
 		*p = b;
-		w->chunk.len++;
+		w->s[k].len++;
 	}
 }
 
-static void put_varint(struct tl_trace_writer *w, uint64_t v)
+static void put_varint(struct tl_trace_writer *w, int k, uint64_t v)
 {
-	uint8_t *p = room(w, TL__VARINT_MAX);
+	uint8_t *p = room(w, k, TL__VARINT_MAX);
 
 	if (p)
-		w->chunk.len += tl__varint_put(p, v);
+		w->s[k].len += tl__varint_put(p, v);
 }
 
-static void put_svarint(struct tl_trace_writer *w, int64_t v)
+static void put_svarint(struct tl_trace_writer *w, int k, int64_t v)
 {
-	put_varint(w, tl__zigzag(v));
+	put_varint(w, k, tl__zigzag(v));
+}
+
+/* The same where room was made already (events): no check. */
+static inline void emit_varint(struct tl__buf *b, uint64_t v)
+{
+	b->len += tl__varint_put(b->p + b->len, v);
+}
+
+/* Fields of records go to the fields stream, their type to the ops. */
+static void put_type(struct tl_trace_writer *w, uint8_t type)
+{
+	put_u8(w, TL__S_OPS, type);
+}
+
+static void put_field(struct tl_trace_writer *w, uint64_t v)
+{
+	put_varint(w, TL__S_FIELDS, v);
+}
+
+static void put_sfield(struct tl_trace_writer *w, int64_t v)
+{
+	put_varint(w, TL__S_FIELDS, tl__zigzag(v));
 }
 
 static void put_bytes(struct tl_trace_writer *w, const void *s, size_t n, size_t max)
@@ -67,13 +91,13 @@ static void put_bytes(struct tl_trace_writer *w, const void *s, size_t n, size_t
 			w->enc_err = TL_TRACE_E_TOO_BIG;
 		return;
 	}
-	p = room(w, TL__VARINT_MAX + n);
+	p = room(w, TL__S_FIELDS, TL__VARINT_MAX + n);
 	if (p) {
 		size_t k = tl__varint_put(p, n);
 
 		if (n)
 			memcpy(p + k, s, n);
-		w->chunk.len += k + n;
+		w->s[TL__S_FIELDS].len += k + n;
 	}
 }
 
@@ -100,7 +124,7 @@ static void put_str(struct tl_trace_writer *w, const char *s)
  * round-trips exactly at shift 0; >> on a negative int64_t is arithmetic
  * with gcc and clang, which the rounding relies on.
  */
-static void put_dt(struct tl_trace_writer *w, int64_t t)
+static int64_t dt_of(struct tl_trace_writer *w, int64_t t)
 {
 	int64_t d, q;
 
@@ -112,37 +136,55 @@ static void put_dt(struct tl_trace_writer *w, int64_t t)
 	d = (int64_t)((uint64_t)t - w->cur_time);
 	q = w->shift ? (d >> w->shift) + ((d >> (w->shift - 1)) & 1) : d;
 	w->cur_time += (uint64_t)q << w->shift;
-	put_svarint(w, q);
+	return q;
+}
+
+static void put_dt(struct tl_trace_writer *w, int64_t t)
+{
+	put_svarint(w, TL__S_TIME, dt_of(w, t));
 }
 
 /* ---------------------------------------------------------------------------
  * Appending a record
  */
 
-/* What a record changes, to undo it. */
+/* What a record other than an event changes, to undo it. */
 struct mark {
-	size_t len;
+	size_t len[TL__STREAMS];
 	bool has_base;
 	int64_t base_time;
-	uint64_t cur_time, cur_id;
-	uint32_t cur_tid;
+	uint64_t cur_time;
 };
 
 static void mark_save(const struct tl_trace_writer *w, struct mark *m)
 {
-	*m = (struct mark){w->chunk.len, w->has_base, w->base_time,
-			   w->cur_time, w->cur_id, w->cur_tid};
+	for (int k = 0; k < TL__STREAMS; k++)
+		m->len[k] = w->s[k].len;
+	m->has_base = w->has_base;
+	m->base_time = w->base_time;
+	m->cur_time = w->cur_time;
 }
 
 static void mark_restore(struct tl_trace_writer *w, const struct mark *m)
 {
-	w->chunk.len = m->len;
+	for (int k = 0; k < TL__STREAMS; k++)
+		w->s[k].len = m->len[k];
 	w->has_base = m->has_base;
 	w->base_time = m->base_time;
 	w->cur_time = m->cur_time;
-	w->cur_id = m->cur_id;
-	w->cur_tid = m->cur_tid;
 }
+
+static size_t mark_len(const struct mark *m)
+{
+	size_t n = 0;
+
+	for (int k = 0; k < TL__STREAMS; k++)
+		n += m->len[k];
+	return n;
+}
+
+/* The most bytes an event takes, in all streams. */
+#define EVENT_MAX (2 + 10 * TL__VARINT_MAX)
 
 typedef void encode_fn(struct tl_trace_writer *w, const void *arg);
 
@@ -156,16 +198,21 @@ static int append(struct tl_trace_writer *w, encode_fn *encode, const void *arg)
 	if (w->state != TL__W_OPEN)
 		return w->state == TL__W_FAILED ? w->failed : TL_TRACE_E_INVAL;
 	for (int tries = 0;; tries++) {
+		size_t len;
+
 		mark_save(w, &m);
 		w->enc_err = 0;
+		w->enc_full = false;
 		encode(w, arg);
-		if (!w->enc_err && w->chunk.len <= TL_TRACE_MAX_CHUNK)
+		len = tl__tw_chunk_bound(w);
+		if (!w->enc_err && !w->enc_full && len <= TL_TRACE_MAX_CHUNK)
 			return 0;
 		err = w->enc_err;
-		if (!err && (w->chunk.len - m.len > TL_TRACE_MAX_CHUNK || tries > 0))
+		if (!err && (len - mark_len(&m) > TL_TRACE_MAX_CHUNK || tries > 0))
 			err = TL_TRACE_E_TOO_BIG; /* the record alone is too big */
 		mark_restore(w, &m);
 		w->enc_err = 0;
+		w->enc_full = false;
 		if (err)
 			return err;
 		err = tl__tw_write_chunk(w, false);
@@ -196,19 +243,19 @@ static void encode_process(struct tl_trace_writer *w, const void *arg)
 {
 	const struct tl_process *p = arg;
 
-	put_u8(w, TL_REC_PROCESS);
-	put_varint(w, p->pid);
-	put_varint(w, p->ppid);
-	put_varint(w, p->wall_ns);
-	put_varint(w, p->mono_ns);
+	put_type(w, TL_REC_PROCESS);
+	put_field(w, p->pid);
+	put_field(w, p->ppid);
+	put_field(w, p->wall_ns);
+	put_field(w, p->mono_ns);
 	put_str(w, p->exe);
-	put_varint(w, p->argc);
+	put_field(w, p->argc);
 	for (uint32_t i = 0; i < p->argc; i++)
 		put_str(w, p->argv[i]);
 	put_str(w, p->hostname);
 	put_str(w, p->unwinder);
-	put_varint(w, p->depth);
-	put_varint(w, p->flags);
+	put_field(w, p->depth);
+	put_field(w, p->flags);
 }
 
 int tl_trace_writer_process(struct tl_trace_writer *w, const struct tl_process *p)
@@ -227,8 +274,8 @@ static void encode_thread(struct tl_trace_writer *w, const void *arg)
 {
 	const struct thread_arg *a = arg;
 
-	put_u8(w, TL_REC_THREAD);
-	put_varint(w, a->tid);
+	put_type(w, TL_REC_THREAD);
+	put_field(w, a->tid);
 	put_str(w, a->name);
 }
 
@@ -251,18 +298,18 @@ static void encode_module(struct tl_trace_writer *w, const void *arg)
 	const struct module_arg *a = arg;
 	const struct tl_module *m = a->m;
 
-	put_u8(w, TL_REC_MODULE);
+	put_type(w, TL_REC_MODULE);
 	put_dt(w, a->time);
-	put_varint(w, m->id);
-	put_varint(w, m->bias);
+	put_field(w, m->id);
+	put_field(w, m->bias);
 	put_bytes(w, m->build_id, m->build_id_len, TL_MAX_BUILD_ID);
 	put_str(w, m->path);
-	put_varint(w, m->nseg);
+	put_field(w, m->nseg);
 	for (uint32_t i = 0; i < m->nseg; i++) {
-		put_varint(w, m->segs[i].vaddr);
-		put_varint(w, m->segs[i].memsz);
-		put_varint(w, m->segs[i].offset);
-		put_varint(w, m->segs[i].flags);
+		put_field(w, m->segs[i].vaddr);
+		put_field(w, m->segs[i].memsz);
+		put_field(w, m->segs[i].offset);
+		put_field(w, m->segs[i].flags);
 	}
 }
 
@@ -286,9 +333,9 @@ static void encode_module_unload(struct tl_trace_writer *w, const void *arg)
 {
 	const struct unload_arg *a = arg;
 
-	put_u8(w, TL_REC_MODULE_UNLOAD);
+	put_type(w, TL_REC_MODULE_UNLOAD);
 	put_dt(w, a->time);
-	put_varint(w, a->id);
+	put_field(w, a->id);
 }
 
 int tl_trace_writer_module_unload(struct tl_trace_writer *w, int64_t time, uint32_t id)
@@ -310,9 +357,9 @@ static void encode_runtime(struct tl_trace_writer *w, const void *arg)
 {
 	const struct runtime_arg *a = arg;
 
-	put_u8(w, TL_REC_RUNTIME);
+	put_type(w, TL_REC_RUNTIME);
 	put_dt(w, a->time);
-	put_varint(w, (uint64_t)a->mode);
+	put_field(w, (uint64_t)a->mode);
 	put_str(w, a->name);
 	put_str(w, a->version);
 }
@@ -338,14 +385,14 @@ static void encode_stack(struct tl_trace_writer *w, const void *arg)
 {
 	const struct stack_arg *a = arg;
 
-	put_u8(w, TL_REC_STACK);
-	put_varint(w, a->id);
-	put_varint(w, a->n);
+	put_type(w, TL_REC_STACK);
+	put_field(w, a->id);
+	put_field(w, a->n);
 	if (a->n == 0)
 		return;
-	put_varint(w, a->frames[0]);
+	put_field(w, a->frames[0]);
 	for (uint32_t i = 1; i < a->n; i++)
-		put_svarint(w, (int64_t)(a->frames[i] - a->frames[i - 1]));
+		put_sfield(w, (int64_t)(a->frames[i] - a->frames[i - 1]));
 }
 
 int tl_trace_writer_stack(struct tl_trace_writer *w, uint32_t id, const uint64_t *frames,
@@ -373,48 +420,112 @@ struct event_arg {
 
 static void encode_event_fields(struct tl_trace_writer *w, int type, const struct tl_event *e)
 {
+	struct tl__buf *f = &w->s[TL__S_FIELDS];
+
 	switch (type) {
 	case TL_REC_CREATE:
-		put_varint(w, e->kind);
-		put_varint(w, e->stack);
-		put_svarint(w, e->duration);
-		put_varint(w, (uint64_t)e->period);
-		put_varint(w, e->size);
-		put_varint(w, e->aux);
+		emit_varint(f, e->kind);
+		emit_varint(f, e->stack);
+		emit_varint(f, tl__zigzag(e->duration));
+		emit_varint(f, (uint64_t)e->period);
+		emit_varint(f, e->size);
+		emit_varint(f, e->aux);
 		break;
 	case TL_REC_ARM:
-		put_svarint(w, e->duration);
-		put_varint(w, (uint64_t)e->period);
-		put_varint(w, e->flags);
+		emit_varint(f, tl__zigzag(e->duration));
+		emit_varint(f, (uint64_t)e->period);
+		emit_varint(f, e->flags);
 		break;
 	case TL_REC_RESET:
-		put_varint(w, e->stack);
-		put_svarint(w, e->duration);
-		put_varint(w, (uint64_t)e->period);
-		put_varint(w, e->flags);
+		emit_varint(f, e->stack);
+		emit_varint(f, tl__zigzag(e->duration));
+		emit_varint(f, (uint64_t)e->period);
+		emit_varint(f, e->flags);
 		break;
 	case TL_REC_STOP:
 	case TL_REC_FIRE:
-		put_varint(w, e->flags);
+		emit_varint(f, e->flags);
 		break;
 	default: /* drain, release, free: nothing more */
 		break;
 	}
 }
 
+/* A thread-switch: the thread's entry among the chunk's threads, plus 1,
+ * or 0 and its tid for a thread new to the chunk. */
+static void encode_thread_switch(struct tl_trace_writer *w, uint32_t tid)
+{
+	struct tl__buf *t = &w->s[TL__S_THREAD];
+	int k = tl__ctx_find_thread(&w->ctx, tid);
+
+	w->s[TL__S_OPS].p[w->s[TL__S_OPS].len++] = TL_REC_THREAD_SWITCH;
+	if (k < 0) {
+		emit_varint(t, 0);
+		emit_varint(t, tid);
+		tl__ctx_new_thread(&w->ctx, tid);
+	} else {
+		emit_varint(t, (uint64_t)k + 1);
+		tl__ctx_to_front(&w->ctx, (unsigned)k);
+	}
+}
+
+/* How the event's id is given: one of the current thread's recent ids, the
+ * next new id of a stream, or a delta (docs/trace-format.md, "Events"). */
+static unsigned id_sel(struct tl_trace_writer *w, uint64_t id)
+{
+	const uint64_t *r = w->ctx.recent[0];
+
+	for (unsigned j = 0; j < TL__RECENT; j++)
+		if (r[j] == id)
+			return j;
+	if (id == w->ctx.next[id & 1])
+		return TL__ID_NEXT + (unsigned)(id & 1);
+	emit_varint(&w->s[TL__S_ID], tl__zigzag((int64_t)(id - w->cur_id)));
+	return TL__ID_DELTA;
+}
+
+/* Room for the largest event in every stream, or NULL with the error
+ * noted; enc_full when the chunk has no room left for it. */
+static bool event_room(struct tl_trace_writer *w)
+{
+	static const size_t most[TL__STREAMS] = {
+		[TL__S_OPS] = 2,
+		[TL__S_TIME] = TL__VARINT_MAX,
+		[TL__S_ID] = TL__VARINT_MAX,
+		[TL__S_THREAD] = 2 * TL__VARINT_MAX,
+		[TL__S_FIELDS] = 6 * TL__VARINT_MAX,
+	};
+
+	for (int k = 0; k < TL__STREAMS; k++)
+		if (most[k] > w->s[k].cap - w->s[k].len && !room(w, k, most[k]))
+			return false;
+	if (tl__tw_chunk_bound(w) + EVENT_MAX > TL_TRACE_MAX_CHUNK) {
+		w->enc_full = true;
+		return false;
+	}
+	return true;
+}
+
 static void encode_event(struct tl_trace_writer *w, const void *arg)
 {
 	const struct event_arg *a = arg;
+	struct tl__buf *ops = &w->s[TL__S_OPS];
+	uint8_t op = (uint8_t)(TL__OP_EVENT | (a->type - TL_REC_CREATE));
+	int64_t q;
 
-	if (a->tid != w->cur_tid) {
-		put_u8(w, TL_REC_THREAD_SWITCH);
-		put_varint(w, a->tid);
-		w->cur_tid = a->tid;
-	}
-	put_u8(w, (uint8_t)a->type);
-	put_dt(w, a->time);
-	put_svarint(w, (int64_t)(a->e->id - w->cur_id));
+	if (!event_room(w))
+		return;
+	if (a->tid != w->ctx.tid[0])
+		encode_thread_switch(w, a->tid);
+	q = dt_of(w, a->time);
+	if (q == 0)
+		op |= TL__OP_DT_ZERO;
+	else
+		emit_varint(&w->s[TL__S_TIME], tl__zigzag(q) - 1);
+	op |= (uint8_t)(id_sel(w, a->e->id) << TL__OP_ID_SHIFT);
+	ops->p[ops->len++] = op;
 	w->cur_id = a->e->id;
+	tl__ctx_use_id(&w->ctx, a->e->id);
 	encode_event_fields(w, a->type, a->e);
 }
 
@@ -439,11 +550,11 @@ static void encode_dropped(struct tl_trace_writer *w, const void *arg)
 {
 	const struct tl__drop *d = arg;
 
-	put_u8(w, TL_REC_DROPPED);
+	put_type(w, TL_REC_DROPPED);
 	put_dt(w, d->time);
-	put_varint(w, d->tid);
-	put_varint(w, d->count);
-	put_varint(w, (uint64_t)d->reason);
+	put_field(w, d->tid);
+	put_field(w, d->count);
+	put_field(w, (uint64_t)d->reason);
 }
 
 /* Merge the pending drops into one per reason, of no particular thread. */
@@ -510,9 +621,9 @@ static void encode_snapshot(struct tl_trace_writer *w, const void *arg)
 {
 	const struct snapshot_arg *a = arg;
 
-	put_u8(w, TL_REC_SNAPSHOT);
+	put_type(w, TL_REC_SNAPSHOT);
 	put_dt(w, a->time);
-	put_varint(w, a->seq);
+	put_field(w, a->seq);
 }
 
 int tl_trace_writer_snapshot(struct tl_trace_writer *w, int64_t time, uint64_t seq)
@@ -535,10 +646,10 @@ static void put_extension(struct tl_trace_writer *w, uint8_t type, const uint64_
 
 	for (unsigned i = 0; i < n; i++)
 		len += tl__varint_len(f[i]);
-	put_u8(w, type);
-	put_varint(w, len);
+	put_type(w, type);
+	put_field(w, len);
 	for (unsigned i = 0; i < n; i++)
-		put_varint(w, f[i]);
+		put_field(w, f[i]);
 }
 
 static void encode_recorder(struct tl_trace_writer *w, const void *arg)
@@ -617,10 +728,10 @@ static void encode_end(struct tl_trace_writer *w, const void *arg)
 
 		put_extension(w, TL_REC_SIGNAL, f, 1);
 	}
-	put_u8(w, TL_REC_END);
+	put_type(w, TL_REC_END);
 	put_dt(w, a->time);
-	put_varint(w, a->events);
-	put_varint(w, a->dropped);
+	put_field(w, a->events);
+	put_field(w, a->dropped);
 }
 
 /* The final chunk, written whatever the state: the drops not in the file,
@@ -658,7 +769,7 @@ int tl_trace_writer_end(struct tl_trace_writer *w, int64_t time, uint64_t events
 			/* Out of memory, or zstd failed: nothing was written
 			 * and the end record is taken out again, so the
 			 * caller may simply call again. */
-			if (w->chunk.len > m.len)
+			if (w->s[TL__S_OPS].len > m.len[TL__S_OPS])
 				mark_restore(w, &m);
 			return err;
 		}
@@ -710,6 +821,7 @@ static int writer_init(struct tl_trace_writer *w, int fd, const struct tl_trace_
 		return TL_TRACE_E_INVAL;
 	w->fd = fd;
 	w->shift = o->time_shift;
+	tl__ctx_reset(&w->ctx);
 	w->reserve = o->reserve_bytes ? o->reserve_bytes : TL__RESERVE_DEFAULT;
 	/* With O_APPEND every write goes to the end, whatever the offset
 	 * says: the trace starts there. */
@@ -721,6 +833,12 @@ static int writer_init(struct tl_trace_writer *w, int fd, const struct tl_trace_
 		size_t ws = ZSTD_estimateCCtxSize_usingCParams(
 			ZSTD_getCParams(level, o->prealloc_bytes, 0));
 
+		/* The streams' shares of a chunk vary with the workload: each
+		 * gets a part, and a chunk that needs more grows one. */
+		for (int k = 0; k < TL__STREAMS; k++)
+			if (tl__buf_reserve(&w->s[k], k == TL__S_FIELDS ? o->prealloc_bytes / 2
+									 : o->prealloc_bytes / 4) != 0)
+				return TL_TRACE_E_NOMEM;
 		if (tl__buf_reserve(&w->chunk, o->prealloc_bytes) != 0 ||
 		    tl__buf_reserve(&w->out, TL__CHUNK_HEADER +
 						     ZSTD_compressBound(o->prealloc_bytes)) != 0 ||
@@ -771,7 +889,7 @@ int tl_trace_writer_set_fd(struct tl_trace_writer *w, int fd)
 
 size_t tl_trace_writer_pending(const struct tl_trace_writer *w)
 {
-	return w ? w->chunk.len : 0;
+	return w ? tl__tw_chunk_len(w) : 0;
 }
 
 void tl_trace_writer_stats(const struct tl_trace_writer *w, struct tl_trace_writer_stats *s)
@@ -790,6 +908,8 @@ void tl_trace_writer_free(struct tl_trace_writer *w)
 		ZSTD_freeCCtx(w->cctx);
 	free(w->cctx_mem);
 	ZSTD_freeCCtx(w->cctx_big);
+	for (int k = 0; k < TL__STREAMS; k++)
+		tl__buf_free(&w->s[k]);
 	tl__buf_free(&w->chunk);
 	tl__buf_free(&w->out);
 	free(w);

@@ -65,16 +65,19 @@ struct tl_trace_writer {
 	ZSTD_CCtx *cctx_big;   /* then, made on demand for a chunk above prealloc_bytes */
 	int level;
 
-	/* The current chunk, and the decoding state a reader will have at its
-	 * end (docs/trace-format.md, "Chunk payload"). */
-	struct tl__buf chunk;
+	/* The current chunk, one buffer per stream, and the decoding state a
+	 * reader will have at its end (docs/trace-format.md, "Chunk payload").
+	 * The current thread is ctx.tid[0]. */
+	struct tl__buf s[TL__STREAMS];
+	struct tl__buf chunk;  /* the payload, streams put together to compress */
 	bool has_base;         /* a timed record set base_time */
 	int64_t base_time;
 	uint64_t cur_time;     /* base_time + the dt written so far, shifted */
 	uint64_t cur_id;
-	uint32_t cur_tid;
+	struct tl__ctx ctx;
 	uint64_t chunk_events;
 	int enc_err;           /* the first error while encoding the current record */
+	bool enc_full;         /* an event found no room left in the chunk: flush first */
 
 	struct tl__buf out;    /* chunk header and compressed payload */
 	uint32_t seq;          /* of the next chunk */
@@ -88,6 +91,21 @@ struct tl_trace_writer {
 
 /* Forget the current chunk and start the next one's decoding state. */
 void tl__tw_chunk_reset(struct tl_trace_writer *w);
+
+/* @return the payload bytes of the current chunk so far: its streams and
+ * the directory in front of them. */
+size_t tl__tw_chunk_len(const struct tl_trace_writer *w);
+
+/* At least tl__tw_chunk_len(), cheaper: the streams and the largest
+ * directory. For the checks against TL_TRACE_MAX_CHUNK on every record. */
+static inline size_t tl__tw_chunk_bound(const struct tl_trace_writer *w)
+{
+	size_t n = 1 + TL__STREAMS * TL__VARINT_MAX;
+
+	for (int k = 0; k < TL__STREAMS; k++)
+		n += w->s[k].len;
+	return n;
+}
 
 /*
  * tl__tw_write_chunk - compress and write the current chunk, then (unless

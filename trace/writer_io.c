@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 /* write() until all n bytes are out. @return 0 or the errno of the failure. */
@@ -120,13 +121,55 @@ int tl__tw_write_header(struct tl_trace_writer *w)
 
 void tl__tw_chunk_reset(struct tl_trace_writer *w)
 {
-	w->chunk.len = 0;
+	for (int k = 0; k < TL__STREAMS; k++)
+		w->s[k].len = 0;
 	w->has_base = false;
 	w->base_time = 0;
 	w->cur_time = 0;
 	w->cur_id = 0;
-	w->cur_tid = 0;
+	tl__ctx_reset(&w->ctx);
 	w->chunk_events = 0;
+}
+
+/* The directory in front of the streams: their count, then each one's
+ * length. */
+static size_t directory_len(const struct tl_trace_writer *w)
+{
+	size_t n = tl__varint_len(TL__STREAMS);
+
+	for (int k = 0; k < TL__STREAMS; k++)
+		n += tl__varint_len(w->s[k].len);
+	return n;
+}
+
+size_t tl__tw_chunk_len(const struct tl_trace_writer *w)
+{
+	size_t n = 0;
+
+	for (int k = 0; k < TL__STREAMS; k++)
+		n += w->s[k].len;
+	return n ? n + directory_len(w) : 0;
+}
+
+/* Put the payload together in w->chunk: the directory, then the streams. */
+static int assemble(struct tl_trace_writer *w)
+{
+	uint8_t *p;
+
+	w->chunk.len = 0;
+	if (tl__buf_reserve(&w->chunk, tl__tw_chunk_len(w)) != 0)
+		return TL_TRACE_E_NOMEM;
+	p = w->chunk.p;
+	p += tl__varint_put(p, TL__STREAMS);
+	for (int k = 0; k < TL__STREAMS; k++)
+		p += tl__varint_put(p, w->s[k].len);
+	for (int k = 0; k < TL__STREAMS; k++) {
+		if (w->s[k].len)
+			memcpy(p, w->s[k].p, w->s[k].len);
+		p += w->s[k].len;
+	}
+	w->chunk.len = (size_t)(p - w->chunk.p);
+	return 0;
 }
 
 int tl__tw_cctx_setup(ZSTD_CCtx *c, int level)
@@ -143,10 +186,12 @@ int tl__tw_cctx_setup(ZSTD_CCtx *c, int level)
  * its own, if memory allows. */
 static int compress(struct tl_trace_writer *w)
 {
-	size_t bound = ZSTD_compressBound(w->chunk.len);
 	struct tl__chunk_header h;
-	size_t n;
+	size_t bound, n;
 
+	if (assemble(w) != 0)
+		return TL_TRACE_E_NOMEM;
+	bound = ZSTD_compressBound(w->chunk.len);
 	w->out.len = 0;
 	if (tl__buf_reserve(&w->out, TL__CHUNK_HEADER + bound) != 0)
 		return TL_TRACE_E_NOMEM;
@@ -196,7 +241,7 @@ int tl__tw_write_chunk(struct tl_trace_writer *w, bool final)
 {
 	int err, e;
 
-	if (w->chunk.len == 0)
+	if (tl__tw_chunk_len(w) == 0)
 		return 0;
 	err = compress(w);
 	if (err)
