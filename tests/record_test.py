@@ -34,6 +34,7 @@ test programs), TL_WRAPPER, TL_WORK (this case's directory).
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -516,6 +517,156 @@ def case_serve():
     check(rep["trace"]["complete"], "the served recording's trace is not complete")
 
 
+def metrics_pids(port):
+    """The pids /metrics has series of, and the body."""
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+        body = r.read().decode()
+    return set(int(p) for p in re.findall(r'^timerleak_live_timers\{pid="(\d+)"', body,
+                                          re.M)), body
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def case_fleet():
+    """-x EXE --serve: every process of a program recorded, each into its
+    own trace, its series in /metrics under its pid; one started later is
+    found; one that ends leaves /metrics, the others stay; the profile
+    merges them (label pid) or takes ?pid=P; timerleak serve reads the
+    finished traces back together."""
+    need_bpf()
+    import urllib.error
+    import urllib.request
+    # A copy of its own: other tests' demo services are other files.
+    exe = wpath("fleet_service")
+    shutil.copy(td("demo_service"), exe)
+    procs = [start("fleet%d" % i, [exe, "-t", "60"]) for i in range(2)]
+    port = free_port()
+    out = wpath("traces")
+    shutil.rmtree(out, ignore_errors=True)
+    err = open(wpath("fleet.err"), "w+")
+    cmd = [RECORD, "-x", exe, "-o", out, "--serve=127.0.0.1:%d" % port]
+    log("$ " + " ".join(cmd) + " &")
+    rec = subprocess.Popen(cmd, env=clean_env(), cwd=WORK, stdout=subprocess.DEVNULL, stderr=err)
+
+    def said():
+        err.seek(0)
+        return err.read()
+    try:
+        want = set(p.pid for p in procs)
+        wait_until("both processes served", lambda: want <= metrics_pids(port)[0], 20)
+        procs.append(start("fleet2", [exe, "-t", "60"]))
+        wait_until("the process started later served",
+                   lambda: procs[2].pid in metrics_pids(port)[0], 10)
+        time.sleep(2)
+        pids, body = metrics_pids(port)
+        for p in procs:
+            check(re.search(r'^timerleak_live_timers\{pid="%d",exe="fleet_service",kind="ticker",'
+                            r'site="stream_progress [^"]*demo_service\.c:\d+"\} [1-9]' % p.pid,
+                            body, re.M), "no leaking site of pid %d:\n%s" % (p.pid, body))
+        check(re.search(r"^timerleak_targets 3$", body, re.M), "timerleak_targets:\n" + body)
+        # One ends: its series go, the others' stay.
+        procs[0].send_signal(signal.SIGTERM)
+        procs[0].wait()
+        wait_until("the ended process's series gone",
+                   lambda: procs[0].pid not in metrics_pids(port)[0], 10)
+        expect("the others' series", {procs[1].pid, procs[2].pid}, metrics_pids(port)[0])
+        base = "http://127.0.0.1:%d" % port
+        with urllib.request.urlopen(base + "/debug/pprof/timers", timeout=30) as r:
+            merged = r.read()
+        with open(wpath("merged.pb.gz"), "wb") as f:
+            f.write(merged)
+        with urllib.request.urlopen(base + "/debug/pprof/timers?pid=%d" % procs[1].pid,
+                                    timeout=30) as r:
+            one = r.read()
+        check(len(one) < len(merged), "?pid=P is not one process's: %d vs %d bytes"
+              % (len(one), len(merged)))
+        go = E.get("TL_GO") or shutil.which("go") or "/usr/lib/go/bin/go"
+        if os.path.exists(go) or shutil.which(go):
+            p = run([go, "tool", "pprof", "-tags", wpath("merged.pb.gz")],
+                    env=dict(clean_env(), HOME=wpath("home")))
+            tags = text(p.stdout)
+            for pr in procs[1:]:
+                check(re.search(r"^\s+\S+ \(.*\): %d$" % pr.pid, tags, re.M),
+                      "go tool pprof -tags: no pid %d:\n%s" % (pr.pid, tags + text(p.stderr)))
+        try:
+            urllib.request.urlopen(base + "/report.json", timeout=10)
+            fail("/report.json of two processes without ?pid= answered")
+        except urllib.error.HTTPError as e:
+            expect("/report.json of two processes", 400, e.code)
+        with urllib.request.urlopen(base + "/report.json?pid=%d" % procs[2].pid,
+                                    timeout=10) as r:
+            expect("/report.json?pid=P", procs[2].pid, json.loads(r.read())["process"]["pid"])
+        rec.send_signal(signal.SIGINT)
+        expect("recorder's exit status", 0, rec.wait(60))
+    finally:
+        if rec.poll() is None:
+            rec.kill()
+        for p in procs:
+            p.kill()
+            p.wait()
+    log(said())
+    traces = sorted(os.listdir(out))
+    expect("traces", ["timerleak.fleet_service.%d.tlk" % p.pid for p in sorted(
+        procs, key=lambda p: "%d" % p.pid)], traces)
+    for t in traces:
+        rep = report_json(os.path.join(out, t))
+        check(rep["trace"]["complete"], t + " is not complete")
+        check(any(f["pattern"] == "never-stopped-ticker" for f in rep["findings"]),
+              t + ": no leak found")
+    # The finished traces, served together.
+    port = free_port()
+    cmd = [REPORT, "--serve=127.0.0.1:%d" % port] + [os.path.join(out, t) for t in traces]
+    log("$ " + " ".join(cmd) + " &")
+    srv = subprocess.Popen(cmd, env=clean_env(), cwd=WORK, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        wait_until("timerleak serve of three traces",
+                   lambda: len(metrics_pids_or_none(port)) == 3, 20)
+    finally:
+        srv.terminate()
+        srv.wait()
+
+
+def metrics_pids_or_none(port):
+    try:
+        return metrics_pids(port)[0]
+    except OSError:
+        return set()
+
+
+def case_several_pids():
+    """-p A,B,C: two processes recorded into a directory, each its own
+    whole trace; a pid that is no process is said, and the exit status
+    says so, the others' traces written all the same."""
+    need_bpf()
+    procs = [start("pids%d" % i, [td("demo_service"), "-t", "30"]) for i in range(2)]
+    out = wpath("traces")
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        r = run([RECORD, "-p", "%d,%d,999999999" % (procs[0].pid, procs[1].pid), "-d", "3",
+                 "-o", out])
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    log(text(r.stderr))
+    expect("exit status with a pid that is no process", 1, r.returncode)
+    check("no process 999999999" in text(r.stderr), "not said: " + text(r.stderr))
+    for p in procs:
+        t = os.path.join(out, "timerleak.demo_service.%d.tlk" % p.pid)
+        rep = report_json(t)
+        check(rep["trace"]["complete"], t + " is not complete")
+        expect(t + ": pid", p.pid, rep["process"]["pid"])
+
+
 def case_bad_exits():
     """A process that exits while recorded: the trace ends there, whole
     (and a buffer size that is not a power of two is made one)."""
@@ -610,6 +761,8 @@ CASES.update({
     "bad.self": case_bad_self,
     "bad.killed": case_bad_killed,
     "serve": case_serve,
+    "fleet": case_fleet,
+    "several_pids": case_several_pids,
     "usage": case_usage,
     "wrapper": case_wrapper,
 })
