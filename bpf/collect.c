@@ -248,6 +248,51 @@ void tlr_collect_go(struct tlr_collector *c, const struct tlr_go *go)
 	c->go = *go;
 }
 
+static void map_clear(struct map *m)
+{
+	map_free(m);
+	*m = (struct map){0};
+}
+
+static int by_id(const void *x, const void *y)
+{
+	const uint64_t *a = x, *b = y;
+
+	return a[0] < b[0] ? -1 : a[0] > b[0];
+}
+
+int tlr_collect_rotate(struct tlr_collector *c, struct tl_trace_writer *w, int64_t time)
+{
+	size_t n = 0, cap = c->refs.n + c->posix.n;
+	uint64_t (*t)[2] = cap ? calloc(cap, sizeof(*t)) : NULL; /* id, kind */
+	int err = 0;
+
+	if (cap && !t)
+		return TL_TRACE_E_NOMEM;
+	c->o.w = w;
+	map_clear(&c->stacks);
+	map_clear(&c->threads);
+	for (size_t i = 0; i < c->refs.cap && n < cap; i++)
+		if (c->refs.keys[i])
+			t[n][0] = c->refs.keys[i], t[n++][1] = TL_KIND_TIMERFD;
+	for (size_t i = 0; i < c->posix.cap && n < cap; i++)
+		if (c->posix.keys[i])
+			t[n][0] = c->posix.vals[i], t[n++][1] = TL_KIND_POSIX;
+	/* Ids rise in the order a trace first sees them. */
+	qsort(t, n, sizeof(*t), by_id);
+	for (size_t i = 0; i < n && !err; i++) {
+		uint64_t clock = map_get(&c->clocks, t[i][0]);
+		struct tl_event ev = {.id = t[i][0], .kind = (int)t[i][1],
+				      .size = t[i][1] == TL_KIND_POSIX ? TL_POSIX_BYTES
+								      : TL_TIMERFD_BYTES,
+				      .aux = clock ? clock - 1 : 0};
+
+		err = tl_trace_writer_existing(w, time, &ev);
+	}
+	free(t);
+	return err;
+}
+
 void tlr_collect_stats(const struct tlr_collector *c, struct tlr_collect_stats *st)
 {
 	*st = c->st;

@@ -102,6 +102,16 @@ int tlr_collect_posix(struct tlr_collector *c, int64_t time, int id, int clockid
  */
 int tlr_collect_event(struct tlr_collector *c, const void *data, size_t size);
 
+/*
+ * tlr_collect_rotate - go on in the trace w, a new file (the caller has
+ * written its process record and modules): stacks and thread names are
+ * written again as they are used; the timerfds and POSIX timers open now
+ * are written as existing timers (their creation is in the file before).
+ * A libgotimer or Go timer made before is known to the new file by its
+ * events, as one made before an attach. @return 0 or a trace error.
+ */
+int tlr_collect_rotate(struct tlr_collector *c, struct tl_trace_writer *w, int64_t time);
+
 struct tlr_collect_stats {
 	uint64_t events;      /* trace events written */
 	uint64_t timers;      /* created, and existing */

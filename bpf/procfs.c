@@ -387,6 +387,13 @@ int tlr_modules_scan(struct tlr_modules *m, struct tl_trace_writer *w, int64_t t
 	return err ? err : changes;
 }
 
+void tlr_modules_forget(struct tlr_modules *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->k[i].path);
+	m->n = 0;
+}
+
 const char *tlr_modules_find(struct tlr_modules *m, const char *prefix, uint64_t *lo,
 			     uint64_t *hi)
 {

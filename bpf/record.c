@@ -70,6 +70,8 @@ static struct env {
 	bool force;
 	bool quiet;
 	const char *serve; /* --serve: metrics of the trace so far, over HTTP */
+	uint64_t rotate_bytes; /* --rotate-size: a trace file this big goes on in a new one */
+	unsigned keep;     /* --keep: finished files kept per process (0: all) */
 } env = {.depth = 64, .buffer_mb = 16};
 
 static volatile sig_atomic_t stop;
@@ -113,6 +115,12 @@ static void usage(FILE *out)
 		"      --buffer MB      the ring buffer between the kernel and the recorder,\n"
 		"                       1 to 1024 MiB, rounded up to a power of two (default\n"
 		"                       16): more loses fewer events in bursts\n"
+		"      --rotate-size SIZE  when a trace reaches SIZE (64K, 100M, 2G; M if no\n"
+		"                       unit), rename it NAME.N.tlk (N = 1, 2, ...) and go\n"
+		"                       on in a new one: each file a whole trace of its own\n"
+		"                       time (default: one file)\n"
+		"      --keep N         with --rotate-size: keep the N newest renamed files of\n"
+		"                       each process, remove older ones (default: all)\n"
 		"      --serve[=HOST:PORT]  serve the recording's metrics for Prometheus at\n"
 		"                       http://HOST:PORT/metrics while it records (default\n"
 		"                       127.0.0.1:6061; docs/metrics.md)\n"
@@ -121,7 +129,7 @@ static void usage(FILE *out)
 		"  -h, --help           this text\n"
 		"\n"
 		"Needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE, and a kernel with BTF.\n"
-		"Exit status: 0 when the trace was written, 1 when recording failed, 2 for a\n"
+		"Exit status: 0 when the traces were written, 1 when recording failed, 2 for a\n"
 		"usage error.\n",
 		TLR_MAX_FRAMES);
 }
@@ -145,6 +153,25 @@ static long number(const char *s, long lo, long hi)
 	return errno || end == s || *end || v < lo || v > hi ? -1 : v;
 }
 
+/* "64K", "10M", "2G", "10" (MiB): bytes from 16 KiB to 1 TiB, or 0. */
+static uint64_t size_arg(const char *s)
+{
+	static const char units[] = "KMG";
+	char *end;
+	double v;
+	const char *u;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !(v > 0))
+		return 0;
+	u = *end ? strchr(units, *end) : &units[1];
+	if (!u || !*u || (*end && end[1]))
+		return 0;
+	v *= (double)(1ull << (10 * (u - units + 1)));
+	return v < 16384 || v > (double)(1ull << 40) ? 0 : (uint64_t)v;
+}
+
 static int parse_args(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -157,6 +184,8 @@ static int parse_args(int argc, char **argv)
 		{"buffer", required_argument, NULL, 'B'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"serve", optional_argument, NULL, 'S'},
+		{"rotate-size", required_argument, NULL, 'R'},
+		{"keep", required_argument, NULL, 'K'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -218,6 +247,18 @@ static int parse_args(int argc, char **argv)
 		case 'q':
 			env.quiet = true;
 			break;
+		case 'R':
+			if (!(env.rotate_bytes = size_arg(optarg)))
+				return usage_error("--rotate-size takes a size from 16K to 1T (a "
+						   "number, then K, M or G; M if none), not %s",
+						   optarg);
+			break;
+		case 'K':
+			if ((v = number(optarg, 1, 1000000)) < 0)
+				return usage_error("--keep takes a number of files from 1, not %s",
+						   optarg);
+			env.keep = (unsigned)v;
+			break;
 		case 'S':
 			env.serve = optarg ? optarg : "127.0.0.1:6061";
 			break;
@@ -237,6 +278,8 @@ static int parse_args(int argc, char **argv)
 		return usage_error("unexpected argument %s", argv[optind]);
 	if (!env.npids && !env.nexes)
 		return usage_error("%s", "which process? -p PID, or -x EXE");
+	if (env.keep && !env.rotate_bytes)
+		return usage_error("%s", "--keep counts the files --rotate-size makes: give both");
 	return 0;
 }
 
@@ -450,6 +493,9 @@ struct rec {
 	uint64_t batch;          /* events read since the loop last had its turn */
 	int64_t batch_until;     /* when the loop gets its turn back */
 	int64_t next_flush, next_scan;
+	unsigned parts;          /* files finished and renamed (--rotate-size) */
+	uint64_t events_base;    /* events and drops in those files */
+	uint64_t dropped_base;
 };
 
 /*
@@ -517,11 +563,11 @@ static int open_output(struct rec *r)
 
 /* The process, how it is recorded, and what it had before: the trace's
  * first records. */
-static int describe(struct rec *r)
+static int describe(struct rec *r, int64_t start)
 {
 	struct tl_process p = {.pid = (uint32_t)r->proc.pid, .ppid = (uint32_t)r->proc.ppid,
 			       .wall_ns = (uint64_t)now_ns(CLOCK_REALTIME),
-			       .mono_ns = (uint64_t)r->start, .exe = r->proc.exe,
+			       .mono_ns = (uint64_t)start, .exe = r->proc.exe,
 			       .argc = r->proc.argc, .argv = (const char *const *)r->proc.argv,
 			       .unwinder = "bpf", .depth = env.depth,
 			       .flags = TL_PROCESS_ATTACHED};
@@ -533,7 +579,7 @@ static int describe(struct rec *r)
 	    (err = tl_trace_writer_recorder(r->w, FLUSH_MS)) ||
 	    (r->proc.started && (err = tl_trace_writer_attached(r->w, r->proc.started))))
 		return err;
-	err = tlr_modules_scan(r->mods, r->w, r->start);
+	err = tlr_modules_scan(r->mods, r->w, start);
 	return err < 0 ? err : 0;
 }
 
@@ -743,7 +789,7 @@ static int start(struct rec *r)
 		say("cannot start the trace: out of memory");
 		return 1;
 	}
-	if ((err = describe(r)) || (err = existing(r))) {
+	if ((err = describe(r, r->start)) || (err = existing(r))) {
 		say("cannot write %s: %s", r->path, tl_trace_strerror(err));
 		return 1;
 	}
@@ -757,9 +803,73 @@ static int start(struct rec *r)
 	return 0;
 }
 
+/* The name of a target's n-th finished file: NAME.tlk -> NAME.n.tlk. */
+static void part_path(const struct rec *r, unsigned n, char *out, size_t size)
+{
+	size_t len = strlen(r->path);
+
+	if (len > 4 && strcmp(r->path + len - 4, ".tlk") == 0)
+		len -= 4;
+	snprintf(out, size, "%.*s.%u.tlk", (int)len, r->path, n);
+}
+
+/*
+ * --rotate-size: end the trace file, rename it NAME.N.tlk, and go on in a
+ * new NAME.tlk that is a whole trace of its own: the process, its objects,
+ * the kernel timers it has open, its runtime; the live server reads on
+ * from one into the other. @return 0 or a trace error (the recording then
+ * ends, as for any failed write).
+ */
+static int rotate(struct rec *r, struct tl__live *live, int64_t now)
+{
+	struct tl_trace_writer_opts wo = {.time_shift = 10};
+	struct tlr_collect_stats st;
+	char part[4200];
+	int err, fd;
+
+	write_counts(r, now);
+	tlr_collect_stats(r->col, &st);
+	if ((err = tl_trace_writer_end(r->w, now, st.events - r->events_base,
+				       r->counted[TLR_C_DROPPED] + r->counted[TLR_C_UNTRACKED] -
+					       r->dropped_base)) != 0)
+		return err;
+	r->events_base = st.events;
+	r->dropped_base = r->counted[TLR_C_DROPPED] + r->counted[TLR_C_UNTRACKED];
+	part_path(r, ++r->parts, part, sizeof(part));
+	if (rename(r->path, part) != 0 ||
+	    (fd = open(r->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		say("pid %d: cannot rotate %s: %s", (int)r->pid, r->path, strerror(errno));
+		return TL_TRACE_E_IO;
+	}
+	tl_trace_writer_free(r->w);
+	close(r->fd);
+	r->fd = fd;
+	if (!(r->w = tl_trace_writer_new(r->fd, &wo, &err)))
+		return err;
+	tlr_modules_forget(r->mods);
+	tlr_unwinder_stale(r->unwinder);
+	if ((err = describe(r, now)) || (err = tlr_collect_rotate(r->col, r->w, now)))
+		return err;
+	if (r->go.is_go)
+		err = tl_trace_writer_runtime(r->w, now, r->go.async == 0 ? TL_MODE_SYNC
+									  : TL_MODE_ASYNC,
+					      "go", r->go.gi.version);
+	else if (r->gotimer)
+		err = tl_trace_writer_runtime(r->w, now, r->proc.gotimer_mode, "libgotimer", "1.0");
+	if (err || (err = tl_trace_writer_flush(r->w)))
+		return err;
+	if (live)
+		tl__live_rotate(live, r->path, r->path);
+	if (env.keep && r->parts > env.keep) {
+		part_path(r, r->parts - env.keep, part, sizeof(part));
+		unlink(part);
+	}
+	return 0;
+}
+
 /* A target's turn in the loop: its modules, and what it wrote to disk.
  * @return false once it is gone or failed. */
-static bool tick(struct rec *r, int64_t now)
+static bool tick(struct rec *r, struct tl__live *live, int64_t now)
 {
 	if (now >= r->next_scan) {
 		int changes;
@@ -781,6 +891,13 @@ static bool tick(struct rec *r, int64_t now)
 		write_counts(r, now);
 		if (!r->err)
 			r->err = tl_trace_writer_flush(r->w);
+		if (!r->err && env.rotate_bytes) {
+			struct tl_trace_writer_stats ws;
+
+			tl_trace_writer_stats(r->w, &ws);
+			if (ws.file_bytes >= env.rotate_bytes)
+				r->err = rotate(r, live, now);
+		}
 	}
 	return !r->gone && !r->err;
 }
@@ -808,8 +925,9 @@ static int finish(struct rec *r)
 	if (st.exited && (st.exit_code & 0x7f) && !r->err)
 		r->err = tl_trace_writer_end_signal(r->w, st.exit_code & 0x7f);
 	err = r->err ? r->err
-		     : tl_trace_writer_end(r->w, end, st.events,
-					   r->counted[TLR_C_DROPPED] + r->counted[TLR_C_UNTRACKED]);
+		     : tl_trace_writer_end(r->w, end, st.events - r->events_base,
+					   r->counted[TLR_C_DROPPED] + r->counted[TLR_C_UNTRACKED] -
+						   r->dropped_base);
 	if (err) {
 		say("cannot write %s: %s", r->path, tl_trace_strerror(err));
 		return 1;
@@ -821,10 +939,15 @@ static int finish(struct rec *r)
 			snprintf(why, sizeof(why), "; the process exited");
 		else if (st.execed)
 			snprintf(why, sizeof(why), "; the process exec'd another program");
+		char parts[64] = "";
+
+		if (r->parts)
+			snprintf(parts, sizeof(parts), " (and %u earlier file%s, renamed .N.tlk)",
+				 r->parts, r->parts == 1 ? "" : "s");
 		say("pid %d (%s): %.1f s, %" PRIu64 " events, %" PRIu64 " timers, %" PRIu64
-		    " dropped%s; trace written to %s",
+		    " dropped%s; trace written to %s%s",
 		    (int)r->pid, r->proc.comm, (double)(end - r->start) / 1e9, st.events, st.timers,
-		    r->counted[TLR_C_DROPPED] + r->counted[TLR_C_UNTRACKED], why, r->path);
+		    r->counted[TLR_C_DROPPED] + r->counted[TLR_C_UNTRACKED], why, r->path, parts);
 	}
 	return 0;
 }
@@ -982,7 +1105,7 @@ static void run(struct recorder *rc)
 		if (now >= until)
 			break;
 		for (size_t i = rc->n; i-- > 0;)
-			if (!tick(rc->t[i], now))
+			if (!tick(rc->t[i], rc->live, now))
 				end_target(rc, i);
 		if (env.nexes && now >= next_find) {
 			next_find = now + 1000000000LL;

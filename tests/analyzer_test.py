@@ -1058,7 +1058,7 @@ def case_usage():
         check(opt in text(p.stdout), "--help does not mention " + opt)
     expect("--help: stderr", b"", p.stderr)
     p = report("--version", code=0)
-    check(re.fullmatch(r"timerleak-report \d+\.\d+\.\d+\S* \(trace format 1\.\d+\)\n",
+    check(re.fullmatch(r"timerleak-report \d+\.\d+\.\d+\S* \(trace format \d+\.\d+\)\n",
                        text(p.stdout)), "--version: %r" % text(p.stdout))
     try_help = "Try 'timerleak-report --help' for more information.\n"
     bad = [(["--fail-on=note"], "--fail-on takes leak or warning, not note"),

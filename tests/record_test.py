@@ -642,6 +642,65 @@ def metrics_pids_or_none(port):
         return set()
 
 
+def case_rotate():
+    """--rotate-size 16K --keep 2 --serve: the trace goes on in new files,
+    each a whole trace of its own (complete, the process, the leak at its
+    line in the newest), at most 2 old ones kept, none much past its size;
+    the served metrics read on across the files: the leaking site's
+    created counter never falls and ends above what any one file holds."""
+    need_bpf()
+    port = free_port()
+    p = start("rotate", [td("demo_service"), "-t", "60"])
+    trace = wpath("rot.tlk")
+    for f in os.listdir(WORK):
+        if f.startswith("rot.") and f.endswith(".tlk"):
+            os.unlink(wpath(f))
+    created = []
+    try:
+        rec = Recorder(p.pid, trace, "-d", "8", "--rotate-size", "16K", "--keep", "2",
+                       "--serve=127.0.0.1:%d" % port)
+        while rec.p.poll() is None:
+            time.sleep(1)
+            try:
+                body = metrics_pids(port)[1]
+            except OSError:
+                break
+            m = re.search(r'^timerleak_created_timers_total\{[^}]*site="stream_progress '
+                          r'[^}]*\} (\d+)$', body, re.M)
+            if m:
+                created.append(int(m.group(1)))
+        expect("recorder's exit status", 0, rec.wait())
+    finally:
+        p.kill()
+        p.wait()
+    log("stream_progress created, scrape by scrape: %s" % created)
+    require(len(created) >= 4, "too few scrapes: %s" % created)
+    check(created == sorted(created), "the counter fell across a rotation: %s" % created)
+    m = re.search(r"\(and (\d+) earlier files?", rec.stderr())
+    require(m, "the recorder does not say it rotated: " + rec.stderr())
+    rotated = int(m.group(1))
+    check(rotated >= 3, "only %d rotations in 8 s at 16K" % rotated)
+    parts = sorted(f for f in os.listdir(WORK) if re.fullmatch(r"rot\.\d+\.tlk", f))
+    expect("files kept", ["rot.%d.tlk" % n for n in sorted((rotated - 1, rotated), key=str)],
+           parts)
+    most = 0
+    for f in parts + ["rot.tlk"]:
+        size = os.path.getsize(wpath(f))
+        check(size < 2 * 16384, "%s: %d bytes, past twice its size" % (f, size))
+        rep = report_json(wpath(f))
+        check(rep["trace"]["complete"], f + " is not complete")
+        expect(f + ": pid", p.pid, rep["process"]["pid"])
+        check(rep["trace"].get("attached"), f + " does not say it was attached")
+        # stream_progress's are among the tickers
+        most = max(most, rep["trace"]["created_by_kind"].get("ticker", 0))
+        if f == "rot.tlk":
+            check(any(x["pattern"] == "never-stopped-ticker" for x in rep["findings"]),
+                  "the newest file alone does not show the leak")
+    log("most stream_progress timers in one file: %d; served: %d" % (most, created[-1]))
+    check(created[-1] > most, "the served counter (%d) is no more than one file's (%d)"
+          % (created[-1], most))
+
+
 def case_several_pids():
     """-p A,B,C: two processes recorded into a directory, each its own
     whole trace; a pid that is no process is said, and the exit status
@@ -705,11 +764,14 @@ def case_usage():
                                 (["-p", "1,x"], 2, r"-p takes process ids, not 1,x"),
                                 (["-x", "/no/such/program"], 2,
                                  r"-x /no/such/program: no such file"),
+                                (["-p", "1", "--keep", "2"], 2, r"--keep counts the files"),
+                                (["-p", "1", "--rotate-size", "1K"], 2,
+                                 r"--rotate-size takes a size from 16K"),
                                 (["-p", "1,2", "-o", os.path.join(SOURCE, "README.md")], 2,
                                  r"with several processes or -x, -o names a directory"),
                                 (["-p", "1", "-d", "0"], 2, r"-d takes a number of seconds"),
                                 (["-p", "1", "--depth", "500"], 2, r"--depth takes 1 to 128"),
-                                (["--version"], 0, r"^timerleak-record \S+ \(trace format 1\.2\)")):
+                                (["--version"], 0, r"^timerleak-record \S+ \(trace format \d+\.\d+\)")):
         p = run([RECORD] + args)
         expect("timerleak-record %s: exit status" % " ".join(args), code, p.returncode)
         out = text(p.stdout) + text(p.stderr)
@@ -763,6 +825,7 @@ CASES.update({
     "serve": case_serve,
     "fleet": case_fleet,
     "several_pids": case_several_pids,
+    "rotate": case_rotate,
     "usage": case_usage,
     "wrapper": case_wrapper,
 })
