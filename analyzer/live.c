@@ -329,10 +329,11 @@ static void index_page(const struct tl__live *l, FILE *out)
 		else
 			fprintf(out, "  (nothing read yet)  %s\n", l->src[i]->path);
 	}
-	fprintf(out, "\n/metrics              Prometheus metrics\n"
-		     "/debug/pprof/timers  the timers in use now, as a Go heap profile\n"
-		     "                     (?seconds=N: created in the last N s; ?pid=P: one process)\n"
-		     "/report, /report.json the report of what was recorded so far (?pid=P)\n");
+	fprintf(out, "\n/metrics               Prometheus metrics\n"
+		     "/debug/pprof/timers    the timers in use now, as a Go heap profile\n"
+		     "                       (?seconds=N: created in the last N s; ?pid=P: one\n"
+		     "                       process)\n"
+		     "/report, /report.json  the report of what was recorded so far (?pid=P)\n");
 }
 
 static int request(void *ctx, const char *path, const char *query, FILE *out, const char **type)

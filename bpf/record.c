@@ -939,11 +939,14 @@ static int finish(struct rec *r)
 			snprintf(why, sizeof(why), "; the process exited");
 		else if (st.execed)
 			snprintf(why, sizeof(why), "; the process exec'd another program");
-		char parts[64] = "";
+		char parts[128] = "";
 
-		if (r->parts)
-			snprintf(parts, sizeof(parts), " (and %u earlier file%s, renamed .N.tlk)",
-				 r->parts, r->parts == 1 ? "" : "s");
+		if (r->parts && env.keep && r->parts > env.keep)
+			snprintf(parts, sizeof(parts), " (and %u earlier files, .1.tlk to .%u.tlk, "
+				 "the newest %u kept)", r->parts, r->parts, env.keep);
+		else if (r->parts)
+			snprintf(parts, sizeof(parts), " (and %u earlier file%s, .1.tlk to .%u.tlk)",
+				 r->parts, r->parts == 1 ? "" : "s", r->parts);
 		say("pid %d (%s): %.1f s, %" PRIu64 " events, %" PRIu64 " timers, %" PRIu64
 		    " dropped%s; trace written to %s%s",
 		    (int)r->pid, r->proc.comm, (double)(end - r->start) / 1e9, st.events, st.timers,
