@@ -1072,7 +1072,7 @@ def case_usage():
            (["--bogus"], "unknown option --bogus"),
            (["-x"], "unknown option -x"),
            (["--json=yes"], "option needs an argument or takes none: --json=yes"),
-           ([trace, trace], "more than one trace file given")]
+           ([trace, trace], "more than one trace file given (--serve follows several)")]
     for opts, msg in bad:
         p = run([REPORT] + opts + ([] if trace in opts else [trace]))
         expect(" ".join(opts) + ": exit", 2, p.returncode)
