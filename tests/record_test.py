@@ -701,6 +701,95 @@ def case_rotate():
           % (created[-1], most))
 
 
+def case_prometheus():
+    """Debian's Prometheus scrapes timerleak-record -x --serve while two
+    copies of the demo service run: each one's leaking site rises in
+    Prometheus, at its pid and line, its healthy ticker stays flat; when one
+    ends its series go stale in Prometheus, the other's go on."""
+    need_bpf()
+    prom = shutil.which("prometheus")
+    if not prom:
+        raise Skip("no prometheus (scripts/setup installs it)")
+    import urllib.parse
+    import urllib.request
+    exe = wpath("prom_service")
+    shutil.copy(td("demo_service"), exe)
+    # Paused before main(), so that their start-up is recorded too: the
+    # healthy ticker is made there.
+    procs = [start("prom%d" % i, [exe, "-t", "90"], paused=True) for i in range(2)]
+    port, pport = free_port(), free_port()
+    out = wpath("traces")
+    shutil.rmtree(out, ignore_errors=True)
+    bg = []
+
+    def background(name, cmd):
+        f = open(wpath(name + ".err"), "w")
+        log("$ " + " ".join(cmd) + " &")
+        bg.append(subprocess.Popen(cmd, env=clean_env(), cwd=WORK, stdout=f,
+                                   stderr=subprocess.STDOUT))
+
+    def query(q):
+        url = "http://127.0.0.1:%d/api/v1/query?%s" % (pport, urllib.parse.urlencode({"query": q}))
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return json.loads(r.read())["data"]["result"]
+        except OSError:
+            return []
+
+    def by_pid(result):
+        return {int(x["metric"]["pid"]): float(x["value"][1]) for x in result}
+    try:
+        background("record", [RECORD, "-x", exe, "-o", out, "--serve=127.0.0.1:%d" % port])
+        for p in procs:
+            wait_until("pid %d recorded" % p.pid,
+                       lambda: "recording pid %d " % p.pid in open(wpath("record.err")).read())
+            p.send_signal(signal.SIGCONT)
+        with open(wpath("prometheus.yml"), "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                    "scrape_configs:\n  - job_name: timerleak\n    static_configs:\n"
+                    "      - targets: ['127.0.0.1:%d']\n" % port)
+        background("prometheus", [prom, "--config.file=" + wpath("prometheus.yml"),
+                                  "--storage.tsdb.path=" + wpath("tsdb"),
+                                  "--web.listen-address=127.0.0.1:%d" % pport])
+        leak = 'timerleak_live_timers{site=~"stream_progress .*"}'
+        healthy = 'timerleak_live_timers{site=~"housekeeping_ticker .*"}'
+        pids = {p.pid for p in procs}
+        wait_until("Prometheus has both services' series",
+                   lambda: set(by_pid(query(leak))) == pids and
+                   set(by_pid(query(healthy))) == pids, 60)
+        time.sleep(6)
+        rise, flat = by_pid(query("delta(%s[5s])" % leak)), by_pid(query("delta(%s[5s])" % healthy))
+        log("delta over 5 s: leaking %s, healthy %s" % (rise, flat))
+        for pid in pids:
+            check(rise.get(pid, 0) > 10, "pid %d's leaking site did not rise: %s" % (pid, rise))
+            expect("pid %d's healthy site's change" % pid, 0.0, flat.get(pid))
+        site = query(leak)[0]["metric"]["site"]
+        check(re.fullmatch(r"stream_progress demo_service\.c:\d+", site), "site label: " + site)
+        # One service ends: its series stop (stale in Prometheus), the other's go on.
+        procs[0].send_signal(signal.SIGTERM)
+        procs[0].wait()
+        wait_until("the ended service's series stale in Prometheus",
+                   lambda: set(by_pid(query(leak))) == {procs[1].pid}, 20)
+        before = by_pid(query(leak))[procs[1].pid]
+        time.sleep(3)
+        check(by_pid(query(leak)).get(procs[1].pid, 0) > before,
+              "the other service's leak stopped rising with the first's end")
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        for b in reversed(bg):
+            b.send_signal(signal.SIGINT)
+            try:
+                b.wait(30)
+            except subprocess.TimeoutExpired:
+                b.kill()
+                b.wait()
+    expect("recorder's exit status", 0, bg[0].returncode)
+    with open(wpath("record.err")) as f:
+        log(f.read())
+
+
 def case_several_pids():
     """-p A,B,C: two processes recorded into a directory, each its own
     whole trace; a pid that is no process is said, and the exit status
@@ -826,6 +915,7 @@ CASES.update({
     "fleet": case_fleet,
     "several_pids": case_several_pids,
     "rotate": case_rotate,
+    "prometheus": case_prometheus,
     "usage": case_usage,
     "wrapper": case_wrapper,
 })
