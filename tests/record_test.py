@@ -801,10 +801,18 @@ def case_several_pids():
     try:
         r = run([RECORD, "-p", "%d,%d,999999999" % (procs[0].pid, procs[1].pid), "-d", "3",
                  "-o", out])
+        # The wrapper's --report: a report of each.
+        w = run([WRAPPER, "record", "-p", "%d,%d" % (procs[0].pid, procs[1].pid), "-d", "2",
+                 "-o", wpath("traces2"), "--report", "--fail-on=leak"])
     finally:
         for p in procs:
             p.kill()
             p.wait()
+    log(text(w.stdout) + text(w.stderr))
+    expect("timerleak record --report --fail-on=leak of two leaking services", 1, w.returncode)
+    for p in procs:
+        check(re.search(r"^timerleak report: .*timerleak\.demo_service\.%d\.tlk" % p.pid,
+                        text(w.stdout), re.M), "no report of pid %d" % p.pid)
     log(text(r.stderr))
     expect("exit status with a pid that is no process", 1, r.returncode)
     check("no process 999999999" in text(r.stderr), "not said: " + text(r.stderr))
