@@ -511,8 +511,10 @@ int process_exit(struct trace_event_raw_sched_process_template *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 
 	/* The thread group's leader goes last; its exit code is the
-	 * process's wait status (the signal that killed it, if one did). */
-	if ((id >> 32) == target_tgid && (__u32)id == target_tgid)
+	 * process's wait status (the signal that killed it, if one did). An
+	 * exit after the recording stopped (while the probes are taken down)
+	 * is past the trace's end: not its business. */
+	if ((id >> 32) == target_tgid && (__u32)id == target_tgid && !stopped)
 		emit_fd(TLR_EXIT, BPF_CORE_READ(bpf_get_current_task_btf(), exit_code), 0);
 	return 0;
 }

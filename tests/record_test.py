@@ -833,6 +833,28 @@ def case_bad_exits():
     expect("tickers", v.get("tickers_created"), rep["trace"]["created_by_kind"].get("ticker"))
 
 
+def case_bad_exit_detaching():
+    """A process killed while the recorder detaches, after the recording
+    stopped: the trace ends when the recording did, not by that signal,
+    and the summary does not say the process exited."""
+    need_bpf()
+    p = start("late", [td("demo_service"), "-t", "60"])
+    try:
+        rec = Recorder(p.pid, wpath("late.tlk"))
+        time.sleep(1)
+        rec.p.send_signal(signal.SIGINT)
+        time.sleep(0.2)  # taking the probes down takes longer than this
+        p.kill()
+        expect("recorder's exit status", 0, rec.wait())
+    finally:
+        p.kill()
+        p.wait()
+    check(not rec.said("the process exited"), "said exited: " + rec.stderr())
+    rep = report_json(wpath("late.tlk"))
+    expect("complete", True, rep["trace"]["complete"])
+    expect("ended_by_signal", None, rep["trace"].get("ended_by_signal"))
+
+
 def case_bad_killed():
     """A service killed with SIGKILL while recorded: the trace is whole,
     and the report says how it ended, without the shim's caveats."""
@@ -919,6 +941,7 @@ CASES.update({
     "bad.kernel_thread": case_bad_kernel_thread,
     "bad.self": case_bad_self,
     "bad.killed": case_bad_killed,
+    "bad.exit_detaching": case_bad_exit_detaching,
     "serve": case_serve,
     "fleet": case_fleet,
     "several_pids": case_several_pids,
