@@ -830,6 +830,8 @@ static int writer_init(struct tl_trace_writer *w, int fd, const struct tl_trace_
 	w->start = start >= 0 ? start : 0;
 	w->level = level;
 	if (o->prealloc_bytes) {
+		/* With stable buffers (tl__tw_cctx_setup) streaming needs no
+		 * more workspace than a one-shot compression. */
 		size_t ws = ZSTD_estimateCCtxSize_usingCParams(
 			ZSTD_getCParams(level, o->prealloc_bytes, 0));
 

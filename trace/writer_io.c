@@ -176,9 +176,49 @@ int tl__tw_cctx_setup(ZSTD_CCtx *c, int level)
 {
 	return ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)) ||
 			       ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)) ||
-			       ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1))
+			       ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1)) ||
+			       ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_stableInBuffer, 1)) ||
+			       ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_stableOutBuffer, 1))
 		       ? -1
 		       : 0;
+}
+
+#define BLOCK_MIN 1024 /* bytes: a block ends after a stream only past this */
+
+/*
+ * Compress w->chunk into one zstd frame at out, ending a block after the
+ * directory and the ops and after each later stream: a block has its own
+ * entropy tables, so each stream's literals and sequences are coded with
+ * statistics of their own (on the mixed service that is 10% smaller than
+ * one block for all), while matches still reach back across streams. The
+ * buffers are stable (zstd reads and writes them in place, no copies).
+ * A block costs its header and tables (tens of bytes): a block ends only
+ * after BLOCK_MIN bytes, and the streams of a small chunk share one.
+ * @return the frame's size, or 0 when zstd failed (a frame is never empty).
+ */
+static size_t compress_streams(struct tl_trace_writer *w, ZSTD_CCtx *c, uint8_t *out, size_t cap)
+{
+	ZSTD_outBuffer ob = {out, cap, 0};
+	ZSTD_inBuffer ib = {w->chunk.p, 0, 0};
+	size_t end = directory_len(w), r;
+
+	ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
+	if (ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c, w->chunk.len)))
+		return 0;
+	for (int k = 0; k < TL__STREAMS; k++) {
+		ZSTD_EndDirective how = k == TL__STREAMS - 1 ? ZSTD_e_end : ZSTD_e_flush;
+
+		end += w->s[k].len;
+		if (how == ZSTD_e_flush && end - ib.pos < BLOCK_MIN)
+			continue;
+		ib.size = end;
+		do
+			r = ZSTD_compressStream2(c, &ob, &ib, how);
+		while (r != 0 && !ZSTD_isError(r) && ob.pos < ob.size);
+		if (r != 0) /* an error, or no room left in out */
+			return 0;
+	}
+	return ob.pos;
 }
 
 /* Fill w->out with the chunk header and the compressed chunk. A chunk too
@@ -195,8 +235,8 @@ static int compress(struct tl_trace_writer *w)
 	w->out.len = 0;
 	if (tl__buf_reserve(&w->out, TL__CHUNK_HEADER + bound) != 0)
 		return TL_TRACE_E_NOMEM;
-	n = ZSTD_compress2(w->cctx, w->out.p + TL__CHUNK_HEADER, bound, w->chunk.p, w->chunk.len);
-	if (ZSTD_isError(n) && w->cctx_mem) {
+	n = compress_streams(w, w->cctx, w->out.p + TL__CHUNK_HEADER, bound);
+	if (n == 0 && w->cctx_mem) {
 		if (!w->cctx_big && (w->cctx_big = ZSTD_createCCtx()) != NULL &&
 		    tl__tw_cctx_setup(w->cctx_big, w->level) != 0) {
 			ZSTD_freeCCtx(w->cctx_big);
@@ -204,10 +244,9 @@ static int compress(struct tl_trace_writer *w)
 		}
 		if (!w->cctx_big)
 			return TL_TRACE_E_NOMEM;
-		n = ZSTD_compress2(w->cctx_big, w->out.p + TL__CHUNK_HEADER, bound, w->chunk.p,
-				   w->chunk.len);
+		n = compress_streams(w, w->cctx_big, w->out.p + TL__CHUNK_HEADER, bound);
 	}
-	if (ZSTD_isError(n))
+	if (n == 0)
 		return TL_TRACE_E_COMPRESS;
 	h = (struct tl__chunk_header){
 		.compressed_size = (uint32_t)n,
