@@ -16,11 +16,25 @@
 #include <unistd.h>
 
 #define REQUEST_MAX 8192
-#define REQUEST_MS 2000
+#define REQUEST_MS 2000   /* a request's head must come within this */
+#define RESPONSE_MS 20000 /* and its response be taken within this */
+#define CONNS 16          /* connections served at once; more wait in the backlog */
+
+/* A connection: reading its request's head, then sending its response,
+ * a piece at each turn, never waiting on the client. */
+struct conn {
+	int fd;                /* -1: a free slot */
+	long long deadline;    /* ms: the client is dropped past it */
+	size_t n;              /* head bytes read */
+	char *out;             /* the response, NULL while reading */
+	size_t outlen, sent;
+	char req[REQUEST_MAX];
+};
 
 struct tl__http {
 	int fd;
 	int port;
+	struct conn c[CONNS];
 };
 
 struct tl__http *tl__http_listen(const char *addr, char *why, size_t whysize)
@@ -56,6 +70,8 @@ struct tl__http *tl__http_listen(const char *addr, char *why, size_t whysize)
 		snprintf(why, whysize, "out of memory");
 		return NULL;
 	}
+	for (int i = 0; i < CONNS; i++)
+		h->c[i].fd = -1;
 	h->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (h->fd < 0 || setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(h->fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(h->fd, 16) ||
@@ -68,13 +84,35 @@ struct tl__http *tl__http_listen(const char *addr, char *why, size_t whysize)
 	return h;
 }
 
+static void drop(struct conn *c)
+{
+	if (c->fd >= 0) {
+		shutdown(c->fd, SHUT_WR);
+		close(c->fd);
+	}
+	free(c->out);
+	c->fd = -1;
+	c->out = NULL;
+	c->n = c->outlen = c->sent = 0;
+}
+
 void tl__http_close(struct tl__http *h)
 {
 	if (!h)
 		return;
+	for (int i = 0; i < CONNS; i++)
+		drop(&h->c[i]);
 	if (h->fd >= 0)
 		close(h->fd);
 	free(h);
+}
+
+bool tl__http_busy(const struct tl__http *h)
+{
+	for (int i = 0; i < CONNS; i++)
+		if (h->c[i].fd >= 0)
+			return true;
+	return false;
 }
 
 int tl__http_fd(const struct tl__http *h)
@@ -95,56 +133,6 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The request's head, up to its blank line, within the deadline.
- * @return its length, or -1. */
-static ssize_t read_head(int fd, char *buf, size_t size)
-{
-	long long until = now_ms() + REQUEST_MS;
-	size_t n = 0;
-
-	while (n + 1 < size) {
-		struct pollfd p = {fd, POLLIN, 0};
-		long long left = until - now_ms();
-		ssize_t k;
-
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			return -1;
-		k = recv(fd, buf + n, size - 1 - n, 0);
-		if (k <= 0) {
-			if (k < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			return -1;
-		}
-		n += (size_t)k;
-		buf[n] = 0;
-		/* memmem: a client may send NUL bytes */
-		if (memmem(buf, n, "\r\n\r\n", 4) || memmem(buf, n, "\n\n", 2))
-			return (ssize_t)n;
-	}
-	return -1;
-}
-
-/* All of buf to the client, which may be gone (then the rest is dropped). */
-static void send_all(int fd, const char *buf, size_t n)
-{
-	long long until = now_ms() + 10 * REQUEST_MS;
-
-	while (n > 0) {
-		struct pollfd p = {fd, POLLOUT, 0};
-		ssize_t k;
-
-		if (now_ms() > until || poll(&p, 1, REQUEST_MS) <= 0)
-			return;
-		k = send(fd, buf, n, MSG_NOSIGNAL);
-		if (k < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (k <= 0)
-			return;
-		buf += k;
-		n -= (size_t)k;
-	}
-}
-
 static const char *reason(int status)
 {
 	switch (status) {
@@ -157,64 +145,140 @@ static const char *reason(int status)
 	}
 }
 
-static void respond(int fd, int status, const char *type, const char *body, size_t n, bool head)
+/* The response, whole, in c->out: it is sent as the client takes it. */
+static void respond(struct conn *c, int status, const char *type, const char *body, size_t n,
+		    bool head)
 {
 	char hdr[256];
 	int k = snprintf(hdr, sizeof(hdr),
 			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			 "Connection: close\r\n\r\n",
 			 status, reason(status), type, n);
+	size_t len = (size_t)k + (head ? 0 : n);
 
-	send_all(fd, hdr, (size_t)k);
+	if (!(c->out = malloc(len ? len : 1))) {
+		drop(c); /* out of memory: nothing can be said */
+		return;
+	}
+	memcpy(c->out, hdr, (size_t)k);
 	if (!head)
-		send_all(fd, body, n);
+		memcpy(c->out + k, body, n);
+	c->outlen = len;
+	c->sent = 0;
+	c->deadline = now_ms() + RESPONSE_MS;
 }
 
-static void answer(int fd, tl__http_handler fn, void *ctx)
+static void answer(struct conn *c, tl__http_handler fn, void *ctx)
 {
-	char req[REQUEST_MAX], method[8], target[REQUEST_MAX], *query, *body = NULL;
+	char method[8], target[REQUEST_MAX], *query, *body = NULL;
 	const char *type = "text/plain; charset=utf-8";
 	size_t n = 0;
 	FILE *out;
 	int status;
 
-	if (read_head(fd, req, sizeof(req)) < 0)
-		return; /* nothing whole came: nothing to answer */
-	if (sscanf(req, "%7s %8191s", method, target) != 2) {
-		respond(fd, 400, type, "bad request\n", 12, false);
+	if (sscanf(c->req, "%7s %8191s", method, target) != 2) {
+		respond(c, 400, type, "bad request\n", 12, false);
 		return;
 	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-		respond(fd, 405, type, "only GET and HEAD\n", 18, false);
+		respond(c, 405, type, "only GET and HEAD\n", 18, false);
 		return;
 	}
 	query = strchr(target, '?');
 	if (query)
 		*query++ = 0;
 	if (!(out = open_memstream(&body, &n))) {
-		respond(fd, 503, type, "out of memory\n", 14, false);
+		respond(c, 503, type, "out of memory\n", 14, false);
 		return;
 	}
 	status = fn(ctx, target, query ? query : "", out, &type);
 	if (fclose(out) != 0) {
 		free(body);
-		respond(fd, 503, "text/plain; charset=utf-8", "out of memory\n", 14, false);
+		respond(c, 503, "text/plain; charset=utf-8", "out of memory\n", 14, false);
 		return;
 	}
 	if (status != 200)
 		type = "text/plain; charset=utf-8";
-	respond(fd, status, type, body, n, strcmp(method, "HEAD") == 0);
+	respond(c, status, type, body, n, strcmp(method, "HEAD") == 0);
 	free(body);
+}
+
+/* What the client sent since; the answer once its head is whole.
+ * @return true when a request was answered. */
+static bool read_more(struct conn *c, tl__http_handler fn, void *ctx)
+{
+	for (;;) {
+		ssize_t k = recv(c->fd, c->req + c->n, sizeof(c->req) - 1 - c->n, 0);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return false; /* more later */
+		if (k <= 0) {
+			drop(c); /* gone, or a failed read: nothing whole came */
+			return false;
+		}
+		c->n += (size_t)k;
+		c->req[c->n] = 0;
+		/* memmem: a client may send NUL bytes */
+		if (memmem(c->req, c->n, "\r\n\r\n", 4) || memmem(c->req, c->n, "\n\n", 2)) {
+			answer(c, fn, ctx);
+			return true;
+		}
+		if (c->n + 1 >= sizeof(c->req)) {
+			drop(c); /* a head longer than any request of ours */
+			return false;
+		}
+	}
+}
+
+/* As much of the response as the client takes now; the connection closed
+ * once all is sent, or the client gone (the rest is dropped). */
+static void send_more(struct conn *c)
+{
+	while (c->sent < c->outlen) {
+		ssize_t k = send(c->fd, c->out + c->sent, c->outlen - c->sent, MSG_NOSIGNAL);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (k <= 0)
+			break;
+		c->sent += (size_t)k;
+	}
+	drop(c);
 }
 
 int tl__http_serve(struct tl__http *h, tl__http_handler fn, void *ctx)
 {
-	int c = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	long long now = now_ms();
+	int answered = 0;
 
-	if (c < 0)
-		return 0;
-	answer(c, fn, ctx);
-	shutdown(c, SHUT_WR);
-	close(c);
-	return 1;
+	/* New connections, while there are free slots. */
+	for (int i = 0; i < CONNS; i++) {
+		struct conn *c = &h->c[i];
+
+		if (c->fd >= 0)
+			continue;
+		c->fd = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (c->fd < 0)
+			break;
+		c->deadline = now + REQUEST_MS;
+	}
+	for (int i = 0; i < CONNS; i++) {
+		struct conn *c = &h->c[i];
+
+		if (c->fd < 0)
+			continue;
+		if (now > c->deadline) {
+			drop(c); /* too slow: its turn is over */
+			continue;
+		}
+		if (!c->out)
+			answered += read_more(c, fn, ctx);
+		if (c->fd >= 0 && c->out)
+			send_more(c);
+	}
+	return answered > 0;
 }

@@ -11,6 +11,7 @@
 #ifndef TL_ANALYZER_HTTP_H
 #define TL_ANALYZER_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -36,8 +37,14 @@ int tl__http_port(const struct tl__http *h);
 typedef int (*tl__http_handler)(void *ctx, const char *path, const char *query, FILE *out,
 				const char **type);
 
-/* Take one waiting connection, if any, and answer it. Non-blocking when
- * none waits. @return 1 if a request was answered, 0 if none waited. */
+/* Take the waiting connections, read what their clients sent, answer the
+ * requests that are whole, send what the clients take. Never blocks.
+ * @return 1 if a request was answered, 0 if none was. */
 int tl__http_serve(struct tl__http *h, tl__http_handler fn, void *ctx);
+
+/* Whether connections are open: a response being sent, a request being
+ * read. The caller then calls tl__http_serve() again soon (within a few
+ * ms), not only when tl__http_fd() is readable. */
+bool tl__http_busy(const struct tl__http *h);
 
 #endif /* TL_ANALYZER_HTTP_H */

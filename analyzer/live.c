@@ -155,6 +155,11 @@ int tl__live_fd(const struct tl__live *l)
 	return tl__http_fd(l->http);
 }
 
+bool tl__live_busy(const struct tl__live *l)
+{
+	return tl__http_busy(l->http);
+}
+
 int tl__live_port(const struct tl__live *l)
 {
 	return tl__http_port(l->http);

@@ -13,6 +13,7 @@
 
 #include "symbolize.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,8 +47,11 @@ void tl__live_remove(struct tl__live *l, const char *path);
  */
 int tl__live_rotate(struct tl__live *l, const char *path, const char *next);
 
-/* The descriptor to poll (POLLIN: a client waits), and the port bound. */
+/* The descriptor to poll (POLLIN: a client waits), and the port bound.
+ * While tl__live_busy(), clients are being read or answered: the caller
+ * calls tl__live_step() again within a few milliseconds. */
 int tl__live_fd(const struct tl__live *l);
+bool tl__live_busy(const struct tl__live *l);
 int tl__live_port(const struct tl__live *l);
 
 /* Records read so far of the trace at path; how many traces are served. */

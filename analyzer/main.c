@@ -650,7 +650,7 @@ static int run_serve(void)
 			}
 			continue;
 		}
-		poll(&p, 1, 250);
+		poll(&p, 1, tl__live_busy(l) ? 5 : 250);
 	}
 	tl__live_close(l);
 	return 0;

@@ -1092,7 +1092,7 @@ static void run(struct recorder *rc)
 			p[np++] = (struct pollfd){tl__live_fd(rc->live), POLLIN, 0};
 		/* The BPF side wakes the reader only past a fill level: at
 		 * the timeout, take what has come all the same. */
-		poll(p, np, 100);
+		poll(p, np, rc->live && tl__live_busy(rc->live) ? 5 : 100);
 		for (size_t i = 0; i < rc->n; i++) {
 			int n = read_ring(rc->t[i], 0, false);
 

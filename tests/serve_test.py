@@ -288,7 +288,23 @@ def case_bad():
         reply = junk.recv(100)
         check(reply.startswith(b"HTTP/1.1 400"), "garbage: %r" % reply)
         junk.close()
+        # The slow client holds no one up: others are answered at once.
+        t0 = time.monotonic()
+        st, _ = get(base + "/metrics")
+        took = time.monotonic() - t0
+        expect("/metrics while a client sends half a request", 200, st)
+        check(took < 1.0, "/metrics waited %.2f s behind a slow client" % took)
+        # Nor does one that asks for the profile and reads none of it.
+        lazy = socket.create_connection(("127.0.0.1", port))
+        lazy.sendall(b"GET /debug/pprof/timers HTTP/1.0\r\n\r\n")
+        t0 = time.monotonic()
+        st, _ = get(base + "/report")
+        took = time.monotonic() - t0
+        expect("/report while a client reads nothing", 200, st)
+        check(took < 1.0, "/report waited %.2f s behind a client that reads nothing" % took)
+        lazy.close()
         time.sleep(2.5)  # the half request times out
+        check(slow.recv(100) == b"", "the half request was not dropped")
         slow.close()
         # A client that reads nothing and closes mid-response.
         for _ in range(5):
