@@ -197,6 +197,22 @@ enum tl__stream {
 #define TL__ID_DELTA 6      /* a delta from the previous event's id, in TL__S_ID */
 #define TL__THREADS 16      /* threads a chunk keeps ids for */
 #define TL__MAX_STREAMS 64  /* in a directory: more is damage */
+#define TL__SITES 64        /* stacks a chunk keeps the last create's and reset's fields of */
+
+/*
+ * The fields the last create (or reset) at one stack gave, so that the
+ * next one there, which nearly always gives the same, says so in a bit
+ * (docs/trace-format.md, "Events"). A table entry is the site of stack
+ * stack % TL__SITES; another stack there replaces it. For the arm table's
+ * one entry, duration and period are the value and interval.
+ */
+struct tl__site {
+	bool set;
+	uint32_t stack;
+	uint32_t kind;
+	int64_t duration, period;
+	uint64_t size, aux;
+};
 
 /*
  * What a 2.x chunk remembers beyond time and id, updated alike by the
@@ -210,6 +226,7 @@ struct tl__ctx {
 	uint32_t tid[TL__THREADS];
 	uint64_t recent[TL__THREADS][TL__RECENT];
 	uint64_t next[2];
+	struct tl__site create[TL__SITES], reset[TL__SITES], arm;
 };
 
 static inline void tl__ctx_reset(struct tl__ctx *x)
@@ -220,6 +237,28 @@ static inline void tl__ctx_reset(struct tl__ctx *x)
 		x->recent[0][j] = 0;
 	x->next[0] = 2;
 	x->next[1] = 1;
+	memset(x->create, 0, sizeof(x->create));
+	memset(x->reset, 0, sizeof(x->reset));
+	x->arm.set = false;
+}
+
+/* Whether e's fields of a create (all), reset (duration and period) or
+ * arm (the same two) are what s holds. */
+static inline bool tl__site_same(const struct tl__site *s, int type, const struct tl_event *e)
+{
+	if (!s->set || s->duration != e->duration || s->period != e->period)
+		return false;
+	if (type == TL_REC_ARM)
+		return true;
+	if (s->stack != e->stack)
+		return false;
+	return type != TL_REC_CREATE ||
+	       (s->kind == e->kind && s->size == e->size && s->aux == e->aux);
+}
+
+static inline void tl__site_set(struct tl__site *s, const struct tl_event *e)
+{
+	*s = (struct tl__site){true, e->stack, e->kind, e->duration, e->period, e->size, e->aux};
 }
 
 /* @return the entry of thread tid, or -1. */

@@ -224,6 +224,85 @@ static void dec_event_fields(struct tl__dec *d, struct tl_record *rec)
 	}
 }
 
+/* A field with the "same" bit in bit 0 (a 2.x create's or reset's stack,
+ * an arm's flags): @return the field, *same the bit. */
+static uint32_t get_u32_same(struct tl__dec *d, bool *same)
+{
+	uint64_t u = get_u64(d);
+
+	if (u >> 1 > UINT32_MAX && !d->err)
+		d->err = TL_TRACE_E_BAD_RECORD;
+	*same = u & 1;
+	return d->err ? 0 : (uint32_t)(u >> 1);
+}
+
+/* Fields that the bit says are the same as those of the last create (or
+ * reset) at the stack, or of the last arm: there must be one. */
+static void site_copy(struct tl__dec *d, const struct tl__site *s, struct tl_event *e, int type)
+{
+	if (d->err)
+		return;
+	if (!s->set || (type != TL_REC_ARM && s->stack != e->stack)) {
+		d->err = TL_TRACE_E_BAD_RECORD;
+		return;
+	}
+	e->duration = s->duration;
+	e->period = s->period;
+	if (type == TL_REC_CREATE) {
+		e->kind = s->kind;
+		e->size = s->size;
+		e->aux = s->aux;
+	}
+}
+
+/* A 2.x event's fields: as a 1.x one's but for the "same" bit (see
+ * encode_event_fields() in writer.c). */
+static void dec_event_fields2(struct tl__dec *d, struct tl_record *rec)
+{
+	struct tl_event *e = &rec->ev;
+	struct tl__site *s;
+	bool same;
+
+	switch (rec->type) {
+	case TL_REC_CREATE:
+		e->stack = get_u32_same(d, &same);
+		s = &d->ctx.create[e->stack % TL__SITES];
+		if (same) {
+			site_copy(d, s, e, rec->type);
+			break;
+		}
+		e->kind = get_u32(d);
+		e->duration = get_s64(d);
+		e->period = (int64_t)get_u64(d);
+		e->size = get_u64(d);
+		e->aux = get_u64(d);
+		tl__site_set(s, e);
+		break;
+	case TL_REC_ARM:
+	case TL_REC_RESET:
+		if (rec->type == TL_REC_ARM) {
+			e->flags = get_u32_same(d, &same);
+			s = &d->ctx.arm;
+		} else {
+			e->stack = get_u32_same(d, &same);
+			s = &d->ctx.reset[e->stack % TL__SITES];
+		}
+		if (same) {
+			site_copy(d, s, e, rec->type);
+		} else {
+			e->duration = get_s64(d);
+			e->period = (int64_t)get_u64(d);
+			tl__site_set(s, e);
+		}
+		if (rec->type == TL_REC_RESET)
+			e->flags = get_u32(d);
+		break;
+	default:
+		dec_event_fields(d, rec);
+		break;
+	}
+}
+
 static inline void event_clear(struct tl_event *e)
 {
 	/* Field by field: a struct assignment becomes a rep stos, slow for 48
@@ -284,7 +363,7 @@ static void dec_event_op(struct tl__dec *d, struct tl_record *rec, unsigned op)
 		return;
 	e->id = d->id;
 	tl__ctx_use_id(&d->ctx, d->id);
-	dec_event_fields(d, rec);
+	dec_event_fields2(d, rec);
 }
 
 /* A 2.x thread-switch: 0 and a tid new to the chunk, or 1 + the entry of

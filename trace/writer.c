@@ -418,29 +418,41 @@ struct event_arg {
 	const struct tl_event *e;
 };
 
+/* A create's, reset's or arm's fields that repeat those of the last one
+ * at its stack (an arm: the last arm) are a bit: the "same" bit, bit 0 of
+ * the field before them (the stack; an arm's flags). */
 static void encode_event_fields(struct tl_trace_writer *w, int type, const struct tl_event *e)
 {
 	struct tl__buf *f = &w->s[TL__S_FIELDS];
+	struct tl__site *s;
+	bool same;
 
 	switch (type) {
 	case TL_REC_CREATE:
+		s = &w->ctx.create[e->stack % TL__SITES];
+		same = tl__site_same(s, type, e);
+		emit_varint(f, (uint64_t)e->stack << 1 | same);
+		if (same)
+			break;
+		tl__site_set(s, e);
 		emit_varint(f, e->kind);
-		emit_varint(f, e->stack);
 		emit_varint(f, tl__zigzag(e->duration));
 		emit_varint(f, (uint64_t)e->period);
 		emit_varint(f, e->size);
 		emit_varint(f, e->aux);
 		break;
 	case TL_REC_ARM:
-		emit_varint(f, tl__zigzag(e->duration));
-		emit_varint(f, (uint64_t)e->period);
-		emit_varint(f, e->flags);
-		break;
 	case TL_REC_RESET:
-		emit_varint(f, e->stack);
-		emit_varint(f, tl__zigzag(e->duration));
-		emit_varint(f, (uint64_t)e->period);
-		emit_varint(f, e->flags);
+		s = type == TL_REC_ARM ? &w->ctx.arm : &w->ctx.reset[e->stack % TL__SITES];
+		same = tl__site_same(s, type, e);
+		emit_varint(f, (uint64_t)(type == TL_REC_ARM ? e->flags : e->stack) << 1 | same);
+		if (!same) {
+			tl__site_set(s, e);
+			emit_varint(f, tl__zigzag(e->duration));
+			emit_varint(f, (uint64_t)e->period);
+		}
+		if (type == TL_REC_RESET)
+			emit_varint(f, e->flags);
 		break;
 	case TL_REC_STOP:
 	case TL_REC_FIRE:
