@@ -367,6 +367,11 @@ static struct an_timer *timer_get(struct tl__analysis *a, uint64_t id)
 	return i == UINT32_MAX ? NULL : &a->priv->timers[i];
 }
 
+bool tl__an_knows(const struct tl__analysis *a, uint64_t id)
+{
+	return tl__idmap_get(&a->priv->ids, id) != UINT32_MAX;
+}
+
 static struct an_timer *timer_new(struct tl__analysis *a, uint64_t id)
 {
 	struct tl__an_private *p = a->priv;

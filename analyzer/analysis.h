@@ -229,6 +229,10 @@ double tl__an_duration(const struct tl__analysis *a);
 /* A stack by id, or NULL if never defined. */
 const struct tl__an_stack *tl__an_stack(const struct tl__analysis *a, uint32_t id);
 
+/* tl__an_knows - whether timer id is alive in the analysis (created or
+ * existing, not yet freed). */
+bool tl__an_knows(const struct tl__analysis *a, uint64_t id);
+
 /*
  * tl__an_stack_alias - stack is the same call site as same_as (the same
  * functions, files and lines, at other addresses: the compiler split one

@@ -87,7 +87,14 @@ struct tl__http *tl__http_listen(const char *addr, char *why, size_t whysize)
 static void drop(struct conn *c)
 {
 	if (c->fd >= 0) {
+		char junk[4096];
+
 		shutdown(c->fd, SHUT_WR);
+		/* Unread bytes at close make the kernel reset the connection,
+		 * which can cut off the response the client has not read yet:
+		 * take what it sent beyond its request first. */
+		for (int i = 0; i < 16 && recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
+			;
 		close(c->fd);
 	}
 	free(c->out);

@@ -35,6 +35,7 @@ struct source {
 	size_t next_mark;
 	struct tl_trace_reader *r; /* NULL until the trace has its header */
 	bool rotated;              /* reading a file that goes on from another */
+	bool opening;              /* and its opening records */
 	bool told;                 /* its error was returned by tl__live_step */
 	struct tl__sym *sym;
 	struct tl__analysis *a;
@@ -422,19 +423,23 @@ static int request(void *ctx, const char *path, const char *query, FILE *out, co
 	return status;
 }
 
-/* Records a rotated file begins with that say again what the file before
- * it said: the process, how it was recorded, its modules, the timers
- * alive. Read on from that file, they are known already. */
-static bool said_before(const struct tl_record *rec)
+/* Whether a record of a rotated file says again what the files before it
+ * said (the file begins with the process, how it is recorded, its
+ * modules, the timers alive, to be a whole trace of its own): read on
+ * from those files, it is known already. A module or timer the analysis
+ * does not know yet is news, wherever it comes. */
+static bool said_before(const struct source *l, const struct tl_record *rec)
 {
 	switch (rec->type) {
 	case TL_REC_PROCESS:
 	case TL_REC_RECORDER:
 	case TL_REC_ATTACHED:
-	case TL_REC_MODULE:
 	case TL_REC_RUNTIME:
+		return l->opening;
+	case TL_REC_MODULE:
+		return tl__sym_has_module(l->sym, rec->module.id);
 	case TL_REC_EXISTING:
-		return true;
+		return tl__an_knows(l->a, rec->ev.id);
 	default:
 		return false;
 	}
@@ -450,8 +455,10 @@ static void stats_add(struct tl_trace_reader_stats *s, const struct tl_trace_rea
 	s->records += b->records;
 	s->unknown_records += b->unknown_records;
 	s->file_bytes += b->file_bytes;
-	if (!s->first_error)
+	if (!s->first_error) {
 		s->first_error = b->first_error;
+		s->first_error_offset = b->first_error_offset;
+	}
 }
 
 /* What has been written since the last step; at the end of a file that
@@ -476,10 +483,10 @@ static int read_on(struct source *l)
 		if (rec.type == TL_REC_END && l->next)
 			continue;
 		if (l->rotated) {
-			if (said_before(&rec))
-				continue;
 			if (tl_rec_is_event(rec.type))
-				l->rotated = false; /* the file's own part begins */
+				l->opening = false; /* the file's own part begins */
+			if (said_before(l, &rec))
+				continue;
 		}
 		if ((got = tl__feed_one(&l->feed, &rec, l->a, l->sym)) != 0)
 			break;
@@ -498,7 +505,7 @@ static int read_on(struct source *l)
 		l->path = l->next;
 		l->next = NULL;
 		l->rep.path = l->path;
-		l->rotated = true;
+		l->rotated = l->opening = true;
 		return read_on(l);
 	}
 	return got < 0 ? got : 0;
@@ -532,7 +539,8 @@ int tl__live_step(struct tl__live *l, const char **path)
 				*path = s->path;
 		}
 	}
-	while (tl__http_serve(l->http, request, l))
-		;
+	/* One turn for the clients: a busy client gets no more (each answer
+	 * judges every analysis), the recording its turn back. */
+	tl__http_serve(l->http, request, l);
 	return err;
 }

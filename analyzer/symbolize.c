@@ -193,6 +193,14 @@ int tl__sym_module(struct tl__sym *s, const struct tl_module *m, int64_t time)
 	return 0;
 }
 
+bool tl__sym_has_module(const struct tl__sym *s, uint32_t id)
+{
+	for (size_t i = 0; i < s->nmods; i++)
+		if (s->mods[i].id == id && s->mods[i].unloaded == INT64_MAX)
+			return true;
+	return false;
+}
+
 void tl__sym_module_unload(struct tl__sym *s, uint32_t id, int64_t time)
 {
 	for (size_t i = s->nmods; i-- > 0;) {

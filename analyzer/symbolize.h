@@ -39,6 +39,9 @@ void tl__sym_free(struct tl__sym *s);
  * record with an empty path is this file. */
 void tl__sym_set_exe(struct tl__sym *s, const char *exe);
 
+/* Whether module id is loaded (known by a module record, not unloaded). */
+bool tl__sym_has_module(const struct tl__sym *s, uint32_t id);
+
 /* Feed module records in trace order. @return 0 or TL_TRACE_E_NOMEM. */
 int tl__sym_module(struct tl__sym *s, const struct tl_module *m, int64_t time);
 void tl__sym_module_unload(struct tl__sym *s, uint32_t id, int64_t time);

@@ -161,6 +161,7 @@ struct known {
 	uint64_t text_lo, text_hi;
 	uint32_t id;
 	bool seen;
+	bool again;     /* to be written again, under its id (a new trace file) */
 };
 
 struct tlr_modules {
@@ -360,6 +361,9 @@ int tlr_modules_scan(struct tlr_modules *m, struct tl_trace_writer *w, int64_t t
 					break;
 				err = describe(m, w, time, &mp, cur);
 				changes++;
+			} else if (cur->again) {
+				err = describe(m, w, time, &mp, cur);
+				cur->again = false;
 			}
 			cur->seen = true;
 		}
@@ -387,11 +391,10 @@ int tlr_modules_scan(struct tlr_modules *m, struct tl_trace_writer *w, int64_t t
 	return err ? err : changes;
 }
 
-void tlr_modules_forget(struct tlr_modules *m)
+void tlr_modules_again(struct tlr_modules *m)
 {
 	for (size_t i = 0; i < m->n; i++)
-		free(m->k[i].path);
-	m->n = 0;
+		m->k[i].again = true;
 }
 
 const char *tlr_modules_find(struct tlr_modules *m, const char *prefix, uint64_t *lo,

@@ -48,9 +48,10 @@ void tlr_modules_free(struct tlr_modules *m);
  */
 int tlr_modules_scan(struct tlr_modules *m, struct tl_trace_writer *w, int64_t time);
 
-/* tlr_modules_forget - forget every object: the next scan writes each as
- * new (a new trace file), under new ids. */
-void tlr_modules_forget(struct tlr_modules *m);
+/* tlr_modules_again - the next scan writes every object still loaded
+ * again, under its id, as well as what changed: for a new trace file,
+ * which says everything again. */
+void tlr_modules_again(struct tlr_modules *m);
 
 /*
  * tlr_modules_find - the loaded object whose file name starts with prefix

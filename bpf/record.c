@@ -153,6 +153,34 @@ static long number(const char *s, long lo, long hi)
 	return errno || end == s || *end || v < lo || v > hi ? -1 : v;
 }
 
+/* -p PID[,PID...]: added to env.pids, each once. @return 0, or 2 (said). */
+static int parse_pids(const char *arg)
+{
+	char *list = strdup(arg), *save = NULL;
+	int ret = list ? 0 : usage_error("%s", "out of memory");
+	bool any = false;
+
+	for (char *p = list ? strtok_r(list, ",", &save) : NULL; p && !ret;
+	     p = strtok_r(NULL, ",", &save)) {
+		long v = number(p, 1, INT_MAX);
+		bool dup = false;
+
+		if (v < 0) {
+			ret = usage_error("-p takes process ids, not %s", arg);
+			break;
+		}
+		for (size_t k = 0; k < env.npids; k++)
+			dup = dup || env.pids[k] == (pid_t)v;
+		if (!dup && env.npids == MAX_TARGETS)
+			ret = usage_error("-p: at most 64 processes, not %s", arg);
+		else if (!dup)
+			env.pids[env.npids++] = (pid_t)v;
+		any = true;
+	}
+	free(list);
+	return ret ? ret : any ? 0 : usage_error("-p takes process ids, not %s", arg);
+}
+
 /* "64K", "10M", "2G", "10" (MiB): bytes from 16 KiB to 1 TiB, or 0. */
 static uint64_t size_arg(const char *s)
 {
@@ -195,21 +223,10 @@ static int parse_args(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "p:x:d:o:fqh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': {
-			char list[256], *save = NULL;
-
-			snprintf(list, sizeof(list), "%s", optarg);
-			for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-				if ((v = number(p, 1, INT_MAX)) < 0)
-					return usage_error("-p takes process ids, not %s", optarg);
-				if (env.npids == MAX_TARGETS)
-					return usage_error("-p: at most 64 processes, not %s", optarg);
-				env.pids[env.npids++] = (pid_t)v;
-			}
-			if (!env.npids)
-				return usage_error("-p takes process ids, not %s", optarg);
+		case 'p':
+			if (parse_pids(optarg) != 0)
+				return 2;
 			break;
-		}
 		case 'x':
 			if (env.nexes == MAX_EXES)
 				return usage_error("-x: at most 16 programs, not %s", optarg);
@@ -542,15 +559,34 @@ static int open_output(struct rec *r)
 {
 	const char *base = strrchr(r->proc.exe, '/');
 
-	if (env.output && one_file())
+	if (env.output && one_file()) {
 		snprintf(r->path, sizeof(r->path), "%s", env.output);
-	else
-		snprintf(r->path, sizeof(r->path), "%s%stimerleak.%s.%d.tlk",
-			 env.output ? env.output : "", env.output ? "/" : "",
-			 base ? base + 1 : r->proc.comm, (int)r->pid);
-	r->fd = open(r->path,
-		     O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (env.force ? O_TRUNC : O_EXCL),
-		     0600);
+		r->fd = open(r->path,
+			     O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+				     (env.force ? O_TRUNC : O_EXCL),
+			     0600);
+	} else {
+		/* Many processes into a directory: a trace there is never
+		 * replaced, since a pid reused, or a process that exec'd the
+		 * same program again, is another recording of this run. */
+		bool forced = env.force && one_file();
+
+		for (int n = 1; n <= 1000; n++) {
+			char seq[16] = "";
+
+			if (n > 1)
+				snprintf(seq, sizeof(seq), "-%d", n);
+			snprintf(r->path, sizeof(r->path), "%s%stimerleak.%s.%d%s.tlk",
+				 env.output ? env.output : "", env.output ? "/" : "",
+				 base ? base + 1 : r->proc.comm, (int)r->pid, seq);
+			r->fd = open(r->path,
+				     O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+					     (forced ? O_TRUNC : O_EXCL),
+				     0600);
+			if (r->fd >= 0 || errno != EEXIST || one_file())
+				break;
+		}
+	}
 	if (r->fd < 0) {
 		if (errno == EEXIST)
 			say("%s exists: choose another -o FILE, or --force to replace it", r->path);
@@ -580,7 +616,8 @@ static int describe(struct rec *r, int64_t start)
 	    (r->proc.started && (err = tl_trace_writer_attached(r->w, r->proc.started))))
 		return err;
 	err = tlr_modules_scan(r->mods, r->w, start);
-	return err < 0 ? err : 0;
+	/* a process gone meanwhile: the loop finds it so, and ends its trace */
+	return err < 0 && err != -ESRCH ? err : 0;
 }
 
 struct found {
@@ -824,8 +861,9 @@ static int rotate(struct rec *r, struct tl__live *live, int64_t now)
 {
 	struct tl_trace_writer_opts wo = {.time_shift = 10};
 	struct tlr_collect_stats st;
+	struct tl_trace_writer *w;
 	char part[4200];
-	int err, fd;
+	int err, werr, fd;
 
 	write_counts(r, now);
 	tlr_collect_stats(r->col, &st);
@@ -841,14 +879,20 @@ static int rotate(struct rec *r, struct tl__live *live, int64_t now)
 		say("pid %d: cannot rotate %s: %s", (int)r->pid, r->path, strerror(errno));
 		return TL_TRACE_E_IO;
 	}
+	if (!(w = tl_trace_writer_new(fd, &wo, &err))) {
+		close(fd);
+		return err;
+	}
+	/* The collector goes on in the new file whatever else fails: the
+	 * old writer is gone. */
 	tl_trace_writer_free(r->w);
 	close(r->fd);
 	r->fd = fd;
-	if (!(r->w = tl_trace_writer_new(r->fd, &wo, &err)))
-		return err;
-	tlr_modules_forget(r->mods);
-	tlr_unwinder_stale(r->unwinder);
-	if ((err = describe(r, now)) || (err = tlr_collect_rotate(r->col, r->w, now)))
+	r->w = w;
+	tlr_modules_again(r->mods);
+	err = describe(r, now);
+	werr = tlr_collect_rotate(r->col, r->w, now);
+	if (err || (err = werr))
 		return err;
 	if (r->go.is_go)
 		err = tl_trace_writer_runtime(r->w, now, r->go.async == 0 ? TL_MODE_SYNC
@@ -987,7 +1031,8 @@ struct recorder {
 };
 
 /* Start recording pid; named: by -p (a failure is the recorder's), not
- * found by -x. @return 0, or 1 when it cannot be (said). */
+ * found by -x. @return 0, 1 when it cannot be (said), 2 when it cannot be
+ * now: as many processes are recorded as can be (said for a named one). */
 static int add_target(struct recorder *rc, pid_t pid, bool named)
 {
 	struct rec *r = calloc(1, sizeof(*r));
@@ -999,9 +1044,12 @@ static int add_target(struct recorder *rc, pid_t pid, bool named)
 	r->fd = -1;
 	r->pid = pid;
 	if (rc->n == MAX_TARGETS) {
-		say("pid %d: already recording %d processes, the most at once", (int)pid,
-		    MAX_TARGETS);
-		goto fail;
+		if (named)
+			say("pid %d: already recording %d processes, the most at once", (int)pid,
+			    MAX_TARGETS);
+		rc->failed += named;
+		cleanup(r);
+		return 2;
 	}
 	if (check_target(pid, &r->proc, tlr_proc_read(pid, &r->proc), &r->go) != 0 ||
 	    open_output(r))
@@ -1045,31 +1093,50 @@ static void end_target(struct recorder *rc, size_t i)
 /* -x: the processes running one of the programs that are not yet seen. */
 static void find_exes(struct recorder *rc)
 {
-	DIR *d = opendir("/proc");
+	struct { dev_t dev; ino_t ino; } now[MAX_EXES];
+	DIR *d;
 	struct dirent *e;
 
-	if (!d)
+	/* Forget the processes that are gone: their pids may come back. */
+	for (size_t k = rc->nseen; k-- > 0;)
+		if (kill(rc->seen[k], 0) != 0 && errno == ESRCH)
+			rc->seen[k] = rc->seen[--rc->nseen];
+	/* The program as its path names it now (an upgrade replaces the
+	 * file), beside the file it was when the recording began. */
+	for (size_t k = 0; k < env.nexes; k++) {
+		struct stat st;
+
+		now[k].dev = stat(env.exes[k], &st) == 0 ? st.st_dev : rc->exe[k].dev;
+		now[k].ino = stat(env.exes[k], &st) == 0 ? st.st_ino : rc->exe[k].ino;
+	}
+	if (!(d = opendir("/proc")))
 		return;
 	while ((e = readdir(d)) != NULL) {
 		char path[64];
 		struct stat st;
 		long pid = number(e->d_name, 1, INT_MAX);
-		bool seen = false;
+		bool known = false;
 
 		if (pid < 0 || pid == getpid())
 			continue;
-		for (size_t k = 0; k < rc->nseen && !seen; k++)
-			seen = rc->seen[k] == pid;
+		for (size_t k = 0; k < rc->nseen && !known; k++)
+			known = rc->seen[k] == pid;
+		for (size_t k = 0; k < rc->n && !known; k++)
+			known = rc->t[k]->pid == pid; /* -p named it too */
 		snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
-		if (seen || stat(path, &st) != 0)
+		if (known || stat(path, &st) != 0)
 			continue;
-		for (size_t k = 0; k < env.nexes; k++)
-			if (rc->exe[k].dev == st.st_dev && rc->exe[k].ino == st.st_ino) {
-				if (rc->nseen < sizeof(rc->seen) / sizeof(rc->seen[0]))
-					rc->seen[rc->nseen++] = (pid_t)pid;
-				add_target(rc, (pid_t)pid, false);
-				break;
-			}
+		for (size_t k = 0; k < env.nexes; k++) {
+			if (!((rc->exe[k].dev == st.st_dev && rc->exe[k].ino == st.st_ino) ||
+			      (now[k].dev == st.st_dev && now[k].ino == st.st_ino)))
+				continue;
+			/* Recorded, or refused for good (said once); one refused
+			 * for want of a slot is tried again at the next scan. */
+			if (add_target(rc, (pid_t)pid, false) != 2 &&
+			    rc->nseen < sizeof(rc->seen) / sizeof(rc->seen[0]))
+				rc->seen[rc->nseen++] = (pid_t)pid;
+			break;
+		}
 	}
 	closedir(d);
 }

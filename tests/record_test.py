@@ -552,7 +552,9 @@ def case_fleet():
     out = wpath("traces")
     shutil.rmtree(out, ignore_errors=True)
     err = open(wpath("fleet.err"), "w+")
-    cmd = [RECORD, "-x", exe, "-o", out, "--serve=127.0.0.1:%d" % port]
+    # -p names one that -x finds too: recorded once.
+    cmd = [RECORD, "-x", exe, "-p", str(procs[0].pid), "-o", out,
+           "--serve=127.0.0.1:%d" % port]
     log("$ " + " ".join(cmd) + " &")
     rec = subprocess.Popen(cmd, env=clean_env(), cwd=WORK, stdout=subprocess.DEVNULL, stderr=err)
 
@@ -613,6 +615,8 @@ def case_fleet():
             p.kill()
             p.wait()
     log(said())
+    check("exists" not in said() and "-2.tlk" not in said(),
+          "a process recorded twice: " + said())
     traces = sorted(os.listdir(out))
     expect("traces", ["timerleak.fleet_service.%d.tlk" % p.pid for p in sorted(
         procs, key=lambda p: "%d" % p.pid)], traces)
