@@ -641,7 +641,7 @@ TEST(garbage_between_chunks)
 	uint64_t s = 1;
 	size_t g = 1u << 20;
 
-	ref_workload(&r, 2000, 4096);
+	ref_workload(&r, 2000, 2048);
 	REQUIRE(r.nchunks >= 4);
 	tt_put(&b, r.b.p, r.off[2]);
 	for (size_t i = 0; i < g; i += 8) {

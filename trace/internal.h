@@ -195,6 +195,8 @@ enum tl__stream {
 #define TL__RECENT 4        /* ids a thread used last, per thread */
 #define TL__ID_NEXT 4       /* 4: the next runtime id, 5: the next kernel id */
 #define TL__ID_DELTA 6      /* a delta from the previous event's id, in TL__S_ID */
+#define TL__ID_SUCC 7       /* the id that fired after the last fire's id, last time */
+#define TL__SUCC 4096       /* fired ids a chunk keeps the successor of */
 #define TL__THREADS 16      /* threads a chunk keeps ids for */
 #define TL__MAX_STREAMS 64  /* in a directory: more is damage */
 #define TL__SITES 64        /* stacks a chunk keeps the last create's and reset's fields of */
@@ -227,6 +229,17 @@ struct tl__ctx {
 	uint64_t recent[TL__THREADS][TL__RECENT];
 	uint64_t next[2];
 	struct tl__site create[TL__SITES], reset[TL__SITES], arm;
+	/* Fires: the last fired id (0: none yet), and for each slot
+	 * (id >> 1) % TL__SUCC, an id that fired and the id that fired
+	 * next: tickers fire in the same order every period. A slot is
+	 * valid in the chunk whose number (gen) it holds, so that starting
+	 * a chunk need not clear 96 KiB. */
+	uint64_t last_fire;
+	uint32_t gen;
+	struct {
+		uint32_t gen;
+		uint64_t id, next;
+	} succ[TL__SUCC];
 };
 
 static inline void tl__ctx_reset(struct tl__ctx *x)
@@ -240,6 +253,43 @@ static inline void tl__ctx_reset(struct tl__ctx *x)
 	memset(x->create, 0, sizeof(x->create));
 	memset(x->reset, 0, sizeof(x->reset));
 	x->arm.set = false;
+	x->last_fire = 0;
+	if (++x->gen == 0) { /* after 2^32 chunks: make every slot stale */
+		memset(x->succ, 0, sizeof(x->succ));
+		x->gen = 1;
+	}
+}
+
+/* @return the id that fired after the last fired one when that one last
+ * fired in the chunk, or 0 for none. */
+static inline uint64_t tl__ctx_succ(const struct tl__ctx *x)
+{
+	unsigned k = (unsigned)(x->last_fire >> 1) % TL__SUCC;
+
+	return x->last_fire && x->succ[k].gen == x->gen && x->succ[k].id == x->last_fire
+		       ? x->succ[k].next
+		       : 0;
+}
+
+/* What an explicit id delta is from: the previous event's id (prev), or
+ * for a fire the last fired id: fires that miss the successor are mostly
+ * of timers made around the one that fired last. */
+static inline uint64_t tl__id_base(const struct tl__ctx *x, int type, uint64_t prev)
+{
+	return type == TL_REC_FIRE && x->last_fire ? x->last_fire : prev;
+}
+
+/* A fire of id: it is the successor of the last fired id. */
+static inline void tl__ctx_fired(struct tl__ctx *x, uint64_t id)
+{
+	if (x->last_fire) {
+		unsigned k = (unsigned)(x->last_fire >> 1) % TL__SUCC;
+
+		x->succ[k].gen = x->gen;
+		x->succ[k].id = x->last_fire;
+		x->succ[k].next = id;
+	}
+	x->last_fire = id;
 }
 
 /* Whether e's fields of a create (all), reset (duration and period) or

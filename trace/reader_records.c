@@ -355,14 +355,16 @@ static void dec_event_op(struct tl__dec *d, struct tl_record *rec, unsigned op)
 		if (!d->err)
 			d->err = tl__get_varint(d->ic, &u);
 		if (!d->err)
-			d->id += (uint64_t)tl__unzigzag(u);
-	} else {
-		d->err = TL_TRACE_E_BAD_RECORD;
+			d->id = tl__id_base(&d->ctx, rec->type, d->id) + (uint64_t)tl__unzigzag(u);
+	} else if ((d->id = tl__ctx_succ(&d->ctx)) == 0) {
+		d->err = TL_TRACE_E_BAD_RECORD; /* no fire to follow */
 	}
 	if (d->err)
 		return;
 	e->id = d->id;
 	tl__ctx_use_id(&d->ctx, d->id);
+	if (rec->type == TL_REC_FIRE)
+		tl__ctx_fired(&d->ctx, d->id);
 	dec_event_fields2(d, rec);
 }
 

@@ -482,8 +482,9 @@ static void encode_thread_switch(struct tl_trace_writer *w, uint32_t tid)
 }
 
 /* How the event's id is given: one of the current thread's recent ids, the
- * next new id of a stream, or a delta (docs/trace-format.md, "Events"). */
-static unsigned id_sel(struct tl_trace_writer *w, uint64_t id)
+ * next new id of a stream, the successor of the last fire, or a delta
+ * (docs/trace-format.md, "Events"). */
+static unsigned id_sel(struct tl_trace_writer *w, int type, uint64_t id)
 {
 	const uint64_t *r = w->ctx.recent[0];
 
@@ -492,7 +493,9 @@ static unsigned id_sel(struct tl_trace_writer *w, uint64_t id)
 			return j;
 	if (id == w->ctx.next[id & 1])
 		return TL__ID_NEXT + (unsigned)(id & 1);
-	emit_varint(&w->s[TL__S_ID], tl__zigzag((int64_t)(id - w->cur_id)));
+	if (id && id == tl__ctx_succ(&w->ctx))
+		return TL__ID_SUCC;
+	emit_varint(&w->s[TL__S_ID], tl__zigzag((int64_t)(id - tl__id_base(&w->ctx, type, w->cur_id))));
 	return TL__ID_DELTA;
 }
 
@@ -534,10 +537,12 @@ static void encode_event(struct tl_trace_writer *w, const void *arg)
 		op |= TL__OP_DT_ZERO;
 	else
 		emit_varint(&w->s[TL__S_TIME], tl__zigzag(q) - 1);
-	op |= (uint8_t)(id_sel(w, a->e->id) << TL__OP_ID_SHIFT);
+	op |= (uint8_t)(id_sel(w, a->type, a->e->id) << TL__OP_ID_SHIFT);
 	ops->p[ops->len++] = op;
 	w->cur_id = a->e->id;
 	tl__ctx_use_id(&w->ctx, a->e->id);
+	if (a->type == TL_REC_FIRE)
+		tl__ctx_fired(&w->ctx, a->e->id);
 	encode_event_fields(w, a->type, a->e);
 }
 
