@@ -124,6 +124,22 @@ static void read_environ(struct tlr_proc *p)
 	free(buf);
 }
 
+/*
+ * The kernel names a mapped file that was deleted or replaced (a package
+ * upgrade while the program runs) "PATH (deleted)": it is still the file
+ * PATH was, the same object at the same place, and PATH is where its
+ * symbols are looked for (by build-id, so a different file there is not
+ * trusted).
+ */
+static void undeleted(char *path)
+{
+	static const char tail[] = " (deleted)";
+	size_t n = strlen(path), t = sizeof(tail) - 1;
+
+	if (n > t && strcmp(path + n - t, tail) == 0)
+		path[n - t] = 0;
+}
+
 int tlr_proc_read(pid_t pid, struct tlr_proc *p)
 {
 	char path[64];
@@ -137,6 +153,7 @@ int tlr_proc_read(pid_t pid, struct tlr_proc *p)
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	n = readlink(path, p->exe, sizeof(p->exe) - 1);
 	p->exe[n > 0 ? n : 0] = 0;
+	undeleted(p->exe);
 	read_cmdline(p);
 	read_environ(p);
 	return 0;
@@ -322,6 +339,7 @@ static bool parse_mapping(char *line, struct mapping *mp)
 		return false;
 	mp->path = line + off;
 	line[strcspn(line, "\n")] = 0;
+	undeleted(line + off);
 	return true;
 }
 

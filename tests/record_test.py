@@ -564,6 +564,10 @@ def case_fleet():
     try:
         want = set(p.pid for p in procs)
         wait_until("both processes served", lambda: want <= metrics_pids_or_none(port), 20)
+        # The program is upgraded (a new file at its path): a process of
+        # the new one is followed too.
+        shutil.copy(td("demo_service"), exe + ".new")
+        os.replace(exe + ".new", exe)
         procs.append(start("fleet2", [exe, "-t", "60"]))
         wait_until("the process started later served",
                    lambda: procs[2].pid in metrics_pids(port)[0], 10)
@@ -808,11 +812,20 @@ def case_several_pids():
         # The wrapper's --report: a report of each.
         w = run([WRAPPER, "record", "-p", "%d,%d" % (procs[0].pid, procs[1].pid), "-d", "2",
                  "-o", wpath("traces2"), "--report", "--fail-on=leak"])
+        # A trace that exists is refused: no report of it.
+        shutil.copy(os.path.join(out, "timerleak.demo_service.%d.tlk" % procs[0].pid),
+                    wpath("old.tlk"))
+        stale = run([WRAPPER, "record", "-p", str(procs[0].pid), "-d", "1", "-o",
+                     wpath("old.tlk"), "--report"])
     finally:
         for p in procs:
             p.kill()
             p.wait()
     log(text(w.stdout) + text(w.stderr))
+    log(text(stale.stdout) + text(stale.stderr))
+    expect("timerleak record -o EXISTING --report: exit status", 1, stale.returncode)
+    check("timerleak report:" not in text(stale.stdout),
+          "the report of a trace this recording did not write:\n" + text(stale.stdout))
     expect("timerleak record --report --fail-on=leak of two leaking services", 1, w.returncode)
     for p in procs:
         check(re.search(r"^timerleak report: .*timerleak\.demo_service\.%d\.tlk" % p.pid,
