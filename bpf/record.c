@@ -881,6 +881,9 @@ static int rotate(struct rec *r, struct tl__live *live, int64_t now)
 	}
 	if (!(w = tl_trace_writer_new(fd, &wo, &err))) {
 		close(fd);
+		unlink(r->path); /* not even a header: the renamed file is the trace */
+		say("pid %d: cannot start %s: %s; the trace ends in %s", (int)r->pid, r->path,
+		    tl_trace_strerror(err), part);
 		return err;
 	}
 	/* The collector goes on in the new file whatever else fails: the

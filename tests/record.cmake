@@ -43,7 +43,7 @@ foreach(prog leak_ticker ok_ticker leak_after_loop ok_timer_reset leak_reset_nod
 	tl_record_test(td.${prog})
 endforeach()
 foreach(case daemon.leak daemon.ok demo both_ways attach_detach kill9 bad.pid bad.exits
-		bad.kernel_thread bad.self bad.killed bad.exit_detaching serve fleet several_pids rotate prometheus usage wrapper)
+		bad.kernel_thread bad.self bad.killed bad.exit_detaching bad.disk_full serve fleet several_pids rotate prometheus usage wrapper)
 	tl_record_test(${case})
 endforeach()
 

@@ -872,6 +872,39 @@ def case_bad_exit_detaching():
     expect("ended_by_signal", None, rep["trace"].get("ended_by_signal"))
 
 
+def case_bad_disk_full():
+    """--rotate-size onto a disk that fills: the recording ends with a clear
+    error (exit 1), never a crash; every file left is a whole trace that
+    reads, none empty."""
+    need_bpf()
+    small = wpath("small")
+    os.makedirs(small, exist_ok=True)
+    subprocess.run(["umount", small], stderr=subprocess.DEVNULL)
+    require(subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", small]).returncode
+            == 0, "cannot mount a small tmpfs")
+    try:
+        p = start("full", [td("demo_service"), "-t", "60"])
+        try:
+            r = run([RECORD, "-p", str(p.pid), "-o", os.path.join(small, "t.tlk"),
+                     "--rotate-size", "16K", "-d", "30"], timeout=60)
+        finally:
+            p.kill()
+            p.wait()
+        log(text(r.stderr))
+        expect("exit status on a full disk", 1, r.returncode)
+        check("no space left" in text(r.stderr), "no clear error: " + text(r.stderr))
+        files = sorted(os.listdir(small))
+        log("left: %s" % files)
+        require(len(files) >= 3, "too few files: %s" % files)
+        for f in files:
+            path = os.path.join(small, f)
+            check(os.path.getsize(path) > 0, f + " is empty")
+            if re.fullmatch(r"t\.\d+\.tlk", f):
+                expect(f + ": complete", True, report_json(path)["trace"]["complete"])
+    finally:
+        subprocess.run(["umount", small])
+
+
 def case_bad_killed():
     """A service killed with SIGKILL while recorded: the trace is whole,
     and the report says how it ended, without the shim's caveats."""
@@ -959,6 +992,7 @@ CASES.update({
     "bad.self": case_bad_self,
     "bad.killed": case_bad_killed,
     "bad.exit_detaching": case_bad_exit_detaching,
+    "bad.disk_full": case_bad_disk_full,
     "serve": case_serve,
     "fleet": case_fleet,
     "several_pids": case_several_pids,
