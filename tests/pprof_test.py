@@ -38,7 +38,8 @@ import urllib.error
 import urllib.request
 
 import tlcheck
-from tlcheck import Fatal, check, expect, fail, failures, find_call, log, require
+from tlcheck import (Fatal, check, expect, fail, failures, find_call, free_port, log,
+                     require)
 
 E = os.environ
 SOURCE = E.get("TL_SOURCE", "")
@@ -1168,14 +1169,6 @@ def case_wrapper_terminate(tree):
 
 # ---------------------------------------------------------------------------
 # 5. go tool pprof -http
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def get(url, timeout=10):
     try:

@@ -40,8 +40,8 @@ import subprocess
 import sys
 import time
 
-from tlcheck import (Fatal, Skip, check, clean_env, expect, find_call, log, require,
-                     run_case)
+from tlcheck import (Fatal, Skip, check, clean_env, expect, find_call, free_port, log,
+                     require, run_case)
 
 E = os.environ
 SOURCE = E.get("TL_SOURCE", "")
@@ -473,12 +473,8 @@ def case_serve():
     its leaking site rising between two scrapes; a port in use refused
     before anything is attached."""
     need_bpf()
-    import socket
     import urllib.request
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = free_port()
     p = start("demo", [td("demo_service"), "-t", "60"])
     try:
         trace = wpath("demo.bpf.tlk")
@@ -524,15 +520,6 @@ def metrics_pids(port):
         body = r.read().decode()
     return set(int(p) for p in re.findall(r'^timerleak_live_timers\{pid="(\d+)"', body,
                                           re.M)), body
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def case_fleet():

@@ -33,7 +33,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tlcheck import (Fatal, Skip, check, clean_env, expect, log, require,  # noqa: E402
+from tlcheck import (Fatal, Skip, check, clean_env, expect, free_port, log, require,  # noqa: E402
                      run_case)
 
 E = os.environ
@@ -46,14 +46,6 @@ WORK = E.get("TL_WORK", "")
 
 def wpath(*p):
     return os.path.join(WORK, *p)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_until(what, cond, seconds=30):

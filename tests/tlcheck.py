@@ -48,6 +48,16 @@ def log(msg):
     print(msg, flush=True)
 
 
+def free_port():
+    """A TCP port on loopback that nothing listens on now."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def clean_env(**extra):
     """The environment without anything of a recorder already around us,
     plus extra."""
