@@ -16,7 +16,7 @@
  * one measurement (clock.c): a converted time is within about a
  * microsecond of CLOCK_MONOTONIC, and times taken across a new base may
  * step back by about that much. Both are at the trace's resolution
- * (2^time_shift ns, 1.024 us by default) or below.
+ * (2^time_shift ns, 4.096 us by default) or below.
  *
  * Reading is lock-free and async-signal-safe; only the writer thread
  * writes.

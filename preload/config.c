@@ -153,7 +153,7 @@ void tl__config_load(void)
 	follow();
 	tl__cfg.ring_kb = number("TIMERLEAK_RING_KB", 1024, 16, 1 << 20);
 	tl__cfg.flush_ms = number("TIMERLEAK_FLUSH_MS", 200, 1, 60000);
-	tl__cfg.time_shift = number("TIMERLEAK_TIME_SHIFT", 10, 0, 20);
+	tl__cfg.time_shift = number("TIMERLEAK_TIME_SHIFT", 12, 0, 20);
 	tl__cfg.clock_monotonic = choice("TIMERLEAK_CLOCK", clocks, 0, "tsc or monotonic") == 1;
 }
 

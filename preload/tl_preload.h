@@ -42,7 +42,7 @@ struct tl__config {
 	bool follow_exec;
 	unsigned ring_kb;       /* TIMERLEAK_RING_KB: per-thread ring size (1024) */
 	unsigned flush_ms;      /* TIMERLEAK_FLUSH_MS: at most this long between chunks (200) */
-	unsigned time_shift;    /* TIMERLEAK_TIME_SHIFT: trace time resolution 2^n ns (10: ~1 us) */
+	unsigned time_shift;    /* TIMERLEAK_TIME_SHIFT: trace time resolution 2^n ns (12: ~4 us) */
 	bool clock_monotonic;   /* TIMERLEAK_CLOCK=monotonic: never the TSC (default tsc) */
 	bool quiet;             /* TIMERLEAK_QUIET=1: no messages on stderr */
 	bool announce;          /* TIMERLEAK_ANNOUNCE=0: not where the trace goes (1) */
