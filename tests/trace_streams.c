@@ -295,4 +295,82 @@ TEST(roundtrip_40_threads)
 	tt_free(&b);
 }
 
+/* Creates, resets and arms whose fields now repeat their site's, now
+ * differ, at stacks that share a slot (1 and 65): each reads back as
+ * written, whichever the writer found the same. */
+TEST(roundtrip_sites)
+{
+	static const struct {
+		int type;
+		uint32_t stack;
+		int64_t duration, period;
+		uint64_t size, aux;
+		uint32_t kind, flags;
+	} evs[] = {
+		{TL_REC_CREATE, 1, 2000, 0, 152, 0, 1, 0},
+		{TL_REC_CREATE, 1, 2000, 0, 152, 0, 1, 0},
+		{TL_REC_CREATE, 65, 2000, 0, 152, 0, 1, 0},
+		{TL_REC_CREATE, 1, 2000, 0, 152, 0, 1, 0},
+		{TL_REC_CREATE, 1, 2000, 0, 152, 7, 1, 0},
+		{TL_REC_CREATE, 1, 2000, 0, 152, 7, 1, 0},
+		{TL_REC_CREATE, 1, -5, 9, 152, 7, 4, 0},
+		{TL_REC_CREATE, 0, 0, 0, 512, 1, 5, 0},
+		{TL_REC_CREATE, 0, 0, 0, 512, 1, 5, 0},
+		{TL_REC_ARM, 0, 30000, 0, 0, 0, 0, 2},
+		{TL_REC_ARM, 0, 30000, 0, 0, 0, 0, 0},
+		{TL_REC_ARM, 0, 30000, 100, 0, 0, 0, 1},
+		{TL_REC_RESET, 3, 2000, 0, 0, 0, 0, 1},
+		{TL_REC_RESET, 3, 2000, 0, 0, 0, 0, 0},
+		{TL_REC_RESET, 67, 2000, 0, 0, 0, 0, 0},
+		{TL_REC_RESET, 3, 2000, 0, 0, 0, 0, 5},
+		{TL_REC_RESET, 3, 4000, 4000, 0, 0, 0, 5},
+	};
+	enum { N = sizeof(evs) / sizeof(evs[0]) };
+	int fd = tt_memfd(), err;
+	struct tl_trace_writer *w = tl_trace_writer_new(fd, NULL, &err);
+	struct tl_trace_reader *r;
+	struct tl_record rec;
+	struct tt_buf b;
+	uint64_t id[N], next[2] = {2, 1};
+
+	REQUIRE(w);
+	for (int i = 0; i < N; i++) {
+		struct tl_event e = {.kind = evs[i].kind, .stack = evs[i].stack,
+				     .duration = evs[i].duration, .period = evs[i].period,
+				     .size = evs[i].size, .aux = evs[i].aux, .flags = evs[i].flags};
+		int k = evs[i].kind == 5 || evs[i].type == TL_REC_ARM;
+
+		if (evs[i].type == TL_REC_CREATE) {
+			id[i] = next[k];
+			next[k] += 2;
+		} else {
+			id[i] = k ? 1 : 2; /* the first timer of its stream */
+		}
+		e.id = id[i];
+		REQUIRE(tl_trace_writer_event(w, evs[i].type, 1000 + i, 7, &e) == 0);
+	}
+	REQUIRE(tl_trace_writer_end(w, 2000, N, 0) == 0);
+	tl_trace_writer_free(w);
+	b = tt_slurp(fd);
+	close(fd);
+	r = tl_trace_reader_open_mem(b.p, b.len, &err);
+	REQUIRE(r);
+	for (int i = 0; i < N; i++) {
+		REQUIRE(tl_trace_reader_next(r, &rec) == 1);
+		CHECK_EQ(rec.type, evs[i].type);
+		CHECK_EQ(rec.ev.id, id[i]);
+		CHECK_EQ(rec.ev.stack, evs[i].stack);
+		CHECK_EQ(rec.ev.duration, evs[i].duration);
+		CHECK_EQ(rec.ev.period, evs[i].period);
+		CHECK_EQ(rec.ev.flags, evs[i].flags);
+		if (evs[i].type == TL_REC_CREATE) {
+			CHECK_EQ(rec.ev.kind, evs[i].kind);
+			CHECK_EQ(rec.ev.size, evs[i].size);
+			CHECK_EQ(rec.ev.aux, evs[i].aux);
+		}
+	}
+	tl_trace_reader_close(r);
+	tt_free(&b);
+}
+
 TEST_MAIN()
