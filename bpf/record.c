@@ -54,6 +54,7 @@
 #endif
 
 #define FLUSH_MS 200 /* a chunk at least this often, so a killed recorder loses little */
+#define TIME_SHIFT 12 /* times in units of 4 us, as the shim's (docs/trace-format.md) */
 
 #define MAX_TARGETS 64 /* processes recorded at once */
 #define MAX_EXES 16
@@ -804,7 +805,7 @@ static int load(struct rec *r)
 
 static int start(struct rec *r)
 {
-	struct tl_trace_writer_opts wo = {.time_shift = 10};
+	struct tl_trace_writer_opts wo = {.time_shift = TIME_SHIFT};
 	struct tlr_collect_opts co = {.pid = r->pid};
 	int err;
 
@@ -859,7 +860,7 @@ static void part_path(const struct rec *r, unsigned n, char *out, size_t size)
  */
 static int rotate(struct rec *r, struct tl__live *live, int64_t now)
 {
-	struct tl_trace_writer_opts wo = {.time_shift = 10};
+	struct tl_trace_writer_opts wo = {.time_shift = TIME_SHIFT};
 	struct tlr_collect_stats st;
 	struct tl_trace_writer *w;
 	char part[4200];
