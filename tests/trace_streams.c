@@ -89,6 +89,19 @@ static void expect_bad_streams(const char *what, const struct streams *s)
 	expect_bad(what, p, payload_of(s, p));
 }
 
+/* The trace w writes to fd, ended at t with events, read back from memory
+ * (*b holds its bytes; fd is closed). @return the reader, or NULL. */
+static struct tl_trace_reader *ended(struct tl_trace_writer *w, int fd, int64_t t,
+				     uint64_t events, struct tt_buf *b)
+{
+	int err, end = tl_trace_writer_end(w, t, events, 0);
+
+	tl_trace_writer_free(w);
+	*b = tt_slurp(fd);
+	close(fd);
+	return end == 0 ? tl_trace_reader_open_mem(b->p, b->len, &err) : NULL;
+}
+
 TEST(bad_directories)
 {
 	static const struct {
@@ -257,11 +270,7 @@ TEST(roundtrip_40_threads)
 			REQUIRE(tl_trace_writer_event(w, TL_REC_FIRE, t++, (uint32_t)(100 + j),
 						      &e) == 0);
 		}
-	REQUIRE(tl_trace_writer_end(w, t, THREADS * (ROUNDS + 1), 0) == 0);
-	tl_trace_writer_free(w);
-	b = tt_slurp(fd);
-	close(fd);
-	r = tl_trace_reader_open_mem(b.p, b.len, &err);
+	r = ended(w, fd, t, THREADS * (ROUNDS + 1), &b);
 	REQUIRE(r);
 	for (int i = 0; i < THREADS; i++) {
 		REQUIRE(tl_trace_reader_next(r, &rec) == 1);
@@ -349,11 +358,7 @@ TEST(roundtrip_sites)
 		e.id = id[i];
 		REQUIRE(tl_trace_writer_event(w, evs[i].type, 1000 + i, 7, &e) == 0);
 	}
-	REQUIRE(tl_trace_writer_end(w, 2000, N, 0) == 0);
-	tl_trace_writer_free(w);
-	b = tt_slurp(fd);
-	close(fd);
-	r = tl_trace_reader_open_mem(b.p, b.len, &err);
+	r = ended(w, fd, 2000, N, &b);
 	REQUIRE(r);
 	for (int i = 0; i < N; i++) {
 		REQUIRE(tl_trace_reader_next(r, &rec) == 1);
