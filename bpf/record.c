@@ -122,7 +122,7 @@ static void usage(FILE *out)
 		"                       time (default: one file)\n"
 		"      --keep N         with --rotate-size: keep the N newest renamed files of\n"
 		"                       each process, remove older ones (default: all)\n"
-		"      --serve[=HOST:PORT]  serve the recording's metrics for Prometheus at\n"
+		"      --serve [HOST:PORT]  serve the recording's metrics for Prometheus at\n"
 		"                       http://HOST:PORT/metrics while it records (default\n"
 		"                       127.0.0.1:6061; docs/metrics.md)\n"
 		"  -q, --quiet          no summary line\n"
@@ -278,6 +278,11 @@ static int parse_args(int argc, char **argv)
 			env.keep = (unsigned)v;
 			break;
 		case 'S':
+			/* --serve=ADDR, or --serve ADDR: a next word that is
+			 * HOST:PORT is the address, not a stray argument */
+			if (!optarg && optind < argc && argv[optind][0] != '-' &&
+			    strchr(argv[optind], ':'))
+				optarg = argv[optind++];
 			env.serve = optarg ? optarg : "127.0.0.1:6061";
 			break;
 		case 'V':

@@ -541,7 +541,7 @@ def case_fleet():
     err = open(wpath("fleet.err"), "w+")
     # -p names one that -x finds too: recorded once.
     cmd = [RECORD, "-x", exe, "-p", str(procs[0].pid), "-o", out,
-           "--serve=127.0.0.1:%d" % port]
+           "--serve", "127.0.0.1:%d" % port]  # the address as its own word
     log("$ " + " ".join(cmd) + " &")
     rec = subprocess.Popen(cmd, env=clean_env(), cwd=WORK, stdout=subprocess.DEVNULL, stderr=err)
 
