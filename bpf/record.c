@@ -1114,9 +1114,10 @@ static void find_exes(struct recorder *rc)
 	 * file), beside the file it was when the recording began. */
 	for (size_t k = 0; k < env.nexes; k++) {
 		struct stat st;
+		bool there = stat(env.exes[k], &st) == 0;
 
-		now[k].dev = stat(env.exes[k], &st) == 0 ? st.st_dev : rc->exe[k].dev;
-		now[k].ino = stat(env.exes[k], &st) == 0 ? st.st_ino : rc->exe[k].ino;
+		now[k].dev = there ? st.st_dev : rc->exe[k].dev;
+		now[k].ino = there ? st.st_ino : rc->exe[k].ino;
 	}
 	if (!(d = opendir("/proc")))
 		return;
