@@ -852,11 +852,12 @@ static int writer_init(struct tl_trace_writer *w, int fd, const struct tl_trace_
 		size_t ws = ZSTD_estimateCCtxSize_usingCParams(
 			ZSTD_getCParams(level, o->prealloc_bytes, 0));
 
-		/* The streams' shares of a chunk vary with the workload: each
-		 * gets a part, and a chunk that needs more grows one. */
+		/* The streams' shares of a chunk vary with the workload (a
+		 * chunk of fires at a fine time unit is mostly times): any one
+		 * may need the whole chunk, so each gets room for it. Pages
+		 * untouched cost address space, not memory. */
 		for (int k = 0; k < TL__STREAMS; k++)
-			if (tl__buf_reserve(&w->s[k], k == TL__S_FIELDS ? o->prealloc_bytes / 2
-									 : o->prealloc_bytes / 4) != 0)
+			if (tl__buf_reserve(&w->s[k], o->prealloc_bytes) != 0)
 				return TL_TRACE_E_NOMEM;
 		if (tl__buf_reserve(&w->chunk, o->prealloc_bytes) != 0 ||
 		    tl__buf_reserve(&w->out, TL__CHUNK_HEADER +
