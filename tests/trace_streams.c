@@ -70,16 +70,18 @@ static long read_2x(const uint8_t *p, size_t n, struct tl_trace_reader_stats *st
 	return r;
 }
 
-/* The middle chunk is bad, and only it: the others' two records are read. */
+/* The middle chunk is bad, and only it, its bytes counted skipped: the
+ * others' two records are read. */
 static void expect_bad(const char *what, const uint8_t *p, size_t n)
 {
 	struct tl_trace_reader_stats st;
 	long r = read_2x(p, n, &st);
 
 	if (r < 2 || st.bad_chunks != 1 || st.first_error != TL_TRACE_E_BAD_RECORD ||
-	    !st.clean_end || st.chunks != 2)
-		TL_FAIL_("%s: %ld records, %llu bad chunks, error %d, clean %d", what, r,
-			 (unsigned long long)st.bad_chunks, st.first_error, st.clean_end);
+	    !st.clean_end || st.chunks != 2 || st.skipped_bytes == 0)
+		TL_FAIL_("%s: %ld records, %llu bad chunks, error %d, clean %d, %llu bytes skipped",
+			 what, r, (unsigned long long)st.bad_chunks, st.first_error, st.clean_end,
+			 (unsigned long long)st.skipped_bytes);
 }
 
 static void expect_bad_streams(const char *what, const struct streams *s)

@@ -332,8 +332,11 @@ static int next_in_chunk(struct tl_trace_reader *r, struct tl_record *rec)
 	r->in_chunk = false;
 	if (tl__dec_finish(&r->dec) != 0) {
 		/* Every record read, yet bytes left in a stream: the chunk was
-		 * not written as it says. Its records were returned. */
+		 * not written as it says. Its records were returned; it is
+		 * counted damaged, with all its bytes, as a chunk that breaks
+		 * off. */
 		chunk_error(r, TL_TRACE_E_BAD_RECORD, r->chunk_off);
+		r->st.skipped_bytes += r->chunk_total;
 		return 0;
 	}
 	r->st.chunks++;

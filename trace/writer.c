@@ -183,8 +183,15 @@ static size_t mark_len(const struct mark *m)
 	return n;
 }
 
-/* The most bytes an event takes, in all streams. */
-#define EVENT_MAX (2 + 10 * TL__VARINT_MAX)
+/* The most bytes an event takes in each stream (an op and a thread
+ * switch's; a time; an id delta; a thread; a create's six fields), and in
+ * all. */
+#define EV_OPS    2
+#define EV_TIME   TL__VARINT_MAX
+#define EV_ID     TL__VARINT_MAX
+#define EV_THREAD (2 * TL__VARINT_MAX)
+#define EV_FIELDS (6 * TL__VARINT_MAX)
+#define EVENT_MAX (EV_OPS + EV_TIME + EV_ID + EV_THREAD + EV_FIELDS)
 
 typedef void encode_fn(struct tl_trace_writer *w, const void *arg);
 
@@ -504,11 +511,8 @@ static unsigned id_sel(struct tl_trace_writer *w, int type, uint64_t id)
 static bool event_room(struct tl_trace_writer *w)
 {
 	static const size_t most[TL__STREAMS] = {
-		[TL__S_OPS] = 2,
-		[TL__S_TIME] = TL__VARINT_MAX,
-		[TL__S_ID] = TL__VARINT_MAX,
-		[TL__S_THREAD] = 2 * TL__VARINT_MAX,
-		[TL__S_FIELDS] = 6 * TL__VARINT_MAX,
+		[TL__S_OPS] = EV_OPS,   [TL__S_TIME] = EV_TIME,     [TL__S_ID] = EV_ID,
+		[TL__S_THREAD] = EV_THREAD, [TL__S_FIELDS] = EV_FIELDS,
 	};
 
 	for (int k = 0; k < TL__STREAMS; k++)
