@@ -292,6 +292,15 @@ static inline void tl__ctx_fired(struct tl__ctx *x, uint64_t id)
 	x->last_fire = id;
 }
 
+/* The slot a create's or reset's fields are kept in, by its stack; an
+ * arm's: the last arm's. Writer and reader both pick it here. */
+static inline struct tl__site *tl__ctx_site(struct tl__ctx *x, int type, uint32_t stack)
+{
+	if (type == TL_REC_ARM)
+		return &x->arm;
+	return type == TL_REC_CREATE ? &x->create[stack % TL__SITES] : &x->reset[stack % TL__SITES];
+}
+
 /* Whether e's fields of a create (all), reset (duration and period) or
  * arm (the same two) are what s holds. */
 static inline bool tl__site_same(const struct tl__site *s, int type, const struct tl_event *e)

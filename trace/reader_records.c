@@ -266,7 +266,7 @@ static void dec_event_fields2(struct tl__dec *d, struct tl_record *rec)
 	switch (rec->type) {
 	case TL_REC_CREATE:
 		e->stack = get_u32_same(d, &same);
-		s = &d->ctx.create[e->stack % TL__SITES];
+		s = tl__ctx_site(&d->ctx, rec->type, e->stack);
 		if (same) {
 			site_copy(d, s, e, rec->type);
 			break;
@@ -280,13 +280,11 @@ static void dec_event_fields2(struct tl__dec *d, struct tl_record *rec)
 		break;
 	case TL_REC_ARM:
 	case TL_REC_RESET:
-		if (rec->type == TL_REC_ARM) {
+		if (rec->type == TL_REC_ARM)
 			e->flags = get_u32_same(d, &same);
-			s = &d->ctx.arm;
-		} else {
+		else
 			e->stack = get_u32_same(d, &same);
-			s = &d->ctx.reset[e->stack % TL__SITES];
-		}
+		s = tl__ctx_site(&d->ctx, rec->type, e->stack);
 		if (same) {
 			site_copy(d, s, e, rec->type);
 		} else {

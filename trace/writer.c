@@ -436,7 +436,7 @@ static void encode_event_fields(struct tl_trace_writer *w, int type, const struc
 
 	switch (type) {
 	case TL_REC_CREATE:
-		s = &w->ctx.create[e->stack % TL__SITES];
+		s = tl__ctx_site(&w->ctx, type, e->stack);
 		same = tl__site_same(s, type, e);
 		emit_varint(f, (uint64_t)e->stack << 1 | same);
 		if (same)
@@ -450,7 +450,7 @@ static void encode_event_fields(struct tl_trace_writer *w, int type, const struc
 		break;
 	case TL_REC_ARM:
 	case TL_REC_RESET:
-		s = type == TL_REC_ARM ? &w->ctx.arm : &w->ctx.reset[e->stack % TL__SITES];
+		s = tl__ctx_site(&w->ctx, type, e->stack);
 		same = tl__site_same(s, type, e);
 		emit_varint(f, (uint64_t)(type == TL_REC_ARM ? e->flags : e->stack) << 1 | same);
 		if (!same) {
