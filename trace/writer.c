@@ -79,7 +79,7 @@ static void put_field(struct tl_trace_writer *w, uint64_t v)
 
 static void put_sfield(struct tl_trace_writer *w, int64_t v)
 {
-	put_varint(w, TL__S_FIELDS, tl__zigzag(v));
+	put_svarint(w, TL__S_FIELDS, v);
 }
 
 static void put_bytes(struct tl_trace_writer *w, const void *s, size_t n, size_t max)
